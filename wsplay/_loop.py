@@ -1,0 +1,110 @@
+"""One daemon thread that owns one asyncio event loop, and safe ways to call into it.
+
+Why: a notebook cell may block (``time.sleep``) or run on a thread of its own, and a server
+on the kernel's loop would freeze with it. Work that must keep running lives on this loop;
+callers hand it coroutines and wait with a timeout, because an awaiting cell cannot always
+be interrupted.
+
+    loop = LoopThread("wsplay-demo").start()
+    loop.run(asyncio.sleep(0.1, "done"), timeout=1)   # -> "done"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """A daemon thread running an event loop until ``stop()``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_forever()
+        finally:
+            self._cancel_leftovers()
+            self.loop.close()
+
+    def _cancel_leftovers(self) -> None:
+        tasks = [task for task in asyncio.all_tasks(self.loop) if not task.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            self.loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+
+    def start(self) -> LoopThread:
+        self._thread.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def in_loop_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule ``coroutine`` on the loop from any thread."""
+        if not self.alive:
+            coroutine.close()
+            raise RuntimeError(f"The {self.name} thread is not running.")
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float, what: str = "") -> T:
+        """Run ``coroutine`` on the loop and wait for its result, at most ``timeout`` s."""
+        if self.in_loop_thread:
+            coroutine.close()
+            raise RuntimeError(
+                f"{what or 'This call'} blocks until the {self.name} loop answers, but it was "
+                "made from that loop itself and would wait forever: use the async form "
+                "(await ...) there."
+            )
+        future = self.submit(coroutine)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError(_timeout_message(what, timeout)) from None
+
+    async def run_async(self, coroutine: Coroutine[Any, Any, T], timeout: float, what: str = ""):
+        """Await ``coroutine`` from another loop (a notebook cell's), at most ``timeout`` s."""
+        if self.in_loop_thread:
+            return await asyncio.wait_for(coroutine, timeout)
+        future = self.submit(coroutine)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+        except TimeoutError:
+            future.cancel()
+            raise TimeoutError(_timeout_message(what, timeout)) from None
+
+    def call_soon(self, callback: Any, *args: Any) -> None:
+        self.loop.call_soon_threadsafe(callback, *args)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the loop, cancel what still runs on it, and join the thread."""
+        if self.alive:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout)
+        elif not self._thread.ident and not self.loop.is_closed():
+            self.loop.close()  # never started
+
+
+def _timeout_message(what: str, timeout: float) -> str:
+    return (
+        f"{what or 'The call'} did not finish within {timeout:g} s. The other side may be "
+        "waiting for you (e.g. a receive with nothing sent): pass a larger timeout= if it "
+        "is just slow."
+    )

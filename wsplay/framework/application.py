@@ -1,0 +1,126 @@
+"""The ASGI application: finds the route, runs the handler, and ends every connection cleanly.
+
+What a client sees, as with BlackSheep on uvicorn: an exception before ``accept()`` refuses
+the handshake (HTTP 403); an exception after it closes with 1011 and ``str(exc)`` as the
+reason; an unknown path is refused (403). Unlike BlackSheep, a handler that returns after
+``accept()`` closes with 1000, and a client that disconnects is not logged as an error.
+
+    app = Application()          # serves the routes of @ws
+    uvicorn.run(app)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .exceptions import WebSocketDisconnectError
+from .routing import Router, default_router
+from .websocket import DISCONNECTED, WebSocket, format_reason
+
+logger = logging.getLogger("wsplay")
+
+Scope = dict[str, Any]
+
+
+class Application:
+    """An ASGI app that serves the WebSocket routes of a router (``@ws``'s, by default)."""
+
+    def __init__(self, *, router: Router | None = None) -> None:
+        self.router = router if router is not None else default_router
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "websocket":
+            await self._handle_websocket(scope, receive, send)
+        elif kind == "http":
+            await self._handle_http(scope, send)
+        elif kind == "lifespan":
+            await _handle_lifespan(receive, send)
+        else:
+            raise TypeError(f"Unsupported ASGI scope type: {kind!r}")
+
+    def _route_path(self, scope: Scope) -> str:
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        return path
+
+    async def _handle_websocket(self, scope: Scope, receive: Any, send: Any) -> None:
+        websocket = WebSocket(scope, receive, send)
+        found = self.router.match(self._route_path(scope))
+        if found is None:
+            known = ", ".join(route.pattern.text for route in self.router) or "none yet"
+            logger.warning(
+                "No WebSocket route matches %s, so the handshake is refused (HTTP 403). "
+                "Known routes: %s.",
+                websocket.path,
+                known,
+            )
+            await websocket.close()
+            return
+        route, websocket.route_values = found
+        try:
+            await route.binder.call(websocket)
+        except WebSocketDisconnectError as disconnect:
+            logger.debug("%r: the client left (%s)", websocket, disconnect.code)
+        except Exception as error:
+            logger.error(
+                "Exception in WebSocket handler %s for %r",
+                getattr(route.handler, "__qualname__", route.handler),
+                websocket,
+                exc_info=error,
+            )
+            if websocket.accepted:
+                await _close_quietly(websocket, 1011, format_reason(str(error)))
+            else:
+                await _close_quietly(websocket, 1000, None)
+        else:
+            if websocket.client_state is not DISCONNECTED and not websocket.accepted:
+                logger.warning(
+                    "The handler for %r returned without calling `await websocket.accept()`, "
+                    "so the handshake is refused (HTTP 403).",
+                    websocket,
+                )
+            await _close_quietly(websocket, 1000, None)
+
+    async def _handle_http(self, scope: Scope, send: Any) -> None:
+        if self.router.match(self._route_path(scope)) is not None:
+            status, text = (
+                426,
+                "This path is a WebSocket endpoint: connect with a WebSocket client.",
+            )
+        else:
+            status, text = 404, "Not found: this application serves WebSocket routes only."
+        body = text.encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _close_quietly(websocket: WebSocket, code: int, reason: str | None) -> None:
+    """Close unless already closed; a peer that vanished meanwhile is no error of ours."""
+    if websocket.client_state is DISCONNECTED:
+        return
+    try:
+        await websocket.close(code, reason)
+    except (OSError, RuntimeError) as error:
+        logger.debug("%r: could not send the close frame (%s)", websocket, error)
+
+
+async def _handle_lifespan(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,225 @@
+"""From a handler's signature to its arguments, decided once when the route is registered.
+
+As in BlackSheep: the ``WebSocket`` goes to the parameter named ``websocket`` (or
+``request``) or annotated ``WebSocket``; route values go to parameters of the same name,
+converted by their annotation; other simply-typed parameters come from the query string.
+
+    async def item(websocket: WebSocket, item_id: int, verbose: bool = False): ...
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from .exceptions import BindingError, InvalidRouteError
+
+if typing.TYPE_CHECKING:
+    from .routing import RoutePattern
+    from .websocket import WebSocket
+
+_EMPTY = inspect.Parameter.empty
+_WEBSOCKET_NAMES = ("websocket", "request")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _to_bool(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(value)
+
+
+_CONVERTERS: dict[Any, Callable[[str], Any]] = {
+    str: str,
+    int: int,
+    float: float,
+    bool: _to_bool,
+    UUID: UUID,
+}
+
+
+@dataclass(frozen=True)
+class _Argument:
+    """How to fill one parameter: from the route or the query, converted, maybe optional."""
+
+    name: str
+    source: str  # "route" or "query"
+    convert: Callable[[str], Any] | None  # None: keep the raw value(s)
+    type_name: str
+    many: bool  # a list[...] query parameter
+    required: bool
+    default: Any
+
+    def value(self, route_values: dict[str, str], query: dict[str, list[str]]) -> Any:
+        if self.source == "route":
+            return self._convert([route_values[self.name]])
+        raw = query.get(self.name)
+        if not raw:
+            if self.required:
+                raise BindingError(
+                    f"Missing query parameter `{self.name}`: connect with "
+                    f"'?{self.name}=...' in the URL, or give the parameter a default value."
+                )
+            return self.default
+        return self._convert(raw)
+
+    def _convert(self, raw: list[str]) -> Any:
+        if self.convert is None:
+            return raw if self.many else raw[0]
+        try:
+            values = [self.convert(item) for item in raw]
+        except ValueError:
+            where = "route" if self.source == "route" else "query"
+            raise BindingError(
+                f"Invalid value {raw!r} for {where} parameter `{self.name}`; expected a valid "
+                f"{self.type_name}."
+            ) from None
+        return values if self.many else values[0]
+
+
+class HandlerBinder:
+    """Calls one handler with the arguments its signature asks for."""
+
+    __slots__ = ("_arguments", "_handler", "_websocket_name")
+
+    def __init__(
+        self, handler: Callable[..., Any], websocket_name: str, arguments: list[_Argument]
+    ):
+        self._handler = handler
+        self._websocket_name = websocket_name
+        self._arguments = tuple(arguments)
+
+    async def call(self, websocket: WebSocket) -> Any:
+        if not self._arguments:
+            return await self._handler(websocket)
+        kwargs = {self._websocket_name: websocket}
+        query = websocket.query
+        for argument in self._arguments:
+            kwargs[argument.name] = argument.value(websocket.route_values, query)
+        return await self._handler(**kwargs)
+
+
+def bind_handler(handler: Callable[..., Any], pattern: RoutePattern) -> HandlerBinder:
+    """Check ``handler`` can serve ``pattern`` and plan its arguments, or say what to fix."""
+    name = getattr(handler, "__name__", "handler")
+    example = _example(name, pattern)
+    if not callable(handler):
+        raise InvalidRouteError(f"A WebSocket handler must be a function, got {handler!r}.")
+    if not _is_async(handler):
+        raise InvalidRouteError(
+            f"The handler {name}() for {pattern.text!r} is not `async def`: it must await "
+            f"websocket.accept() and the messages. Write:\n    {example}"
+        )
+    signature = inspect.signature(handler)
+    hints = _type_hints(handler)
+    websocket_name = _find_websocket_parameter(signature, hints)
+    if websocket_name is None:
+        raise InvalidRouteError(
+            f"The handler {name}() for {pattern.text!r} has no parameter for the WebSocket. "
+            "Name one `websocket` or annotate it `WebSocket`, e.g.:\n    " + example
+        )
+    arguments = []
+    for parameter in signature.parameters.values():
+        if parameter.name == websocket_name:
+            continue
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise InvalidRouteError(
+                f"The handler {name}() for {pattern.text!r} takes *{parameter.name}: wsplay "
+                "passes arguments by name, so list each route or query parameter explicitly."
+            )
+        if parameter.kind is parameter.POSITIONAL_ONLY:
+            raise InvalidRouteError(
+                f"The handler {name}() for {pattern.text!r} has the positional-only parameter "
+                f"{parameter.name!r}: remove the '/' from its signature."
+            )
+        arguments.append(_plan_argument(parameter, hints.get(parameter.name, _EMPTY), pattern))
+    return HandlerBinder(handler, websocket_name, arguments)
+
+
+def _is_async(handler: Callable[..., Any]) -> bool:
+    if inspect.iscoroutinefunction(handler):
+        return True
+    call = getattr(handler, "__call__", None)  # noqa: B004 - async callable objects
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+def _type_hints(handler: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(handler)
+    except Exception:
+        # A hint that cannot be resolved (e.g. a name defined later): use what is written.
+        return dict(getattr(handler, "__annotations__", {}))
+
+
+def _is_websocket_annotation(annotation: Any) -> bool:
+    from .websocket import WebSocket
+
+    if isinstance(annotation, str):
+        return annotation.split(".")[-1] == "WebSocket"
+    return isinstance(annotation, type) and issubclass(annotation, WebSocket)
+
+
+def _find_websocket_parameter(signature: inspect.Signature, hints: dict[str, Any]) -> str | None:
+    for parameter in signature.parameters.values():
+        if _is_websocket_annotation(hints.get(parameter.name)):
+            return parameter.name
+    for parameter in signature.parameters.values():
+        if parameter.name in _WEBSOCKET_NAMES:
+            return parameter.name
+    return None
+
+
+def _plan_argument(parameter: inspect.Parameter, annotation: Any, pattern: RoutePattern):
+    has_default = parameter.default is not _EMPTY
+    source = "route" if parameter.name in pattern.parameters else "query"
+    if annotation is _EMPTY:
+        # BlackSheep's rule: untyped route values are str, untyped query values list[str].
+        many = source == "query"
+        return _Argument(
+            parameter.name,
+            source,
+            None,
+            "str",
+            many,
+            False,
+            parameter.default if has_default else None,
+        )
+    inner, optional = _unwrap_optional(annotation)
+    many = False
+    if typing.get_origin(inner) in (list, tuple, set) and source == "query":
+        (inner,) = typing.get_args(inner) or (str,)
+        many = True
+    convert = _CONVERTERS.get(inner)
+    if convert is None:
+        supported = "str, int, float, bool, UUID, Optional[...] and list[...] of those"
+        raise InvalidRouteError(
+            f"Cannot bind parameter {parameter.name!r}: its type {annotation!r} is not one "
+            f"wsplay can read from a {source} string. Supported: {supported}."
+        )
+    required = source == "query" and not has_default and not optional
+    default = parameter.default if has_default else None
+    return _Argument(parameter.name, source, convert, inner.__name__, many, required, default)
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(members) == 1:
+            return members[0], len(members) != len(typing.get_args(annotation))
+    return annotation, False
+
+
+def _example(name: str, pattern: RoutePattern) -> str:
+    extra = "".join(f", {parameter}: str" for parameter in pattern.parameters)
+    if not name.isidentifier() or name == "<lambda>":
+        name = "handler"
+    return f"async def {name}(websocket: WebSocket{extra}):"

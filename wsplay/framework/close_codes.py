@@ -1,0 +1,75 @@
+"""What each WebSocket close code means, and which ones a server may send.
+
+RFC 6455 §7.4 defines the codes; IANA's registry adds 1012-1014. Codes 3000-3999 are
+registered by libraries and frameworks, 4000-4999 are free for applications.
+
+    >>> describe_close_code(1011)
+    'Internal Error: the server hit an unexpected condition'
+"""
+
+from __future__ import annotations
+
+CLOSE_CODE_MEANINGS: dict[int, str] = {
+    1000: "Normal Closure: the conversation is over",
+    1001: "Going Away: the server is shutting down or the page is leaving",
+    1002: "Protocol Error: a frame broke the WebSocket protocol",
+    1003: "Unsupported Data: a frame of a type the endpoint cannot accept",
+    1004: "Reserved: no meaning defined",
+    1005: "No Status Received: the close frame carried no code",
+    1006: "Abnormal Closure: the connection dropped without a close frame",
+    1007: "Invalid Payload Data: a message's data did not match its type (e.g. bad UTF-8)",
+    1008: "Policy Violation: a message broke the endpoint's policy",
+    1009: "Message Too Big: a message was too large to process",
+    1010: "Mandatory Extension: the client needed an extension the server did not offer",
+    1011: "Internal Error: the server hit an unexpected condition",
+    1012: "Service Restart: the server is restarting",
+    1013: "Try Again Later: the server is overloaded",
+    1014: "Bad Gateway: a gateway got an invalid response",
+    1015: "TLS Handshake: the TLS handshake failed",
+}
+
+# Codes that describe a situation and must never be put in a close frame (RFC 6455 §7.4.1).
+_NEVER_SENT = {1004, 1005, 1006, 1015}
+
+
+def describe_close_code(code: int | None) -> str:
+    """Say in words what a close code means, for logs, timelines and error messages."""
+    if code is None:
+        return "no close code"
+    if code in CLOSE_CODE_MEANINGS:
+        return CLOSE_CODE_MEANINGS[code]
+    if 3000 <= code <= 3999:
+        return "Registered: a code registered by a library or framework"
+    if 4000 <= code <= 4999:
+        return "Application: a code your application chose (4000-4999)"
+    return "Invalid: RFC 6455 does not allow this code"
+
+
+def is_sendable_close_code(code: object) -> bool:
+    """True if an endpoint may put ``code`` in a close frame."""
+    if not isinstance(code, int) or isinstance(code, bool):
+        return False
+    if code in _NEVER_SENT:
+        return False
+    return 1000 <= code <= 1014 or 3000 <= code <= 4999
+
+
+def check_close_code(code: object) -> int:
+    """Return ``code`` if it may be sent, else raise a ValueError that says what to pick.
+
+    >>> check_close_code(4000)
+    4000
+    """
+    if is_sendable_close_code(code):
+        return code  # type: ignore[return-value]
+    if isinstance(code, int) and code in _NEVER_SENT:
+        why = f"{code} ({describe_close_code(code)}) is reserved: it describes a situation, "
+        why += "and RFC 6455 forbids sending it in a close frame"
+    elif isinstance(code, int) and not isinstance(code, bool):
+        why = f"{code} is outside the ranges RFC 6455 allows (1000-1014, 3000-4999)"
+    else:
+        why = f"a close code must be an int, not {type(code).__name__}"
+    raise ValueError(
+        f"Invalid close code: {why}. Use 1000 for a normal close, 1008 for a policy "
+        "violation, 1011 for a server error, or 4000-4999 for your own application's codes."
+    )

@@ -1,0 +1,232 @@
+"""Route patterns and the router: which handler serves which path.
+
+Patterns are BlackSheep's: ``/chat/{room}``, ``/chat/:room``, ``/chat/<room>``, typed
+``{int:id}``, ``{float:x}``, ``{uuid:u}``, ``{path:rest}``, and ``*`` (the rest of the path,
+as ``tail``). Matching ignores case and a trailing slash.
+
+Registering a pattern again replaces its handler for *new* connections: re-running a
+notebook cell just works, and open connections keep the code they started with.
+
+    router = Router()
+    router.add_ws("/echo/{name}", echo)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .binding import HandlerBinder, bind_handler
+from .exceptions import InvalidRouteError
+
+logger = logging.getLogger("wsplay")
+
+Handler = Callable[..., Any]
+
+_VALUE_PATTERNS = {
+    "str": r"[^/]+",
+    "string": r"[^/]+",
+    "int": r"\d+",
+    "float": r"\d+(?:\.\d+)?",
+    "uuid": r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}",
+    "path": r".*",
+}
+# {type:name}, <type:name>, :name, or a lone *; the type part is optional.
+_PARAMETER = re.compile(
+    r"\{(?:(?P<btype>[^{}:]*):)?(?P<bname>[^{}]*)\}"
+    r"|<(?:(?P<atype>[^<>:]*):)?(?P<aname>[^<>]*)>"
+    r"|:(?P<cname>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<star>\*)"
+)
+
+
+@dataclass(frozen=True)
+class RoutePattern:
+    """A compiled route pattern: its text, its regex and its parameter names."""
+
+    text: str
+    regex: re.Pattern[str]
+    parameters: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        """Two patterns with the same key match the same paths (case, trailing slash)."""
+        return self.text.rstrip("/").lower() or "/"
+
+
+def compile_pattern(pattern: str) -> RoutePattern:
+    """Compile a BlackSheep route pattern, raising InvalidRouteError on any mistake.
+
+    >>> compile_pattern("/items/{int:id}").parameters
+    ('id',)
+    """
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise InvalidRouteError(
+            f"A WebSocket route needs a path pattern such as '/ws', got {pattern!r}."
+        )
+    text = pattern if pattern.startswith("/") else "/" + pattern
+    regex, names, position = ["^"], [], 0
+    for match in _PARAMETER.finditer(text):
+        regex.append(_literal(text, text[position : match.start()]))
+        name, kind = _parameter(text, match)
+        if name in names:
+            raise InvalidRouteError(
+                f"Route {text!r} names the parameter {name!r} twice; give each one its own "
+                "name, e.g. '/{room}/{user}'."
+            )
+        names.append(name)
+        regex.append(f"(?P<{name}>{_VALUE_PATTERNS[kind]})")
+        position = match.end()
+    regex.append(_literal(text, text[position:]).rstrip("/") + "/?$")
+    return RoutePattern(text, re.compile("".join(regex), re.IGNORECASE), tuple(names))
+
+
+def _literal(pattern: str, chunk: str) -> str:
+    for bracket in "{}<>":
+        if bracket in chunk:
+            raise InvalidRouteError(
+                f"Route {pattern!r} has an unbalanced {bracket!r}. Write parameters as "
+                "'{name}', '<name>' or ':name', e.g. '/ws/{client_id}'."
+            )
+    return re.escape(chunk)
+
+
+def _parameter(pattern: str, match: re.Match[str]) -> tuple[str, str]:
+    if match["star"]:
+        return "tail", "path"
+    kind = match["btype"] if match["btype"] is not None else match["atype"]
+    name = match["bname"] if match["bname"] is not None else match["aname"]
+    name = name if name is not None else match["cname"]
+    kind = (kind or "str").strip().lower()
+    name = name.strip()
+    if not name.isidentifier():
+        raise InvalidRouteError(
+            f"Route {pattern!r} has a parameter named {name!r}, which is not a valid Python "
+            "name: the handler receives it as an argument, so use letters, digits and _, "
+            "e.g. '{client_id}'."
+        )
+    if kind not in _VALUE_PATTERNS:
+        known = ", ".join(sorted(set(_VALUE_PATTERNS) - {"string"}))
+        raise InvalidRouteError(
+            f"Route {pattern!r} uses the unknown parameter type {kind!r} in {match[0]!r}. "
+            f"Known types: {known}; e.g. '{{int:{name}}}'."
+        )
+    return name, kind
+
+
+@dataclass
+class Route:
+    """A pattern and the handler that serves it."""
+
+    pattern: RoutePattern
+    handler: Handler
+    binder: HandlerBinder = field(repr=False)
+    name: str | None = None
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.regex.match(path)
+        return found.groupdict() if found else None
+
+
+class Router:
+    """WebSocket routes; ``ws()`` and ``add_ws()`` register, ``match()`` finds.
+
+    The route table is replaced as a whole on each change (copy on write), so the server's
+    thread always matches against a consistent table while a cell registers a new handler.
+    """
+
+    def __init__(self) -> None:
+        self._routes: tuple[Route, ...] = ()
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[Router], None]] = []
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return self._routes
+
+    def __iter__(self):
+        return iter(self._routes)
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def add_ws(self, pattern: str, handler: Handler, *, name: str | None = None) -> Route:
+        """Serve WebSocket connections to ``pattern`` with ``handler``; returns the route."""
+        compiled = compile_pattern(pattern)
+        route = Route(compiled, handler, bind_handler(handler, compiled), name)
+        with self._lock:
+            routes = list(self._routes)
+            for index, existing in enumerate(routes):
+                if existing.pattern.key == compiled.key:
+                    routes[index] = route
+                    logger.info("Route %s now served by %s", compiled.text, _name(handler))
+                    break
+            else:
+                routes.append(route)
+            self._routes = tuple(routes)
+        self._notify()
+        return route
+
+    def ws(self, pattern: str, *, name: str | None = None) -> Callable[[Handler], Handler]:
+        """Decorator form of ``add_ws``: ``@router.ws("/chat/{room}")``."""
+        if callable(pattern) and not isinstance(pattern, str):
+            raise InvalidRouteError(
+                '@ws needs a path pattern: write @ws("/ws") above the handler, not a bare @ws.'
+            )
+
+        def decorator(handler: Handler) -> Handler:
+            self.add_ws(pattern, handler, name=name)
+            return handler
+
+        return decorator
+
+    def remove_ws(self, pattern: str) -> bool:
+        """Stop serving ``pattern`` for new connections; True if it was registered."""
+        key = compile_pattern(pattern).key
+        with self._lock:
+            kept = tuple(route for route in self._routes if route.pattern.key != key)
+            removed = len(kept) != len(self._routes)
+            self._routes = kept
+        if removed:
+            self._notify()
+        return removed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._routes = ()
+        self._notify()
+
+    def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self._routes:
+            values = route.match(path)
+            if values is not None:
+                return route, values
+        return None
+
+    def on_change(self, listener: Callable[[Router], None]) -> None:
+        """Call ``listener(router)`` after every change of the route table (for live UIs)."""
+        self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(self)
+            except Exception:
+                logger.exception("A route listener failed")
+
+
+def _name(handler: Handler) -> str:
+    return getattr(handler, "__qualname__", repr(handler))
+
+
+default_router = Router()
+"""The router that ``@ws`` registers on and that ``Application()`` serves by default."""
+
+
+def ws(pattern: str, *, name: str | None = None) -> Callable[[Handler], Handler]:
+    """Register a WebSocket handler on the default router: ``@ws("/ws/{client_id}")``."""
+    return default_router.ws(pattern, name=name)

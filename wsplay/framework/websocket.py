@@ -1,0 +1,380 @@
+"""The ``WebSocket`` object a handler receives: BlackSheep's API over one ASGI connection.
+
+Two fields hold the state, as in BlackSheep: ``client_state`` (may we send?) and
+``application_state`` (may we receive?). Both start CONNECTING; ``accept()`` makes both
+CONNECTED; a client's close, or our own ``close()``, makes both DISCONNECTED.
+
+    @ws("/echo")
+    async def echo(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.send_text(await websocket.receive_text())
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from .close_codes import check_close_code
+from .exceptions import (
+    InvalidMessageError,
+    InvalidWebSocketStateError,
+    WebSocketDisconnectError,
+    WebSocketError,
+    WebSocketState,
+)
+
+MAX_REASON_SIZE = 123  # bytes of UTF-8 a close frame's reason may hold (RFC 6455 §5.5)
+_PREVIEW_SIZE = 60
+
+CONNECTING = WebSocketState.CONNECTING
+CONNECTED = WebSocketState.CONNECTED
+DISCONNECTED = WebSocketState.DISCONNECTED
+
+
+class MessageMode(StrEnum):
+    """How JSON travels: in a text frame (the default) or as UTF-8 in a binary frame."""
+
+    TEXT = "text"
+    BYTES = "bytes"
+
+
+def format_reason(reason: str) -> str:
+    """Fit a close reason into 123 bytes of UTF-8, never cutting inside a character.
+
+    >>> format_reason("x" * 200)[-5:]
+    'xx...'
+    """
+    encoded = reason.encode()
+    if len(encoded) <= MAX_REASON_SIZE:
+        return reason
+    return encoded[: MAX_REASON_SIZE - 3].decode("utf-8", "ignore") + "..."
+
+
+def preview(data: str | bytes, size: int = _PREVIEW_SIZE) -> str:
+    """The start of a payload, for error messages: ``'{"a": 1, "b...' (2048 bytes)``."""
+    text = repr(data[:size]) + ("..." if len(data) > size else "")
+    unit = "characters" if isinstance(data, str) else "bytes"
+    return f"{text} ({len(data)} {unit})"
+
+
+def _frame_kind(message: dict[str, Any]) -> str:
+    return "text" if message.get("text") is not None else "binary"
+
+
+class Headers:
+    """The handshake's headers: case-insensitive, by ``str`` or ``bytes`` name.
+
+    >>> Headers([(b"X-Token", b"abc")]).get_first(b"x-token")
+    b'abc'
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[bytes, bytes]] = ()) -> None:
+        self._items = [(name.lower(), value) for name, value in items]
+
+    @staticmethod
+    def _key(name: str | bytes) -> bytes:
+        return (name.encode("latin-1") if isinstance(name, str) else name).lower()
+
+    def get_all(self, name: str | bytes) -> list[bytes]:
+        key = self._key(name)
+        return [value for item_name, value in self._items if item_name == key]
+
+    def get_first(self, name: str | bytes) -> bytes | None:
+        values = self.get_all(name)
+        return values[0] if values else None
+
+    def get(self, name: str | bytes, default: bytes | None = None) -> bytes | None:
+        value = self.get_first(name)
+        return default if value is None else value
+
+    def __getitem__(self, name: str | bytes) -> tuple[bytes, ...]:
+        return tuple(self.get_all(name))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str | bytes) and bool(self.get_all(name))
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+def _encode_header(pair: tuple[str | bytes, str | bytes]) -> tuple[bytes, bytes]:
+    name, value = pair
+    return (
+        name.encode("latin-1") if isinstance(name, str) else bytes(name),
+        value.encode("latin-1") if isinstance(value, str) else bytes(value),
+    )
+
+
+def _dumps(data: Any) -> str:
+    try:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"send_json() cannot turn {preview(repr(data))} into JSON: {error}. "
+            "Send dicts, lists, strings, numbers, booleans and None; convert other "
+            "objects first (e.g. str(value), value.isoformat(), or dataclasses.asdict())."
+        ) from error
+
+
+def _message_mode(mode: object) -> MessageMode:
+    try:
+        return MessageMode(mode)
+    except ValueError:
+        raise ValueError(
+            f"Unknown message mode {mode!r}: use MessageMode.TEXT (JSON in a text frame) "
+            "or MessageMode.BYTES (JSON as UTF-8 in a binary frame)."
+        ) from None
+
+
+class WebSocket:
+    """One WebSocket connection, as the handler sees it.
+
+    Build one from an ASGI scope and its channels: ``WebSocket(scope, receive, send)``.
+    """
+
+    def __init__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") != "websocket":
+            raise ValueError(f"WebSocket needs a 'websocket' ASGI scope, got {scope.get('type')!r}")
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+        self.route_values: dict[str, Any] = {}
+        self.client_state = CONNECTING
+        self.application_state = CONNECTING
+        self._accepted = False
+        self._close_sent: int | None = None
+        self._headers: Headers | None = None
+        self._query: dict[str, list[str]] | None = None
+
+    # --- what the handshake said -------------------------------------------------------
+    @property
+    def path(self) -> str:
+        return self.scope["path"]
+
+    @property
+    def query_string(self) -> bytes:
+        return self.scope.get("query_string", b"")
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        """Query string values, each a list: ``?q=1&q=2`` gives ``{"q": ["1", "2"]}``."""
+        if self._query is None:
+            self._query = parse_qs(self.query_string.decode("latin-1"), keep_blank_values=True)
+        return self._query
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(self.scope.get("headers", ()))
+        return self._headers
+
+    def get_first_header(self, name: str | bytes) -> bytes | None:
+        return self.headers.get_first(name)
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        jar: SimpleCookie = SimpleCookie()
+        for value in self.headers.get_all(b"cookie"):
+            jar.load(value.decode("latin-1"))
+        return {name: unquote(morsel.value) for name, morsel in jar.items()}
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered, in its order of preference."""
+        return list(self.scope.get("subprotocols", ()))
+
+    @property
+    def client_ip(self) -> str | None:
+        client = self.scope.get("client")
+        return client[0] if client else None
+
+    @property
+    def scheme(self) -> str:
+        return self.scope.get("scheme", "ws")
+
+    @property
+    def accepted(self) -> bool:
+        return self._accepted
+
+    def __repr__(self) -> str:
+        query = self.query_string.decode("latin-1")
+        return f"<WebSocket {self.path}{'?' + query if query else ''}>"
+
+    # --- the handshake -----------------------------------------------------------------
+    async def accept(
+        self,
+        headers: Iterable[tuple[str | bytes, str | bytes]] | None = None,
+        subprotocol: str | None = None,
+    ) -> None:
+        """Complete the handshake, optionally with extra response headers and a subprotocol.
+
+        The subprotocol must be one the client offered (``websocket.subprotocols``):
+        a client that did not offer it would drop the connection.
+        """
+        if self.client_state is not CONNECTING:
+            raise InvalidWebSocketStateError(
+                party="client",
+                current_state=self.client_state,
+                expected_state=CONNECTING,
+                hint="accept() can be called only once, before sending or receiving.",
+            )
+        if subprotocol is not None and subprotocol not in self.subprotocols:
+            offered = ", ".join(map(repr, self.subprotocols)) or "none"
+            raise WebSocketError(
+                f"Cannot accept with subprotocol {subprotocol!r}: the client did not offer it "
+                f"(it offered: {offered}). Pick one of websocket.subprotocols, or accept "
+                "without a subprotocol."
+            )
+        response_headers = [_encode_header(pair) for pair in headers or ()]
+        message = await self._receive()
+        if message["type"] == "websocket.disconnect":
+            self._mark_disconnected()
+            raise WebSocketDisconnectError(message.get("code", 1005), message.get("reason") or "")
+        if message["type"] != "websocket.connect":
+            raise WebSocketError(f"Expected a 'websocket.connect' message, got {message!r}")
+        self.client_state = CONNECTED
+        self.application_state = CONNECTED
+        self._accepted = True
+        await self._send(
+            {"type": "websocket.accept", "headers": response_headers, "subprotocol": subprotocol}
+        )
+
+    # --- receiving ---------------------------------------------------------------------
+    async def receive(self) -> dict[str, Any]:
+        """The next raw ASGI message: ``{"type": "websocket.receive", "text": ...}`` or bytes."""
+        if self.application_state is not CONNECTED:
+            raise self._state_error("application", "receive")
+        message = await self._receive()
+        if message["type"] == "websocket.disconnect":
+            self._mark_disconnected()
+            raise WebSocketDisconnectError(message.get("code", 1005), message.get("reason") or "")
+        return message
+
+    async def receive_text(self) -> str:
+        message = await self.receive()
+        text = message.get("text")
+        if text is None:
+            raise self._wrong_frame("receive_text()", "text", message)
+        return text
+
+    async def receive_bytes(self) -> bytes:
+        message = await self.receive()
+        data = message.get("bytes")
+        if data is None:
+            raise self._wrong_frame("receive_bytes()", "binary", message)
+        return data
+
+    async def receive_json(self, mode: MessageMode = MessageMode.TEXT) -> Any:
+        """Read one message and parse it as JSON; any JSON value comes back, not only objects."""
+        mode = _message_mode(mode)
+        if mode is MessageMode.TEXT:
+            payload: str | bytes = await self.receive_text()
+        else:
+            payload = await self.receive_bytes()
+        try:
+            return json.loads(payload)
+        except UnicodeDecodeError as error:
+            raise InvalidMessageError(
+                f"receive_json(MessageMode.BYTES) got bytes that are not valid UTF-8 "
+                f"({error.reason} at byte {error.start}): {preview(payload)}. "
+                "JSON in a binary frame must be UTF-8 encoded."
+            ) from error
+        except json.JSONDecodeError as error:
+            raise InvalidMessageError(
+                f"receive_json() got invalid JSON ({error.msg} at line {error.lineno} column "
+                f"{error.colno}): {preview(payload)}. Send a JSON text such as "
+                '{"message": "hi"}, or use receive_text() to read plain text.'
+            ) from error
+
+    # --- sending -----------------------------------------------------------------------
+    async def send_text(self, data: str) -> None:
+        if not isinstance(data, str):
+            hint = " Use send_bytes() for bytes." if isinstance(data, bytes | bytearray) else ""
+            raise TypeError(f"send_text() takes a str, got {type(data).__name__}.{hint}")
+        await self._send_message({"type": "websocket.send", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            hint = (
+                " Use send_text() for str, or encode it: data.encode()."
+                if isinstance(data, str)
+                else ""
+            )
+            raise TypeError(f"send_bytes() takes bytes, got {type(data).__name__}.{hint}")
+        await self._send_message({"type": "websocket.send", "bytes": bytes(data)})
+
+    async def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
+        """Send ``data`` as compact JSON (``{"a":1}``), non-ASCII kept as it is."""
+        mode = _message_mode(mode)
+        text = _dumps(data)
+        if mode is MessageMode.TEXT:
+            await self._send_message({"type": "websocket.send", "text": text})
+        else:
+            await self._send_message({"type": "websocket.send", "bytes": text.encode()})
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the connection; before ``accept()`` this refuses the handshake (HTTP 403).
+
+        Closing a connection that is already closed does nothing.
+        """
+        check_close_code(code)
+        if reason is not None and len(reason.encode()) > MAX_REASON_SIZE:
+            raise ValueError(
+                f"A close reason may hold at most {MAX_REASON_SIZE} bytes of UTF-8; this one "
+                f"has {len(reason.encode())}: {preview(reason)}. Shorten it."
+            )
+        if self.client_state is DISCONNECTED:
+            return
+        self._close_sent = code
+        self._mark_disconnected()
+        await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+    # --- internals ---------------------------------------------------------------------
+    async def _send_message(self, message: dict[str, Any]) -> None:
+        if self.client_state is not CONNECTED:
+            raise self._state_error("client", "send")
+        try:
+            await self._send(message)
+        except OSError as error:
+            # The server saw the peer vanish before we read its disconnect message.
+            self._mark_disconnected()
+            raise WebSocketDisconnectError(1006, "the connection was lost") from error
+
+    def _mark_disconnected(self) -> None:
+        self.client_state = DISCONNECTED
+        self.application_state = DISCONNECTED
+
+    def _state_error(self, party: str, action: str) -> InvalidWebSocketStateError:
+        current = self.client_state if party == "client" else self.application_state
+        if current is CONNECTING:
+            hint = f"Call `await websocket.accept()` before you {action}."
+        elif self._close_sent is not None:
+            hint = f"The server already closed this connection (code {self._close_sent})."
+        else:
+            hint = "The client has disconnected; catch WebSocketDisconnectError to stop."
+        return InvalidWebSocketStateError(
+            party=party, current_state=current, expected_state=CONNECTED, hint=hint
+        )
+
+    @staticmethod
+    def _wrong_frame(method: str, wanted: str, message: dict[str, Any]) -> InvalidMessageError:
+        got = _frame_kind(message)
+        data = message.get("text") if got == "text" else message.get("bytes")
+        fix = "receive_text()" if got == "text" else "receive_bytes()"
+        return InvalidMessageError(
+            f"{method} expected a {wanted} frame but the client sent a {got} frame: "
+            f"{preview(data or '')}. Use {fix} for {got} frames, or receive() to take either."
+        )

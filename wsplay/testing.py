@@ -1,0 +1,338 @@
+"""Test WebSocket handlers in process, with no network: for your own pytest suites.
+
+The client speaks ASGI to the app directly, with the right message types both ways, and
+turns what the app does into what a real client would see: a refused handshake raises
+HandshakeRejectedError (with the HTTP status), a close from the server raises
+WebSocketClosedError (with the code and reason) when you try to receive.
+
+    def test_echo():
+        with TestClient(app).websocket_connect("/echo") as websocket:
+            websocket.send_text("hi")
+            assert websocket.receive_text() == "hi"
+
+    async def test_echo_async():
+        async with TestClient(app).websocket_connect("/echo") as websocket:
+            await websocket.send_text("hi")
+            assert await websocket.receive_text() == "hi"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import json
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import unquote
+
+from ._loop import LoopThread
+from .framework.close_codes import check_close_code
+from .framework.exceptions import (
+    HandshakeRejectedError,
+    InvalidMessageError,
+    WebSocketClosedError,
+    WebSocketError,
+)
+from .framework.websocket import MessageMode, _dumps, _message_mode, preview
+
+__all__ = ["TestClient", "WebSocketTestSession"]
+
+DEFAULT_TIMEOUT = 5.0
+
+
+class TestClient:
+    """Drives an ASGI app's WebSocket routes in process.
+
+    ``timeout`` bounds every wait, so a handler that never answers fails the test instead
+    of hanging it.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, app: Any, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.app = app
+        self.timeout = timeout
+        self._loop_thread: LoopThread | None = None
+
+    def websocket_connect(
+        self,
+        path: str,
+        headers: dict[str, str] | Iterable[tuple[str, str]] | None = None,
+        subprotocols: Iterable[str] | None = None,
+    ) -> _Connect:
+        """Open a connection: ``with`` gives a blocking session, ``async with`` an async one."""
+        return _Connect(self, _scope(path, headers, subprotocols))
+
+    def _portal(self) -> LoopThread:
+        if self._loop_thread is None or not self._loop_thread.alive:
+            self._loop_thread = LoopThread("wsplay-testclient").start()
+        return self._loop_thread
+
+    def close(self) -> None:
+        """Stop the thread that blocking sessions run on (done for you at exit of ``with``)."""
+        if self._loop_thread is not None:
+            self._loop_thread.stop()
+            self._loop_thread = None
+
+    def __enter__(self) -> TestClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _scope(path: str, headers: Any, subprotocols: Iterable[str] | None) -> dict[str, Any]:
+    if not path.startswith("/"):
+        raise ValueError(f"A path starts with '/', e.g. '/ws'; got {path!r}.")
+    raw_path, _, query = path.partition("?")
+    pairs = headers.items() if isinstance(headers, dict) else (headers or ())
+    header_list = [
+        (b"host", b"testserver"),
+        (b"connection", b"upgrade"),
+        (b"upgrade", b"websocket"),
+        (b"sec-websocket-version", b"13"),
+    ]
+    header_list += [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs
+    ]
+    protocols = list(subprotocols or ())
+    if protocols:
+        header_list.append((b"sec-websocket-protocol", ", ".join(protocols).encode()))
+    return {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "scheme": "ws",
+        "server": ("testserver", 80),
+        "client": ("testclient", 50000),
+        "root_path": "",
+        "path": unquote(raw_path),
+        "raw_path": raw_path.encode(),
+        "query_string": query.encode(),
+        "headers": header_list,
+        "subprotocols": protocols,
+        "extensions": {},
+        "state": {},
+    }
+
+
+class WebSocketTestSession:
+    """The client's end of one in-process connection (the async form)."""
+
+    __test__ = False
+
+    def __init__(self, app: Any, scope: dict[str, Any], timeout: float) -> None:
+        self._app = app
+        self._scope = scope
+        self._timeout = timeout
+        self._to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.accepted_subprotocol: str | None = None
+        self.response_headers: list[tuple[bytes, bytes]] = []
+        self.close_code: int | None = None
+        self.close_reason: str = ""
+        self._closed = False
+
+    # --- ASGI plumbing -----------------------------------------------------------------
+    async def _app_receive(self) -> dict[str, Any]:
+        return await self._to_app.get()
+
+    async def _app_send(self, message: dict[str, Any]) -> None:
+        if self._closed and message["type"] != "websocket.close":
+            raise RuntimeError(f"The app sent {message['type']!r} after the connection closed.")
+        await self._from_app.put(message)
+
+    async def _next_from_app(self, what: str) -> dict[str, Any]:
+        """The app's next message, or what its ending means if it ends first."""
+        assert self._task is not None
+        getter = asyncio.ensure_future(self._from_app.get())
+        try:
+            done, _ = await asyncio.wait(
+                {getter, self._task}, timeout=self._timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            if not getter.done():
+                getter.cancel()
+        if getter in done:
+            return getter.result()
+        if self._task in done:
+            self._task.result()  # re-raise what escaped the app
+            return {"type": "wsplay.app_returned"}
+        raise TimeoutError(
+            f"{what} waited {self._timeout:g} s and the app sent nothing. Is the handler "
+            "waiting for a message you have not sent? (TestClient(app, timeout=...) sets the "
+            "limit.)"
+        )
+
+    # --- opening and closing -----------------------------------------------------------
+    async def _open(self) -> WebSocketTestSession:
+        self._task = asyncio.ensure_future(
+            self._app(self._scope, self._app_receive, self._app_send)
+        )
+        await self._to_app.put({"type": "websocket.connect"})
+        message = await self._next_from_app("Connecting")
+        if message["type"] == "websocket.accept":
+            self.accepted_subprotocol = message.get("subprotocol")
+            self.response_headers = list(message.get("headers") or [])
+            return self
+        await self._finish_app()
+        if message["type"] == "websocket.close":
+            raise HandshakeRejectedError(403, f"Path: {self._scope['path']}.")
+        if message["type"] == "websocket.http.response.start":
+            raise HandshakeRejectedError(message.get("status", 403))
+        raise HandshakeRejectedError(500, f"The app sent {message['type']!r} first.")
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close from the client side, as a browser would, and wait for the handler to end."""
+        check_close_code(code)
+        if not self._closed:
+            self._closed = True
+            await self._to_app.put({"type": "websocket.disconnect", "code": code, "reason": reason})
+        await self._finish_app()
+
+    async def _finish_app(self) -> None:
+        assert self._task is not None
+        done, _ = await asyncio.wait({self._task}, timeout=self._timeout)
+        if not done:
+            self._task.cancel()
+            raise TimeoutError(
+                f"The handler for {self._scope['path']} did not end within {self._timeout:g} s "
+                "of the client closing. Does it catch WebSocketDisconnectError and keep going?"
+            )
+        self._task.result()
+
+    async def __aenter__(self) -> WebSocketTestSession:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # --- sending -----------------------------------------------------------------------
+    async def send_text(self, data: str) -> None:
+        if not isinstance(data, str):
+            raise TypeError(f"send_text() takes a str, got {type(data).__name__}.")
+        await self._send({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        if not isinstance(data, bytes | bytearray):
+            raise TypeError(f"send_bytes() takes bytes, got {type(data).__name__}.")
+        await self._send({"type": "websocket.receive", "bytes": bytes(data)})
+
+    async def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
+        text = _dumps(data)
+        if _message_mode(mode) is MessageMode.TEXT:
+            await self.send_text(text)
+        else:
+            await self.send_bytes(text.encode())
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send a raw ASGI message to the app, e.g. ``{"type": "websocket.receive", ...}``."""
+        await self._send(message)
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if self._closed:
+            raise WebSocketError("This test connection is closed; open a new one to send.")
+        await self._to_app.put(message)
+
+    # --- receiving ---------------------------------------------------------------------
+    async def receive(self) -> dict[str, Any]:
+        """The app's next raw message (``websocket.send``); a close raises WebSocketClosedError."""
+        message = await self._next_from_app("receive()")
+        if message["type"] == "websocket.send":
+            return message
+        if message["type"] == "websocket.close":
+            self._closed = True
+            self.close_code = message.get("code", 1000)
+            self.close_reason = message.get("reason") or ""
+            await self._finish_app()
+            raise WebSocketClosedError(self.close_code, self.close_reason)
+        if message["type"] == "wsplay.app_returned":
+            self._closed = True
+            raise WebSocketClosedError(1006, "the app returned without closing")
+        raise WebSocketError(f"Unexpected message from the app: {message!r}")
+
+    async def receive_text(self) -> str:
+        message = await self.receive()
+        if message.get("text") is None:
+            raise InvalidMessageError(
+                f"receive_text() expected a text frame but the server sent a binary frame: "
+                f"{preview(message.get('bytes') or b'')}. Use receive_bytes()."
+            )
+        return message["text"]
+
+    async def receive_bytes(self) -> bytes:
+        message = await self.receive()
+        if message.get("bytes") is None:
+            raise InvalidMessageError(
+                f"receive_bytes() expected a binary frame but the server sent a text frame: "
+                f"{preview(message.get('text') or '')}. Use receive_text()."
+            )
+        return message["bytes"]
+
+    async def receive_json(self, mode: MessageMode = MessageMode.TEXT) -> Any:
+        if _message_mode(mode) is MessageMode.TEXT:
+            payload: str | bytes = await self.receive_text()
+        else:
+            payload = await self.receive_bytes()
+        try:
+            return json.loads(payload)
+        except ValueError as error:
+            raise InvalidMessageError(
+                f"receive_json() got something that is not JSON: {preview(payload)} ({error})."
+            ) from error
+
+
+class _BlockingSession:
+    """The blocking face of a WebSocketTestSession: same methods, no ``await``."""
+
+    __test__ = False
+
+    def __init__(self, session: WebSocketTestSession, portal: LoopThread, timeout: float):
+        self._session = session
+        self._portal = portal
+        self._timeout = timeout
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._session, name)
+        if not inspect.iscoroutinefunction(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def blocking(*args: Any, **kwargs: Any) -> Any:
+            # The session bounds its own waits; the extra second only guards the portal.
+            return self._portal.run(attribute(*args, **kwargs), self._timeout + 1, name)
+
+        return blocking
+
+
+class _Connect:
+    """What ``websocket_connect`` returns: usable with ``with`` or ``async with``."""
+
+    def __init__(self, client: TestClient, scope: dict[str, Any]) -> None:
+        self._client = client
+        self._scope = scope
+        self._session: WebSocketTestSession | None = None
+        self._blocking: _BlockingSession | None = None
+
+    async def _make_and_open(self) -> WebSocketTestSession:
+        self._session = WebSocketTestSession(self._client.app, self._scope, self._client.timeout)
+        return await self._session._open()
+
+    def __enter__(self) -> Any:
+        portal = self._client._portal()
+        session = portal.run(self._make_and_open(), self._client.timeout + 1, "Connecting")
+        self._blocking = _BlockingSession(session, portal, self._client.timeout)
+        return self._blocking
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._blocking is not None
+        self._blocking.close()
+
+    async def __aenter__(self) -> WebSocketTestSession:
+        return await self._make_and_open()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._session is not None
+        await self._session.close()
