@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import json
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
@@ -34,7 +33,7 @@ from .framework.exceptions import (
     WebSocketClosedError,
     WebSocketError,
 )
-from .framework.websocket import MessageMode, _dumps, _message_mode, preview
+from .framework.websocket import MessageMode, _dumps, _message_mode, parse_json, preview
 
 __all__ = ["TestClient", "WebSocketTestSession"]
 
@@ -273,15 +272,8 @@ class WebSocketTestSession:
 
     async def receive_json(self, mode: MessageMode = MessageMode.TEXT) -> Any:
         if _message_mode(mode) is MessageMode.TEXT:
-            payload: str | bytes = await self.receive_text()
-        else:
-            payload = await self.receive_bytes()
-        try:
-            return json.loads(payload)
-        except ValueError as error:
-            raise InvalidMessageError(
-                f"receive_json() got something that is not JSON: {preview(payload)} ({error})."
-            ) from error
+            return parse_json(await self.receive_text())
+        return parse_json(await self.receive_bytes())
 
 
 class _BlockingSession:

@@ -129,6 +129,29 @@ def _dumps(data: Any) -> str:
         ) from error
 
 
+def parse_json(payload: str | bytes) -> Any:
+    """Parse a message's JSON (bytes must be UTF-8), or raise an InvalidMessageError that
+    shows the start of the payload."""
+    if isinstance(payload, bytes | bytearray):
+        try:
+            text = bytes(payload).decode()
+        except UnicodeDecodeError as error:
+            raise InvalidMessageError(
+                f"JSON in a binary frame must be UTF-8, but byte {error.start} is not "
+                f"({error.reason}): {preview(payload)}."
+            ) from error
+    else:
+        text = payload
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidMessageError(
+            f"Got invalid JSON ({error.msg} at line {error.lineno} column {error.colno}): "
+            f'{preview(payload)}. Send a JSON text such as {{"message": "hi"}}, or read '
+            "plain text with receive_text()."
+        ) from error
+
+
 def _message_mode(mode: object) -> MessageMode:
     try:
         return MessageMode(mode)
@@ -279,25 +302,9 @@ class WebSocket:
 
     async def receive_json(self, mode: MessageMode = MessageMode.TEXT) -> Any:
         """Read one message and parse it as JSON; any JSON value comes back, not only objects."""
-        mode = _message_mode(mode)
-        if mode is MessageMode.TEXT:
-            payload: str | bytes = await self.receive_text()
-        else:
-            payload = await self.receive_bytes()
-        try:
-            return json.loads(payload)
-        except UnicodeDecodeError as error:
-            raise InvalidMessageError(
-                f"receive_json(MessageMode.BYTES) got bytes that are not valid UTF-8 "
-                f"({error.reason} at byte {error.start}): {preview(payload)}. "
-                "JSON in a binary frame must be UTF-8 encoded."
-            ) from error
-        except json.JSONDecodeError as error:
-            raise InvalidMessageError(
-                f"receive_json() got invalid JSON ({error.msg} at line {error.lineno} column "
-                f"{error.colno}): {preview(payload)}. Send a JSON text such as "
-                '{"message": "hi"}, or use receive_text() to read plain text.'
-            ) from error
+        if _message_mode(mode) is MessageMode.TEXT:
+            return parse_json(await self.receive_text())
+        return parse_json(await self.receive_bytes())
 
     # --- sending -----------------------------------------------------------------------
     async def send_text(self, data: str) -> None:
