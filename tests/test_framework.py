@@ -80,6 +80,7 @@ async def accepted(*incoming: dict[str, Any]):
         ),
         ("/files/{path:p}", "/files/a/b/c.txt", {"p": "a/b/c.txt"}),
         ("/star/*", "/star/x/y", {"tail": "x/y"}),
+        ("/star/*", "/star", {"tail": ""}),
         ("/trailing", "/TRAILING/", {}),
         ("no-slash", "/no-slash", {}),
     ],

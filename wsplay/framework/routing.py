@@ -71,7 +71,10 @@ def compile_pattern(pattern: str) -> RoutePattern:
     text = pattern if pattern.startswith("/") else "/" + pattern
     regex, names, position = ["^"], [], 0
     for match in _PARAMETER.finditer(text):
-        regex.append(_literal(text, text[position : match.start()]))
+        literal = _literal(text, text[position : match.start()])
+        if match["star"] and literal.endswith("/"):
+            literal = literal[:-1] + "/?"  # '/files/*' matches '/files' too, with tail ''
+        regex.append(literal)
         name, kind = _parameter(text, match)
         if name in names:
             raise InvalidRouteError(
