@@ -29,11 +29,18 @@ from ._loop import LoopThread
 from .framework.close_codes import check_close_code
 from .framework.exceptions import (
     HandshakeRejectedError,
-    InvalidMessageError,
     WebSocketClosedError,
     WebSocketError,
 )
-from .framework.websocket import MessageMode, _dumps, _message_mode, parse_json, preview
+from .framework.messages import (
+    MessageMode,
+    dumps_json,
+    message_mode,
+    parse_json,
+    require_bytes,
+    require_text,
+    wrong_frame,
+)
 
 __all__ = ["TestClient", "WebSocketTestSession"]
 
@@ -210,18 +217,15 @@ class WebSocketTestSession:
 
     # --- sending -----------------------------------------------------------------------
     async def send_text(self, data: str) -> None:
-        if not isinstance(data, str):
-            raise TypeError(f"send_text() takes a str, got {type(data).__name__}.")
-        await self._send({"type": "websocket.receive", "text": data})
+        await self._send({"type": "websocket.receive", "text": require_text("send_text()", data)})
 
     async def send_bytes(self, data: bytes) -> None:
-        if not isinstance(data, bytes | bytearray):
-            raise TypeError(f"send_bytes() takes bytes, got {type(data).__name__}.")
-        await self._send({"type": "websocket.receive", "bytes": bytes(data)})
+        data = require_bytes("send_bytes()", data)
+        await self._send({"type": "websocket.receive", "bytes": data})
 
     async def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
-        text = _dumps(data)
-        if _message_mode(mode) is MessageMode.TEXT:
+        text = dumps_json(data)
+        if message_mode(mode) is MessageMode.TEXT:
             await self.send_text(text)
         else:
             await self.send_bytes(text.encode())
@@ -255,23 +259,17 @@ class WebSocketTestSession:
     async def receive_text(self) -> str:
         message = await self.receive()
         if message.get("text") is None:
-            raise InvalidMessageError(
-                f"receive_text() expected a text frame but the server sent a binary frame: "
-                f"{preview(message.get('bytes') or b'')}. Use receive_bytes()."
-            )
+            raise wrong_frame("receive_text()", message.get("bytes") or b"", "server")
         return message["text"]
 
     async def receive_bytes(self) -> bytes:
         message = await self.receive()
         if message.get("bytes") is None:
-            raise InvalidMessageError(
-                f"receive_bytes() expected a binary frame but the server sent a text frame: "
-                f"{preview(message.get('text') or '')}. Use receive_text()."
-            )
+            raise wrong_frame("receive_bytes()", message.get("text") or "", "server")
         return message["bytes"]
 
     async def receive_json(self, mode: MessageMode = MessageMode.TEXT) -> Any:
-        if _message_mode(mode) is MessageMode.TEXT:
+        if message_mode(mode) is MessageMode.TEXT:
             return parse_json(await self.receive_text())
         return parse_json(await self.receive_bytes())
 

@@ -17,8 +17,9 @@ from .exceptions import (
     WebSocketError,
     WebSocketState,
 )
+from .messages import MessageMode
 from .routing import Route, Router, compile_pattern, default_router, ws
-from .websocket import MAX_REASON_SIZE, Headers, MessageMode, WebSocket, format_reason
+from .websocket import MAX_REASON_SIZE, Headers, WebSocket, format_reason
 
 __all__ = [
     "MAX_REASON_SIZE",

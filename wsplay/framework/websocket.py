@@ -12,35 +12,34 @@ CONNECTED; a client's close, or our own ``close()``, makes both DISCONNECTED.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
-from enum import StrEnum
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from .close_codes import check_close_code
 from .exceptions import (
-    InvalidMessageError,
     InvalidWebSocketStateError,
     WebSocketDisconnectError,
     WebSocketError,
     WebSocketState,
 )
+from .messages import (
+    MessageMode,
+    dumps_json,
+    message_mode,
+    parse_json,
+    preview,
+    require_bytes,
+    require_text,
+    wrong_frame,
+)
 
 MAX_REASON_SIZE = 123  # bytes of UTF-8 a close frame's reason may hold (RFC 6455 §5.5)
-_PREVIEW_SIZE = 60
 
 CONNECTING = WebSocketState.CONNECTING
 CONNECTED = WebSocketState.CONNECTED
 DISCONNECTED = WebSocketState.DISCONNECTED
-
-
-class MessageMode(StrEnum):
-    """How JSON travels: in a text frame (the default) or as UTF-8 in a binary frame."""
-
-    TEXT = "text"
-    BYTES = "bytes"
 
 
 def format_reason(reason: str) -> str:
@@ -53,17 +52,6 @@ def format_reason(reason: str) -> str:
     if len(encoded) <= MAX_REASON_SIZE:
         return reason
     return encoded[: MAX_REASON_SIZE - 3].decode("utf-8", "ignore") + "..."
-
-
-def preview(data: str | bytes, size: int = _PREVIEW_SIZE) -> str:
-    """The start of a payload, for error messages: ``'{"a": 1, "b...' (2048 bytes)``."""
-    text = repr(data[:size]) + ("..." if len(data) > size else "")
-    unit = "characters" if isinstance(data, str) else "bytes"
-    return f"{text} ({len(data)} {unit})"
-
-
-def _frame_kind(message: dict[str, Any]) -> str:
-    return "text" if message.get("text") is not None else "binary"
 
 
 class Headers:
@@ -116,50 +104,6 @@ def _encode_header(pair: tuple[str | bytes, str | bytes]) -> tuple[bytes, bytes]
         name.encode("latin-1") if isinstance(name, str) else bytes(name),
         value.encode("latin-1") if isinstance(value, str) else bytes(value),
     )
-
-
-def _dumps(data: Any) -> str:
-    try:
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"send_json() cannot turn {preview(repr(data))} into JSON: {error}. "
-            "Send dicts, lists, strings, numbers, booleans and None; convert other "
-            "objects first (e.g. str(value), value.isoformat(), or dataclasses.asdict())."
-        ) from error
-
-
-def parse_json(payload: str | bytes) -> Any:
-    """Parse a message's JSON (bytes must be UTF-8), or raise an InvalidMessageError that
-    shows the start of the payload."""
-    if isinstance(payload, bytes | bytearray):
-        try:
-            text = bytes(payload).decode()
-        except UnicodeDecodeError as error:
-            raise InvalidMessageError(
-                f"JSON in a binary frame must be UTF-8, but byte {error.start} is not "
-                f"({error.reason}): {preview(payload)}."
-            ) from error
-    else:
-        text = payload
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidMessageError(
-            f"Got invalid JSON ({error.msg} at line {error.lineno} column {error.colno}): "
-            f'{preview(payload)}. Send a JSON text such as {{"message": "hi"}}, or read '
-            "plain text with receive_text()."
-        ) from error
-
-
-def _message_mode(mode: object) -> MessageMode:
-    try:
-        return MessageMode(mode)
-    except ValueError:
-        raise ValueError(
-            f"Unknown message mode {mode!r}: use MessageMode.TEXT (JSON in a text frame) "
-            "or MessageMode.BYTES (JSON as UTF-8 in a binary frame)."
-        ) from None
 
 
 class WebSocket:
@@ -290,44 +234,36 @@ class WebSocket:
         message = await self.receive()
         text = message.get("text")
         if text is None:
-            raise self._wrong_frame("receive_text()", "text", message)
+            raise wrong_frame("receive_text()", message.get("bytes") or b"", "client")
         return text
 
     async def receive_bytes(self) -> bytes:
         message = await self.receive()
         data = message.get("bytes")
         if data is None:
-            raise self._wrong_frame("receive_bytes()", "binary", message)
+            raise wrong_frame("receive_bytes()", message.get("text") or "", "client")
         return data
 
     async def receive_json(self, mode: MessageMode = MessageMode.TEXT) -> Any:
         """Read one message and parse it as JSON; any JSON value comes back, not only objects."""
-        if _message_mode(mode) is MessageMode.TEXT:
+        if message_mode(mode) is MessageMode.TEXT:
             return parse_json(await self.receive_text())
         return parse_json(await self.receive_bytes())
 
     # --- sending -----------------------------------------------------------------------
     async def send_text(self, data: str) -> None:
-        if not isinstance(data, str):
-            hint = " Use send_bytes() for bytes." if isinstance(data, bytes | bytearray) else ""
-            raise TypeError(f"send_text() takes a str, got {type(data).__name__}.{hint}")
-        await self._send_message({"type": "websocket.send", "text": data})
+        await self._send_message(
+            {"type": "websocket.send", "text": require_text("send_text()", data)}
+        )
 
     async def send_bytes(self, data: bytes) -> None:
-        if not isinstance(data, bytes | bytearray | memoryview):
-            hint = (
-                " Use send_text() for str, or encode it: data.encode()."
-                if isinstance(data, str)
-                else ""
-            )
-            raise TypeError(f"send_bytes() takes bytes, got {type(data).__name__}.{hint}")
-        await self._send_message({"type": "websocket.send", "bytes": bytes(data)})
+        data = require_bytes("send_bytes()", data)
+        await self._send_message({"type": "websocket.send", "bytes": data})
 
     async def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
         """Send ``data`` as compact JSON (``{"a":1}``), non-ASCII kept as it is."""
-        mode = _message_mode(mode)
-        text = _dumps(data)
-        if mode is MessageMode.TEXT:
+        text = dumps_json(data)
+        if message_mode(mode) is MessageMode.TEXT:
             await self._send_message({"type": "websocket.send", "text": text})
         else:
             await self._send_message({"type": "websocket.send", "bytes": text.encode()})
@@ -374,14 +310,4 @@ class WebSocket:
             hint = "The client has disconnected; catch WebSocketDisconnectError to stop."
         return InvalidWebSocketStateError(
             party=party, current_state=current, expected_state=CONNECTED, hint=hint
-        )
-
-    @staticmethod
-    def _wrong_frame(method: str, wanted: str, message: dict[str, Any]) -> InvalidMessageError:
-        got = _frame_kind(message)
-        data = message.get("text") if got == "text" else message.get("bytes")
-        fix = "receive_text()" if got == "text" else "receive_bytes()"
-        return InvalidMessageError(
-            f"{method} expected a {wanted} frame but the client sent a {got} frame: "
-            f"{preview(data or '')}. Use {fix} for {got} frames, or receive() to take either."
         )
