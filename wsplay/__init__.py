@@ -25,6 +25,7 @@ from .framework import (
     describe_close_code,
     ws,
 )
+from .runtime import Playground, PortInUseError, start
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,8 @@ __all__ = [
     "InvalidRouteError",
     "InvalidWebSocketStateError",
     "MessageMode",
+    "Playground",
+    "PortInUseError",
     "Router",
     "WebSocket",
     "WebSocketClosedError",
@@ -43,5 +46,6 @@ __all__ = [
     "WebSocketState",
     "__version__",
     "describe_close_code",
+    "start",
     "ws",
 ]

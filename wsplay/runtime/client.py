@@ -1,0 +1,289 @@
+"""The kernel's own WebSocket client: talk to your handlers from a cell.
+
+The real ``websockets`` client runs on the playground's loop thread, never on the kernel's,
+so neither the async face (``await conn.receive_text()``) nor the blocking twin
+(``conn.receive_text()``) can deadlock the kernel. Every wait has a timeout. The client's
+side of the conversation goes into the playground's timeline under the same connection id
+the server side uses.
+
+    conn = await pg.connect("/echo")
+    await conn.send_text("hello")
+    await conn.receive_text()        # 'hello'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine, Iterable
+from typing import Any
+from urllib.parse import quote
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from .._loop import LoopThread
+from ..framework.close_codes import check_close_code
+from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError
+from ..framework.messages import (
+    MessageMode,
+    dumps_json,
+    message_mode,
+    parse_json,
+    require_bytes,
+    require_text,
+    wrong_frame,
+)
+from .recorder import CONNECTION_HEADER
+from .timeline import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline
+
+
+class ClientCore:
+    """The client's state and I/O; every coroutine here runs on the playground's loop."""
+
+    def __init__(
+        self,
+        base_url: str,
+        path: str,
+        headers: dict[str, str] | Iterable[tuple[str, str]] | None,
+        subprotocols: Iterable[str] | None,
+        timeline: Timeline,
+        loop: LoopThread,
+        timeout: float,
+    ) -> None:
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"A path starts with '/', e.g. '/echo'; got {path!r}.")
+        self.path = path
+        self.url = base_url + quote(path, safe="/?&=%:@!$'()*+,;~")
+        pairs = headers.items() if isinstance(headers, dict) else headers or ()
+        self.headers = [(str(name), str(value)) for name, value in pairs]
+        self.subprotocols = list(subprotocols or ())
+        self.timeline = timeline
+        self.loop = loop
+        self.timeout = timeout
+        self.id = timeline.new_connection_id()
+        self.subprotocol: str | None = None
+        self.response_headers: dict[str, str] = {}
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.closed_by: str | None = None
+        self._ws: ClientConnection | None = None
+
+    def _event(self, kind: str, **fields: Any) -> None:
+        self.timeline.record(Event(time.time(), self.id, "client", kind, **fields))
+
+    async def open(self) -> None:
+        self._event(
+            HANDSHAKE,
+            path=self.path,
+            headers=tuple(self.headers),
+            preview=", ".join(self.subprotocols),
+        )
+        try:
+            self._ws = await connect(
+                self.url,
+                additional_headers=[*self.headers, (CONNECTION_HEADER.decode(), str(self.id))],
+                subprotocols=self.subprotocols or None,
+                open_timeout=self.timeout,
+                max_size=None,
+                ping_interval=None,
+            )
+        except InvalidStatus as error:
+            status = error.response.status_code
+            self._event(REJECT, code=status, by="server")
+            self.closed_by = "server"
+            raise HandshakeRejectedError(status, f"Path: {self.path}.") from None
+        except InvalidHandshake as error:
+            self._event(REJECT, by="server", preview=str(error))
+            raise HandshakeRejectedError(0, f"The handshake failed: {error}.") from None
+        self.subprotocol = self._ws.subprotocol
+        self.response_headers = dict(self._ws.response.headers.raw_items())
+        self._event(
+            ACCEPT, subprotocol=self.subprotocol, headers=tuple(self.response_headers.items())
+        )
+
+    def _require_open(self) -> ClientConnection:
+        if self._ws is None or self.closed_by is not None:
+            raise WebSocketClosedError(self.close_code, self.close_reason)
+        return self._ws
+
+    async def send(self, data: str | bytes) -> None:
+        ws = self._require_open()
+        try:
+            await ws.send(data)
+        except ConnectionClosed as closed:
+            self._closed_by_peer(closed)
+            raise WebSocketClosedError(self.close_code, self.close_reason) from None
+        self.timeline.message(self.id, "client", "in", data)
+
+    async def receive(self, timeout: float | None) -> str | bytes:
+        ws = self._require_open()
+        wait = self.timeout if timeout is None else timeout
+        try:
+            data = await asyncio.wait_for(ws.recv(), wait)
+        except TimeoutError:
+            raise TimeoutError(
+                f"Nothing arrived on {self.path} within {wait:g} s. Does the handler send "
+                "something back? (Pass timeout=... to wait longer.)"
+            ) from None
+        except ConnectionClosed as closed:
+            self._closed_by_peer(closed)
+            raise WebSocketClosedError(self.close_code, self.close_reason) from None
+        self.timeline.message(self.id, "client", "out", data)
+        return data
+
+    def _closed_by_peer(self, closed: ConnectionClosed) -> None:
+        if self.closed_by is not None:
+            return
+        received = closed.rcvd
+        self.close_code = received.code if received else 1006
+        self.close_reason = received.reason if received else ""
+        self.closed_by = "server" if received else "dropped"
+        self._event(CLOSE, by=self.closed_by, code=self.close_code, reason=self.close_reason)
+
+    async def close(self, code: int, reason: str) -> None:
+        check_close_code(code)
+        if self._ws is None or self.closed_by is not None:
+            return
+        self.closed_by = "client"
+        self.close_code, self.close_reason = code, reason
+        self._event(CLOSE, by="client", code=code, reason=reason)
+        await self._ws.close(code, reason)
+
+    async def drop(self) -> None:
+        """End the TCP connection with no close frame: the server sees code 1006."""
+        if self._ws is None or self.closed_by is not None:
+            return
+        self.closed_by = "dropped"
+        self.close_code = 1006
+        self._event(CLOSE, by="dropped", code=1006, reason="dropped by the client")
+        self._ws.transport.abort()
+
+    @property
+    def state(self) -> str:
+        if self.closed_by is None:
+            return "open"
+        return f"closed by {self.closed_by} ({self.close_code})"
+
+
+class _Face:
+    """What both faces share: the read-only state and the payload checks."""
+
+    def __init__(self, core: ClientCore) -> None:
+        self._core = core
+
+    id = property(lambda self: self._core.id)
+    path = property(lambda self: self._core.path)
+    subprotocol = property(lambda self: self._core.subprotocol)
+    response_headers = property(lambda self: self._core.response_headers)
+    close_code = property(lambda self: self._core.close_code)
+    close_reason = property(lambda self: self._core.close_reason)
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed_by is not None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} #{self.id} {self.path} {self._core.state}>"
+
+
+def _json_payload(data: Any, mode: MessageMode) -> str | bytes:
+    text = dumps_json(data)
+    return text if message_mode(mode) is MessageMode.TEXT else text.encode()
+
+
+def _as_text(data: str | bytes) -> str:
+    if isinstance(data, bytes):
+        raise wrong_frame("receive_text()", data, "server")
+    return data
+
+
+def _as_bytes(data: str | bytes) -> bytes:
+    if isinstance(data, str):
+        raise wrong_frame("receive_bytes()", data, "server")
+    return data
+
+
+class Connection(_Face):
+    """A client connection from a cell, every method awaitable: ``await conn.send_text("hi")``."""
+
+    async def _run(self, coroutine: Coroutine[Any, Any, Any], what: str) -> Any:
+        return await self._core.loop.run_async(coroutine, self._core.timeout + 1, what)
+
+    async def send_text(self, data: str) -> None:
+        await self._run(self._core.send(require_text("send_text()", data)), "send_text()")
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self._run(self._core.send(require_bytes("send_bytes()", data)), "send_bytes()")
+
+    async def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
+        await self._run(self._core.send(_json_payload(data, mode)), "send_json()")
+
+    async def receive(self, timeout: float | None = None) -> str | bytes:
+        """The next message, text (str) or binary (bytes)."""
+        wait = self._core.timeout if timeout is None else timeout
+        return await self._core.loop.run_async(self._core.receive(wait), wait + 1, "receive()")
+
+    async def receive_text(self, timeout: float | None = None) -> str:
+        return _as_text(await self.receive(timeout))
+
+    async def receive_bytes(self, timeout: float | None = None) -> bytes:
+        return _as_bytes(await self.receive(timeout))
+
+    async def receive_json(
+        self, mode: MessageMode = MessageMode.TEXT, timeout: float | None = None
+    ) -> Any:
+        data = await self.receive(timeout)
+        return parse_json(
+            _as_text(data) if message_mode(mode) is MessageMode.TEXT else _as_bytes(data)
+        )
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close from the client's side with ``code`` and ``reason``."""
+        check_close_code(code)
+        await self._run(self._core.close(code, reason), "close()")
+
+    async def drop(self) -> None:
+        """End abruptly, with no close frame (as a crashed browser tab would)."""
+        await self._run(self._core.drop(), "drop()")
+
+
+class BlockingConnection(_Face):
+    """The blocking twin of Connection, for plain code: ``conn.send_text("hi")``."""
+
+    def _run(self, coroutine: Coroutine[Any, Any, Any], what: str, wait: float | None = None):
+        return self._core.loop.run(coroutine, (wait or self._core.timeout) + 1, what)
+
+    def send_text(self, data: str) -> None:
+        self._run(self._core.send(require_text("send_text()", data)), "send_text()")
+
+    def send_bytes(self, data: bytes) -> None:
+        self._run(self._core.send(require_bytes("send_bytes()", data)), "send_bytes()")
+
+    def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
+        self._run(self._core.send(_json_payload(data, mode)), "send_json()")
+
+    def receive(self, timeout: float | None = None) -> str | bytes:
+        wait = self._core.timeout if timeout is None else timeout
+        return self._run(self._core.receive(wait), "receive()", wait)
+
+    def receive_text(self, timeout: float | None = None) -> str:
+        return _as_text(self.receive(timeout))
+
+    def receive_bytes(self, timeout: float | None = None) -> bytes:
+        return _as_bytes(self.receive(timeout))
+
+    def receive_json(
+        self, mode: MessageMode = MessageMode.TEXT, timeout: float | None = None
+    ) -> Any:
+        data = self.receive(timeout)
+        return parse_json(
+            _as_text(data) if message_mode(mode) is MessageMode.TEXT else _as_bytes(data)
+        )
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        check_close_code(code)
+        self._run(self._core.close(code, reason), "close()")
+
+    def drop(self) -> None:
+        self._run(self._core.drop(), "drop()")
