@@ -82,10 +82,12 @@ class LoopThread:
     async def run_async(self, coroutine: Coroutine[Any, Any, T], timeout: float, what: str = ""):
         """Await ``coroutine`` from another loop (a notebook cell's), at most ``timeout`` s."""
         if self.in_loop_thread:
-            return await asyncio.wait_for(coroutine, timeout)
+            async with asyncio.timeout(timeout):
+                return await coroutine
         future = self.submit(coroutine)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+            async with asyncio.timeout(timeout):
+                return await asyncio.wrap_future(future)
         except TimeoutError:
             future.cancel()
             raise TimeoutError(_timeout_message(what, timeout)) from None

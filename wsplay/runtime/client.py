@@ -120,7 +120,8 @@ class ClientCore:
         ws = self._require_open()
         wait = self.timeout if timeout is None else timeout
         try:
-            data = await asyncio.wait_for(ws.recv(), wait)
+            async with asyncio.timeout(wait):
+                data = await ws.recv()
         except TimeoutError:
             raise TimeoutError(
                 f"Nothing arrived on {self.path} within {wait:g} s. Does the handler send "
