@@ -29,8 +29,31 @@ from .runtime import Playground, PortInUseError, start
 
 __version__ = "0.1.0"
 
+
+def panel(playground: Playground | None = None):
+    """Show the playground's panel (starting it if needed): ``wsplay.panel()`` in a cell."""
+    from .ui import panel as make_panel
+
+    return make_panel(playground)
+
+
+def HandlerEditor(pattern: str = "/echo", **options):
+    """A widget to write a handler's body for ``pattern`` and deploy it."""
+    from .ui import HandlerEditor as Editor
+
+    return Editor(pattern, **options)
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext wsplay``: adds the ``%wsplay`` and ``%%wsplay`` magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
 __all__ = [
     "Application",
+    "HandlerEditor",
     "HandshakeRejectedError",
     "InvalidMessageError",
     "InvalidRouteError",
@@ -46,6 +69,8 @@ __all__ = [
     "WebSocketState",
     "__version__",
     "describe_close_code",
+    "load_ipython_extension",
+    "panel",
     "start",
     "ws",
 ]

@@ -117,14 +117,14 @@ class ClientCore:
         self.timeline.message(self.id, "client", "in", data)
 
     async def receive(self, timeout: float | None) -> str | bytes:
+        """The next message; ``timeout=None`` waits as long as the connection lives."""
         ws = self._require_open()
-        wait = self.timeout if timeout is None else timeout
         try:
-            async with asyncio.timeout(wait):
+            async with asyncio.timeout(timeout):
                 data = await ws.recv()
         except TimeoutError:
             raise TimeoutError(
-                f"Nothing arrived on {self.path} within {wait:g} s. Does the handler send "
+                f"Nothing arrived on {self.path} within {timeout:g} s. Does the handler send "
                 "something back? (Pass timeout=... to wait longer.)"
             ) from None
         except ConnectionClosed as closed:

@@ -1,0 +1,212 @@
+"""The panel: the server, its routes, clients side by side, open connections, errors and the
+timeline, in one widget.
+
+    wsplay.panel()
+
+One refresher thread per panel redraws what changed, at most ~20 times a second; it is the
+only writer of every view that the server's thread feeds (log, timeline, connections,
+errors), so no update is lost to a race between threads.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..runtime.playground import HandlerError, Playground, print_error
+from .client import ClientModel, ClientView, _error_html
+from .inputs import InputError, parse_close_code, parse_close_reason
+from .timeline_view import TimelineView
+
+logger = logging.getLogger("wsplay")
+
+REFRESH_INTERVAL = 0.05  # seconds: at most ~20 redraws a second
+TIMELINE_ROWS = 120
+
+
+class Panel(widgets.VBox):
+    """Everything about one playground, live."""
+
+    def __init__(self, playground: Playground) -> None:
+        self.playground = playground
+        self.status = widgets.HTML()
+        self.start_stop = widgets.Button(description="Stop", layout=widgets.Layout(width="auto"))
+        self.start_stop.on_click(lambda _: self.on_start_stop())
+        self.routes = widgets.HTML()
+        self.clients_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        self.add_client_button = widgets.Button(
+            description="Add client", icon="plus", layout=widgets.Layout(width="auto")
+        )
+        self.add_client_button.on_click(lambda _: self.add_client())
+        self.connections = widgets.HTML()
+        self.server_close_target = widgets.Dropdown(description="Connection", options=[])
+        self.server_close_code = widgets.Text(
+            value="1000", description="Code", layout=widgets.Layout(width="140px")
+        )
+        self.server_close_reason = widgets.Text(
+            placeholder="reason", layout=widgets.Layout(width="160px")
+        )
+        self.server_close_button = widgets.Button(
+            description="Close from server", layout=widgets.Layout(width="auto")
+        )
+        self.server_close_button.on_click(lambda _: self.on_server_close())
+        self.server_close_error = widgets.HTML()
+        self.errors = widgets.HTML()
+        self.timeline = TimelineView()
+        self.clients: list[ClientView] = []
+        self._drawn: dict[str, Any] = {}
+        self._stopped = threading.Event()
+        super().__init__(
+            [
+                widgets.HBox([self.status, self.start_stop]),
+                self.routes,
+                widgets.HTML("<b>Clients</b>"),
+                self.clients_box,
+                self.add_client_button,
+                widgets.HTML("<b>Open connections, seen from the server</b>"),
+                self.connections,
+                widgets.HBox(
+                    [
+                        self.server_close_target,
+                        self.server_close_code,
+                        self.server_close_reason,
+                        self.server_close_button,
+                    ]
+                ),
+                self.server_close_error,
+                self.errors,
+                widgets.HTML(
+                    "<b>Timeline</b> <small>(client on the left, server on the "
+                    "right; newest last)</small>"
+                ),
+                self.timeline,
+            ]
+        )
+        self.add_client()
+        self._take_over_errors()
+        self.refresh()
+        self._refresher = threading.Thread(
+            target=self._refresh_loop, daemon=True, name="wsplay-panel-refresher"
+        )
+        self._refresher.start()
+
+    # --- actions -----------------------------------------------------------------------
+    def add_client(self) -> ClientView:
+        view = ClientView(ClientModel(self.playground), f"Client {len(self.clients) + 1}")
+        self.clients.append(view)
+        self.clients_box.children = [*self.clients_box.children, view]
+        return view
+
+    def on_start_stop(self) -> None:
+        if self.playground.running:
+            self.playground.stop()
+        else:
+            self.playground.start()
+
+    def on_server_close(self) -> None:
+        try:
+            code = parse_close_code(self.server_close_code.value)
+            reason = parse_close_reason(self.server_close_reason.value)
+            target = self.server_close_target.value
+            if target is None:
+                raise InputError("No open connection to close: connect a client first.")
+        except InputError as error:
+            self.server_close_error.value = _error_html(error)
+            return
+        self.server_close_error.value = ""
+        for connection in self.playground.connections:
+            if connection.id == target:
+                connection.close(code, reason)
+                return
+        self.server_close_error.value = _error_html(
+            InputError(f"Connection #{target} has already ended.")
+        )
+
+    # --- the refresher: the only writer of the live views ------------------------------
+    def _refresh_loop(self) -> None:
+        while not self._stopped.wait(REFRESH_INTERVAL):
+            try:
+                self.refresh()
+            except Exception:
+                logger.debug("The panel could not redraw", exc_info=True)
+
+    def _changed(self, part: str, value: Any) -> bool:
+        if self._drawn.get(part) == value:
+            return False
+        self._drawn[part] = value
+        return True
+
+    def refresh(self) -> None:
+        playground = self.playground
+        running = playground.running
+        if self._changed("status", (running, playground.port)):
+            self.status.value = (
+                f"<b>Server</b> <span style='color:green'>● running</span> at "
+                f"<code>{playground.url}</code>"
+                if running
+                else "<b>Server</b> <span style='color:gray'>○ stopped</span>"
+            )
+            self.start_stop.description = "Stop" if running else "Start"
+        routes = playground.routes
+        if self._changed("routes", tuple(routes)):
+            self.routes.value = "<b>Routes</b> " + (
+                " ".join(f"<code>{html.escape(r)}</code>" for r in routes)
+                or '<i>none yet: define one with @ws("/echo")</i>'
+            )
+            for view in self.clients:
+                view.set_routes(routes)
+        connections = playground.connections
+        if self._changed("connections", tuple((c.id, c.state) for c in connections)):
+            self.connections.value = _connections_html(connections)
+            self.server_close_target.options = [(f"#{c.id} {c.path}", c.id) for c in connections]
+        errors = playground.errors
+        if self._changed("errors", (len(errors), errors[-1].time if errors else 0)):
+            self.errors.value = _errors_html(errors)
+        if self._changed("timeline", playground.timeline.recorded):
+            events = playground.timeline.events()
+            self.timeline.show([e for e in events if e.side == "server"][-TIMELINE_ROWS:])
+        for view in self.clients:
+            view.refresh()
+
+    # --- errors go to the panel instead of the cell's output ---------------------------
+    def _take_over_errors(self) -> None:
+        if print_error in self.playground.error_listeners:
+            self.playground.error_listeners.remove(print_error)
+
+    def close(self) -> None:
+        self._stopped.set()
+        if print_error not in self.playground.error_listeners:
+            self.playground.error_listeners.append(print_error)
+        super().close()
+
+
+def _connections_html(connections: list[Any]) -> str:
+    if not connections:
+        return "<i>none open</i>"
+    rows = "".join(
+        f"<tr><td>#{c.id}</td><td><code>{html.escape(c.path)}</code></td><td>{c.state}</td></tr>"
+        for c in connections
+    )
+    return f"<table class='wsplay-connections'>{rows}</table>"
+
+
+def _errors_html(errors: list[HandlerError]) -> str:
+    if not errors:
+        return ""
+    items = "".join(
+        f"<details><summary style='color:#b00'>{html.escape(error.summary())}</summary>"
+        f"<pre>{html.escape(error.traceback)}</pre></details>"
+        for error in errors[-10:]
+    )
+    return f"<b>Errors</b> <small>(newest last; click for the traceback)</small>{items}"
+
+
+def panel(playground: Playground | None = None) -> Panel:
+    """The playground's panel, starting the playground if needed: ``wsplay.panel()``."""
+    from ..runtime import start
+
+    return Panel(playground if playground is not None else start())
