@@ -28,6 +28,7 @@ class CellResult:
     stderr: str = ""
     error: str = ""
     outputs: list[dict[str, Any]] = field(default_factory=list)
+    comm_messages: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Kernel:
@@ -62,10 +63,12 @@ class Kernel:
                 message = self._next_iopub(remaining)
             except queue.Empty:
                 continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "comm_msg":  # widget updates, whichever thread sent them
+                result.comm_messages.append(content)
             if message["parent_header"].get("msg_id") != msg_id:
                 self.stray_output.append(message)
                 continue
-            kind, content = message["msg_type"], message["content"]
             if kind == "stream":
                 if content["name"] == "stdout":
                     result.stdout += content["text"]

@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from .._loop import LoopThread
 from ..framework.close_codes import check_close_code
-from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError
+from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError, WebSocketError
 from ..framework.messages import (
     MessageMode,
     dumps_json,
@@ -102,9 +102,16 @@ class ClientCore:
             ACCEPT, subprotocol=self.subprotocol, headers=tuple(self.response_headers.items())
         )
 
+    @property
+    def is_open(self) -> bool:
+        """The handshake completed and nobody has closed the connection yet."""
+        return self._ws is not None and self.closed_by is None
+
     def _require_open(self) -> ClientConnection:
-        if self._ws is None or self.closed_by is not None:
+        if self.closed_by is not None:
             raise WebSocketClosedError(self.close_code, self.close_reason)
+        if self._ws is None:
+            raise WebSocketError("Not connected yet: the handshake has not completed.")
         return self._ws
 
     async def send(self, data: str | bytes) -> None:

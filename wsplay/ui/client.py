@@ -66,6 +66,11 @@ class ClientModel:
     # --- state the view reads ----------------------------------------------------------
     @property
     def connected(self) -> bool:
+        return self.core is not None and self.core.is_open
+
+    @property
+    def busy(self) -> bool:
+        """Connecting or connected: a second Connect would start another conversation."""
         return self.core is not None and self.core.closed_by is None
 
     def log(self) -> list[LogLine]:
@@ -88,7 +93,7 @@ class ClientModel:
 
     # --- actions (from callbacks; the I/O runs on the playground's loop) ---------------
     def connect(self, path: str, headers: list[tuple[str, str]], subprotocols: list[str]) -> None:
-        if self.connected:
+        if self.busy:
             self.note("✗", "error", "Already connected: close or drop this connection first.")
             return
         loop = self.playground._require_loop()
@@ -165,19 +170,30 @@ class ClientModel:
         core = self._require_connection()
         if core is not None:
             self._ending = True
-            self._note_close(code, reason, "client")
-            self.playground._require_loop().submit(core.close(code, reason))
+            self.playground._require_loop().submit(self._end(core.close(code, reason), core))
 
     def drop(self) -> None:
         core = self._require_connection()
         if core is not None:
             self._ending = True
+            self.playground._require_loop().submit(self._end(core.drop(), core))
+
+    async def _end(self, ending: Any, core: ClientCore) -> None:
+        """Close or drop, then log it: the view redraws once the state has changed."""
+        try:
+            await ending
+        except Exception as error:
+            self.note("✗", "error", f"Could not close: {error}")
+            return
+        if core.closed_by == "dropped":
             self.note("•", "close", "dropped: the connection ended with no close frame (1006)")
-            self.playground._require_loop().submit(core.drop())
+        else:
+            self._note_close(core.close_code, core.close_reason, "client")
 
     def _require_connection(self) -> ClientCore | None:
         if not self.connected:
-            self.note("✗", "error", "Not connected: press Connect first.")
+            why = "Still connecting: wait" if self.busy else "Not connected: press Connect first"
+            self.note("✗", "error", why + ".")
             return None
         return self.core
 
@@ -312,7 +328,7 @@ class ClientView(widgets.VBox):
                 if connected and core
                 else "<span style='color:gray'>○ not connected</span>"
             )
-            self.connect_button.disabled = connected
+            self.connect_button.disabled = self.model.busy
             for button in (self.send_button, self.close_button, self.drop_button):
                 button.disabled = not connected
             self.log_view.value = render_log(self.model.log())

@@ -1,0 +1,271 @@
+"""The panel, the editor and the magic in a real kernel: clicks drive the real server.
+
+Each check waits for a widget's value to change (observe + Event), the way a front end
+would see it, and the widget updates are also checked as comm messages on IOPub.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.kernel import Kernel
+
+SETUP = '''
+import threading, time, wsplay
+from wsplay import WebSocket, WebSocketDisconnectError, ws
+
+def wait_for(widget, trait, predicate, timeout=10):
+    """Wait until predicate(widget.<trait>) holds, as a front end would see it change."""
+    done = threading.Event()
+    def check(_=None):
+        if predicate(getattr(widget, trait)):
+            done.set()
+    widget.observe(check, names=trait)
+    try:
+        check()
+        assert done.wait(timeout), f"{trait} never matched: {getattr(widget, trait)!r}"
+    finally:
+        widget.unobserve(check, names=trait)
+
+@ws("/echo")
+async def echo(websocket: WebSocket):
+    await websocket.accept()
+    while True:
+        message = await websocket.receive()
+        if "text" in message and message["text"] is not None:
+            await websocket.send_text(message["text"])
+        else:
+            await websocket.send_bytes(message["bytes"])
+
+room = set()
+
+@ws("/chat")
+async def chat(websocket: WebSocket):
+    await websocket.accept()
+    room.add(websocket)
+    try:
+        while True:
+            text = await websocket.receive_text()
+            for peer in list(room):
+                await peer.send_text(text)
+    except WebSocketDisconnectError:
+        pass
+    finally:
+        room.discard(websocket)
+
+pg = wsplay.start()
+p = wsplay.panel()
+c = p.clients[0]
+'''
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[Kernel]:
+    with Kernel() as kernel:
+        kernel.run(SETUP)
+        yield kernel
+
+
+def cell(kernel: Kernel, code: str):
+    return kernel.run(textwrap.dedent(code))
+
+
+def test_connect_send_and_close_by_clicking(kernel: Kernel) -> None:
+    result = cell(
+        kernel,
+        """
+        c.path.value = "/echo"
+        c.connect_button.click()
+        wait_for(c.status, "value", lambda v: "open" in v)
+        c.payload.value = "hello"
+        c.send_button.click()
+        wait_for(c.log_view, "value", lambda v: v.count("hello") >= 2)  # sent and echoed
+        wait_for(p.timeline, "events", lambda rows: any(
+            r["arrow"] == "left" and "hello" in r["label"] for r in rows))
+        c.code.value, c.reason.value = "4000", "done"
+        c.close_button.click()
+        wait_for(c.log_view, "value", lambda v: "4000" in v)
+        print(c.model.received, [r["label"] for r in p.timeline.events][-3:])
+    """,
+    )
+    received, labels = result.stdout.split(" ", 1)
+    assert received == "1"
+    assert "text hello (5 B)" in labels and "close 4000" in labels
+    # The front end was told: the log widget's updates went out as comm messages.
+    shown = [
+        m["data"]["state"].get("value", "")
+        for m in result.comm_messages
+        if "state" in m.get("data", {})
+    ]
+    assert any("hello" in value and "wsplay-log" in value for value in shown)
+
+
+def test_bytes_in_hex_and_json(kernel: Kernel) -> None:
+    out = cell(
+        kernel,
+        """
+        c.connect_button.click()
+        wait_for(c.status, "value", lambda v: "open" in v)
+        c.mode.value, c.bytes_format.value, c.payload.value = "bytes", "hex", "68 69 00"
+        c.send_button.click()
+        wait_for(c.log_view, "value", lambda v: "68 69 00 | hi·" in v)
+        c.mode.value, c.payload.value = "json", '{"a": [1, 2]}'
+        c.send_button.click()
+        wait_for(c.log_view, "value", lambda v: '{&quot;a&quot;:[1,2]}' in v)
+        c.model.close(1000, "")
+        wait_for(c.status, "value", lambda v: "not connected" in v)
+        print("ok")
+    """,
+    ).stdout
+    assert out.strip() == "ok"
+
+
+def test_bad_input_is_shown_next_to_its_box_and_nothing_is_sent(kernel: Kernel) -> None:
+    out = cell(
+        kernel,
+        """
+        c.connect_button.click()
+        wait_for(c.status, "value", lambda v: "open" in v)
+        before = pg.timeline.recorded
+        c.mode.value, c.payload.value = "json", "{'single': 'quotes'}"
+        c.send_button.click()
+        c.mode.value, c.bytes_format.value, c.payload.value = "bytes", "hex", "zz"
+        c.send_button.click()
+        c.code.value = "1005"
+        c.close_button.click()
+        print(pg.timeline.recorded - before, "|", c.send_error.value, "|", c.close_error.value)
+        print(c.model.connected)
+        c.model.close(1000, "")
+        wait_for(c.status, "value", lambda v: "not connected" in v)
+        c.path.value = ""
+        c.connect_button.click()
+        print(c.connect_error.value)
+    """,
+    ).stdout.splitlines()
+    sent, send_error, close_error = out[0].split(" | ")
+    assert sent == "0"
+    assert "do not parse as hex" in send_error
+    assert "1005" in close_error and "reserved" in close_error
+    assert out[1] == "True"  # the bad close code did not close anything
+    assert "Type a path" in out[2]
+
+
+def test_two_clients_side_by_side_and_a_close_from_the_server(kernel: Kernel) -> None:
+    out = cell(
+        kernel,
+        """
+        second = p.add_client()
+        for view in (c, second):
+            view.path.value = "/chat"
+            view.connect_button.click()
+            wait_for(view.status, "value", lambda v: "open" in v)
+        c.mode.value, c.payload.value = "text", "hi all"
+        c.send_button.click()
+        wait_for(second.log_view, "value", lambda v: "hi all" in v)
+        wait_for(p.server_close_target, "options", lambda o: len(o) >= 2)
+        p.server_close_target.value = second.model.core.id
+        p.server_close_code.value, p.server_close_reason.value = "4001", "kicked"
+        p.server_close_button.click()
+        wait_for(second.log_view, "value", lambda v: "closed by server: 4001" in v)
+        print(len(p.clients_box.children), "kicked" in second.log_view.value)
+        c.model.close(1000, "")
+        wait_for(c.status, "value", lambda v: "not connected" in v)
+    """,
+    ).stdout.split()
+    assert out == ["2", "True"]
+
+
+def test_handler_errors_appear_in_the_panel(kernel: Kernel) -> None:
+    out = cell(
+        kernel,
+        """
+        @ws("/boom")
+        async def boom(websocket: WebSocket):
+            await websocket.accept()
+            raise RuntimeError("the handler broke")
+        c.path.value = "/boom"
+        c.connect_button.click()
+        wait_for(p.errors, "value", lambda v: "the handler broke" in v)
+        wait_for(c.log_view, "value", lambda v: "1011" in v)
+        print("Traceback" in p.errors.value, "close code 1011" in p.errors.value)
+    """,
+    ).stdout.split()
+    assert out == ["True", "True"]
+
+
+def test_editor_deploys_and_reports_syntax_errors(kernel: Kernel) -> None:
+    out = cell(
+        kernel,
+        """
+        editor = wsplay.HandlerEditor("/shout/{word}")
+        editor.body.value = "await websocket.accept(\\n"
+        editor.deploy_button.click()
+        print(editor.result.value.replace("\\n", " "))
+        editor.body.value = "await websocket.accept()\\nawait websocket.send_text(word.upper())"
+        editor.deploy_button.click()
+        print(editor.result.value)
+        print(editor.signature.value)
+    """,
+    ).stdout.splitlines()
+    assert "Line 1 of the handler for /shout/{word}" in out[0] and "never closed" in out[0]
+    assert "is live" in out[1]
+    assert "async def handler(websocket, word):" in out[2]
+    url = kernel.value("pg.url")
+    with connect(f"{url}/shout/hey", open_timeout=10) as client:
+        assert client.recv(timeout=10) == "HEY"
+
+
+def test_the_magic_in_a_kernel(kernel: Kernel) -> None:
+    kernel.run("%load_ext wsplay")
+    out = kernel.run(
+        "%%wsplay /hi/{name}\nawait websocket.accept()\nawait websocket.send_text(f'hello {name}')"
+    ).stdout
+    assert "/hi/{name} is live" in out
+    url = kernel.value("pg.url")
+    with connect(f"{url}/hi/ann", open_timeout=10) as client:
+        assert client.recv(timeout=10) == "hello ann"
+    assert "/hi/{name}" in kernel.run("%wsplay routes").stdout
+    assert "running at ws://127.0.0.1" in kernel.run("%wsplay status").stdout
+    wrong = kernel.run("%wsplay launch", check=False)
+    # IPython shows a UsageError as a message, not as a traceback.
+    assert wrong.error == ""
+    assert "UsageError" in wrong.stderr and "invalid choice: 'launch'" in wrong.stderr
+    assert "Usage:" in wrong.stderr and "Traceback" not in wrong.stderr
+    shown = kernel.run("view = %wsplay connect /echo\nprint(type(view).__name__)").stdout
+    assert shown.strip() == "Panel"
+
+
+def test_flood_updates_stay_throttled_and_bounded(kernel: Kernel) -> None:
+    out = cell(
+        kernel,
+        """
+        @ws("/flood")
+        async def flood(websocket: WebSocket):
+            await websocket.accept()
+            for index in range(10_000):
+                await websocket.send_text(f"message {index}")
+            await websocket.close()
+
+        flood_view = p.add_client()
+        writes = []
+        flood_view.log_view.observe(lambda change: writes.append(time.monotonic()), "value")
+        flood_view.path.value = "/flood"
+        started = time.monotonic()
+        flood_view.connect_button.click()
+        assert flood_view.model.wait_until(
+            lambda log: any(line.kind == "close" for line in log), timeout=60)
+        wait_for(flood_view.log_view, "value", lambda v: "closed by server" in v)
+        elapsed = time.monotonic() - started
+        print(flood_view.model.received, len(flood_view.model.log()), len(writes),
+              round(elapsed, 2))
+    """,
+    ).stdout.split()
+    received, kept, writes, elapsed = int(out[0]), int(out[1]), int(out[2]), float(out[3])
+    assert received == 10_000
+    assert kept <= 500  # the log is bounded
+    # At most one redraw per refresh interval (0.05 s), plus the first and the last.
+    assert writes <= elapsed / 0.05 + 3
