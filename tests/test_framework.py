@@ -577,3 +577,16 @@ def test_default_router_serves_ws_decorator() -> None:
 
 def test_compile_pattern_lists_parameters() -> None:
     assert compile_pattern("/a/{int:x}/<y>/:z/*").parameters == ("x", "y", "z", "tail")
+
+
+def test_route_values_are_a_dict_and_decoded_once(router: Router, client: TestClient) -> None:
+    async def report(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.send_json(websocket.route_values)
+
+    router.add_ws("/plain", report)
+    router.add_ws("/v/{value}", report)
+    with client.websocket_connect("/plain") as session:
+        assert session.receive_json() == {}
+    with client.websocket_connect("/v/a%2541") as session:
+        assert session.receive_json() == {"value": "a%41"}
