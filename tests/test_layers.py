@@ -23,8 +23,9 @@ def _layer(path: Path) -> str | None:
 
 def _imports(path: Path) -> list[tuple[str, int]]:
     """Absolute module names imported by ``path`` (relative ones resolved)."""
-    module = "wsplay." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
-    package = module.rsplit(".", 1)[0] if path.name != "__init__.py" else module
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    module = ".".join(["wsplay", *parts]).removesuffix(".__init__")
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
