@@ -590,3 +590,22 @@ def test_route_values_are_a_dict_and_decoded_once(router: Router, client: TestCl
         assert session.receive_json() == {}
     with client.websocket_connect("/v/a%2541") as session:
         assert session.receive_json() == {"value": "a%41"}
+
+
+def test_a_peer_leaving_during_a_broadcast_fails_only_the_sender_cleanly(
+    router: Router, client: TestClient
+) -> None:
+    """The sender's handler did not catch a *peer's* disconnect: its own client gets 1011."""
+
+    async def handler(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.receive_text()
+        raise WebSocketDisconnectError(1006, "a peer vanished")  # as a send to it would
+
+    router.add_ws("/room", handler)
+    with client.websocket_connect("/room") as session:
+        session.send_text("hello room")
+        with pytest.raises(WebSocketClosedError) as closed:
+            session.receive_text()
+    assert closed.value.code == 1011
+    assert "WebSocket close code: 1006" in closed.value.reason

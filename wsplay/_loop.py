@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -57,11 +58,29 @@ class LoopThread:
         return threading.current_thread() is self._thread
 
     def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Schedule ``coroutine`` on the loop from any thread."""
+        """Schedule ``coroutine`` on the loop from any thread.
+
+        The task starts in a fresh context, not the caller's: ipykernel keeps "which cell
+        is running" in a context variable, and a task that inherited it would send all its
+        output to the cell that happened to start it.
+        """
         if not self.alive:
             coroutine.close()
             raise RuntimeError(f"The {self.name} thread is not running.")
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        result: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def start() -> None:
+            if result.cancelled():
+                coroutine.close()
+                return
+            task = self.loop.create_task(coroutine)
+            task.add_done_callback(lambda done: _copy_outcome(done, result))
+            result.add_done_callback(
+                lambda future: future.cancelled() and self.loop.call_soon_threadsafe(task.cancel)
+            )
+
+        self.loop.call_soon_threadsafe(start, context=contextvars.Context())
+        return result
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float, what: str = "") -> T:
         """Run ``coroutine`` on the loop and wait for its result, at most ``timeout`` s."""
@@ -102,6 +121,18 @@ class LoopThread:
             self._thread.join(timeout)
         elif not self._thread.ident and not self.loop.is_closed():
             self.loop.close()  # never started
+
+
+def _copy_outcome(task: asyncio.Task[Any], future: concurrent.futures.Future[Any]) -> None:
+    """The task's outcome into the waiting caller's future (which stays cancellable till now)."""
+    if task.cancelled():
+        future.cancel()
+    elif not future.set_running_or_notify_cancel():
+        return  # the caller gave up (cancelled) meanwhile
+    elif task.exception() is not None:
+        future.set_exception(task.exception())
+    else:
+        future.set_result(task.result())
 
 
 def _timeout_message(what: str, timeout: float) -> str:

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from .exceptions import WebSocketDisconnectError
-from .routing import Router, default_router
+from .routing import Route, Router, default_router
 from .websocket import DISCONNECTED, WebSocket, format_reason
 
 logger = logging.getLogger("wsplay")
@@ -63,18 +63,14 @@ class Application:
         try:
             await route.binder.call(websocket)
         except WebSocketDisconnectError as disconnect:
-            logger.debug("%r: the client left (%s)", websocket, disconnect.code)
+            if websocket.client_state is DISCONNECTED:
+                logger.debug("%r: the client left (%s)", websocket, disconnect.code)
+                return
+            # Another connection's client left (e.g. during a broadcast) and the handler did
+            # not catch it: for this connection that is an error like any other.
+            await self._handler_failed(route, websocket, disconnect)
         except Exception as error:
-            logger.error(
-                "Exception in WebSocket handler %s for %r",
-                getattr(route.handler, "__qualname__", route.handler),
-                websocket,
-                exc_info=error,
-            )
-            if websocket.accepted:
-                await _close_quietly(websocket, 1011, format_reason(str(error)))
-            else:
-                await _close_quietly(websocket, 1000, None)
+            await self._handler_failed(route, websocket, error)
         else:
             if websocket.client_state is not DISCONNECTED and not websocket.accepted:
                 logger.warning(
@@ -82,6 +78,19 @@ class Application:
                     "so the handshake is refused (HTTP 403).",
                     websocket,
                 )
+            await _close_quietly(websocket, 1000, None)
+
+    async def _handler_failed(self, route: Route, websocket: WebSocket, error: Exception) -> None:
+        """Log the handler's exception; close 1011 after accept, refuse (403) before it."""
+        logger.error(
+            "Exception in WebSocket handler %s for %r",
+            getattr(route.handler, "__qualname__", route.handler),
+            websocket,
+            exc_info=error,
+        )
+        if websocket.accepted:
+            await _close_quietly(websocket, 1011, format_reason(str(error)))
+        else:
             await _close_quietly(websocket, 1000, None)
 
     async def _handle_http(self, scope: Scope, send: Any) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Coroutine, Iterable
 from typing import Any
 from urllib.parse import quote
@@ -68,6 +69,7 @@ class ClientCore:
         self.close_reason = ""
         self.closed_by: str | None = None
         self._ws: ClientConnection | None = None
+        self._unread: deque[str | bytes] = deque()  # drained when the server stopped
 
     def _event(self, kind: str, **fields: Any) -> None:
         self.timeline.record(Event(time.time(), self.id, "client", kind, **fields))
@@ -87,6 +89,7 @@ class ClientCore:
                 open_timeout=self.timeout,
                 max_size=None,
                 ping_interval=None,
+                compression=None,  # both ends live in this process: zlib would cost memory
             )
         except InvalidStatus as error:
             status = error.response.status_code
@@ -125,6 +128,8 @@ class ClientCore:
 
     async def receive(self, timeout: float | None) -> str | bytes:
         """The next message; ``timeout=None`` waits as long as the connection lives."""
+        if self._unread:
+            return self._unread.popleft()
         ws = self._require_open()
         try:
             async with asyncio.timeout(timeout):
@@ -139,6 +144,34 @@ class ClientCore:
             raise WebSocketClosedError(self.close_code, self.close_reason) from None
         self.timeline.message(self.id, "client", "out", data)
         return data
+
+    async def drain(self) -> None:
+        """Read what is still in flight until the server's close arrives (when it stops).
+
+        The messages are kept for ``receive()``; nothing the server sent is lost.
+        """
+        if not self.is_open:
+            return
+        try:
+            while True:
+                data = await self._ws.recv()
+                self.timeline.message(self.id, "client", "out", data)
+                self._unread.append(data)
+        except ConnectionClosed as closed:
+            self._closed_by_peer(closed)
+
+    def after_stop(self, action: str) -> Any:
+        """What ``action`` means once the playground has stopped and its loop is gone."""
+        if action == "receive" and self._unread:
+            return self._unread.popleft()
+        if self.closed_by is None:
+            raise RuntimeError(
+                "The playground has stopped, so this connection is gone. Start it again "
+                "(pg.start()) and connect anew."
+            )
+        if action in ("close", "drop"):
+            return None  # already closed: nothing to do
+        raise WebSocketClosedError(self.close_code, self.close_reason)
 
     def _closed_by_peer(self, closed: ConnectionClosed) -> None:
         if self.closed_by is not None:
@@ -215,8 +248,13 @@ def _as_bytes(data: str | bytes) -> bytes:
 class Connection(_Face):
     """A client connection from a cell, every method awaitable: ``await conn.send_text("hi")``."""
 
-    async def _run(self, coroutine: Coroutine[Any, Any, Any], what: str) -> Any:
-        return await self._core.loop.run_async(coroutine, self._core.timeout + 1, what)
+    async def _run(
+        self, coroutine: Coroutine[Any, Any, Any], what: str, wait: float | None = None
+    ) -> Any:
+        if not self._core.loop.alive:
+            coroutine.close()
+            return self._core.after_stop(what.removesuffix("()"))
+        return await self._core.loop.run_async(coroutine, (wait or self._core.timeout) + 1, what)
 
     async def send_text(self, data: str) -> None:
         await self._run(self._core.send(require_text("send_text()", data)), "send_text()")
@@ -230,7 +268,7 @@ class Connection(_Face):
     async def receive(self, timeout: float | None = None) -> str | bytes:
         """The next message, text (str) or binary (bytes)."""
         wait = self._core.timeout if timeout is None else timeout
-        return await self._core.loop.run_async(self._core.receive(wait), wait + 1, "receive()")
+        return await self._run(self._core.receive(wait), "receive()", wait)
 
     async def receive_text(self, timeout: float | None = None) -> str:
         return _as_text(await self.receive(timeout))
@@ -260,6 +298,9 @@ class BlockingConnection(_Face):
     """The blocking twin of Connection, for plain code: ``conn.send_text("hi")``."""
 
     def _run(self, coroutine: Coroutine[Any, Any, Any], what: str, wait: float | None = None):
+        if not self._core.loop.alive:
+            coroutine.close()
+            return self._core.after_stop(what.removesuffix("()"))
         return self._core.loop.run(coroutine, (wait or self._core.timeout) + 1, what)
 
     def send_text(self, data: str) -> None:

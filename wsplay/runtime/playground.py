@@ -11,6 +11,7 @@ timeout, because an awaiting cell cannot always be interrupted.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import errno
@@ -30,7 +31,7 @@ import uvicorn
 
 from .._loop import LoopThread
 from ..framework import Application, Router
-from .client import BlockingConnection, Connection
+from .client import BlockingConnection, ClientCore, Connection
 from .recorder import Recorder, ServerConnection, current_connection
 from .timeline import DEFAULT_MAX_EVENTS, Timeline
 
@@ -111,6 +112,7 @@ class Playground:
         self._recorder: Recorder | None = None
         self._log_handler: _ErrorLogHandler | None = None
         self._port: int | None = None
+        self._clients: weakref.WeakSet[ClientCore] = weakref.WeakSet()
         self._lock = threading.RLock()
 
     # --- what a cell reads -------------------------------------------------------------
@@ -206,7 +208,7 @@ class Playground:
                 return
             if self.running:
                 self._loop.run(
-                    self._close_all(1001, "the playground is stopping"),
+                    self._end_conversations(),
                     timeout,
                     "Closing the open connections",
                 )
@@ -222,9 +224,13 @@ class Playground:
         self.stop()
         return self.start()
 
-    async def _close_all(self, code: int, reason: str) -> None:
+    async def _end_conversations(self) -> None:
+        """Close every server-side connection with 1001; let our own clients hear it."""
         for connection in self.connections:
-            await connection.close_async(code, reason)
+            await connection.close_async(1001, "the playground is stopping")
+        await asyncio.gather(
+            *(client.drain() for client in list(self._clients)), return_exceptions=True
+        )
 
     def _teardown(self) -> None:
         if self._log_handler is not None:
@@ -255,7 +261,7 @@ class Playground:
         timeout: float | None = None,
     ) -> Connection:
         """Open a client connection to ``path`` (``await pg.connect("/echo")`` in a cell)."""
-        core = self._client_core(path, headers, subprotocols, timeout)
+        core = self.new_client(path, headers, subprotocols, timeout)
         await self._require_loop().run_async(core.open(), core.timeout + 1, f"Connecting to {path}")
         return Connection(core)
 
@@ -267,14 +273,19 @@ class Playground:
         timeout: float | None = None,
     ) -> BlockingConnection:
         """The blocking twin of ``connect``, for plain (non-async) code."""
-        core = self._client_core(path, headers, subprotocols, timeout)
+        core = self.new_client(path, headers, subprotocols, timeout)
         self._require_loop().run(core.open(), core.timeout + 1, f"Connecting to {path}")
         return BlockingConnection(core)
 
-    def _client_core(self, path, headers, subprotocols, timeout):
-        from .client import ClientCore
-
-        return ClientCore(
+    def new_client(
+        self,
+        path: str,
+        headers: dict[str, str] | Iterable[tuple[str, str]] | None = None,
+        subprotocols: Iterable[str] | None = None,
+        timeout: float | None = None,
+    ) -> ClientCore:
+        """A client's core on the server's loop (for wsplay's widgets; cells use connect)."""
+        core = ClientCore(
             self.url,
             path,
             headers,
@@ -283,6 +294,8 @@ class Playground:
             self._require_loop(),
             timeout if timeout is not None else self.timeout,
         )
+        self._clients.add(core)
+        return core
 
     def _require_loop(self) -> LoopThread:
         if self._loop is None or not self.running:

@@ -150,6 +150,10 @@ class _Conversation:
                 self.id, "server", "in", data if data is not None else message.get("bytes") or b""
             )
         elif kind == "websocket.disconnect" and self.connection.closed_by is None:
+            if message.get("code") == 1005 and "reason" not in message:
+                # uvicorn reports a connection lost without a close frame as 1005 (ASGI's
+                # "no code received"); RFC 6455 calls it 1006, and so does the playground.
+                message = {**message, "code": 1006, "reason": ""}
             code = message.get("code", 1005)
             by = "dropped" if code == 1006 else "client"
             self.connection.closed_by = by

@@ -13,14 +13,18 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections import Counter, OrderedDict, deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..framework.close_codes import describe_close_code
 
 DEFAULT_MAX_EVENTS = 10_000
+# The server shares the kernel's GIL. A cell's execution hops between the kernel's threads
+# (shell, main, IOPub) several times, and each hop waits for the GIL; while the server
+# thread works flat out (a handler flooding a client), those waits add up to hundreds of
+# milliseconds. So after this much work the server thread lets the others run once.
+GIL_SLICE = 0.002
 MAX_TRACKED_CONNECTIONS = 1_000
 PREVIEW_CHARS = 80
 
@@ -33,9 +37,11 @@ CLOSE = "close"  # the connection ended; by "client", "server" or nobody ("dropp
 ERROR = "error"  # a handler raised; traceback attached
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One thing that happened on one connection, seen from one side."""
+class Event(NamedTuple):
+    """One thing that happened on one connection, seen from one side.
+
+    A NamedTuple: the server records two per echoed message, so building one must be cheap.
+    """
 
     time: float
     connection: int
@@ -76,7 +82,8 @@ class Event:
             return f"#{self.connection} handshake refused (HTTP 403)"
         if self.kind == CLOSE:
             reason = f" {self.reason!r}" if self.reason else ""
-            return f"#{self.connection} closed by {self.by}: {self.code} ({self.meaning}){reason}"
+            who = "dropped (no close frame)" if self.by == "dropped" else f"closed by {self.by}"
+            return f"#{self.connection} {who}: {self.code} ({self.meaning}){reason}"
         return f"#{self.connection} error: {self.preview}"
 
     def headers_dict(self) -> dict[str, str]:
@@ -91,13 +98,19 @@ def preview_of(data: str | bytes) -> str:
     return shown + (" …" if len(data) > PREVIEW_CHARS // 2 else "")
 
 
-@dataclass
+# Where each (side, direction) is counted in ConnectionStats.counts and .bytes.
+_SLOTS = {("server", "in"): 0, ("server", "out"): 1, ("client", "in"): 2, ("client", "out"): 3}
+
+
 class ConnectionStats:
     """Totals for one connection that outlive the events the timeline lets go of."""
 
-    path: str = ""
-    counts: Counter = field(default_factory=Counter)  # (side, direction) -> messages
-    bytes: Counter = field(default_factory=Counter)
+    __slots__ = ("bytes", "counts", "path")
+
+    def __init__(self) -> None:
+        self.path = ""
+        self.counts = [0, 0, 0, 0]  # messages, by _SLOTS
+        self.bytes = [0, 0, 0, 0]
 
 
 class Timeline:
@@ -113,6 +126,7 @@ class Timeline:
         self._ids = itertools.count(1)
         self.recorded = 0  # events ever recorded, including those dropped from the window
         self.enabled = True
+        self._last_yield = time.perf_counter()
 
     @property
     def max_events(self) -> int:
@@ -133,24 +147,28 @@ class Timeline:
                 if len(self._stats) > MAX_TRACKED_CONNECTIONS:
                     self._stats.popitem(last=False)
             if event.kind == MESSAGE:
-                stats.counts[event.side, event.direction] += 1
-                stats.bytes[event.side, event.direction] += event.size
+                slot = _SLOTS[event.side, event.direction]
+                stats.counts[slot] += 1
+                stats.bytes[slot] += event.size
             elif event.path:
                 stats.path = event.path
 
     def message(self, connection: int, side: str, direction: str, data: str | bytes) -> None:
-        """Record one data frame (the common case, kept short)."""
+        """Record one data frame (the hot path: one check, one tuple, one append)."""
+        now = time.perf_counter()
+        if now - self._last_yield > GIL_SLICE:
+            time.sleep(0)  # releases the GIL: the kernel's threads get their turn
+            self._last_yield = time.perf_counter()
+        if not self.enabled:
+            return
+        if type(data) is str:
+            kind = "text"
+            shown = data if len(data) <= PREVIEW_CHARS else data[:PREVIEW_CHARS] + "…"
+        else:
+            kind = "bytes"
+            shown = preview_of(data)
         self.record(
-            Event(
-                time.time(),
-                connection,
-                side,
-                MESSAGE,
-                direction,
-                "text" if isinstance(data, str) else "bytes",
-                len(data),
-                preview_of(data),
-            )
+            Event(time.time(), connection, side, MESSAGE, direction, kind, len(data), shown)
         )
 
     def events(self, connection: int | None = None, kind: str | None = None) -> list[Event]:
@@ -167,8 +185,9 @@ class Timeline:
         with self._lock:
             stats = self._stats.get(connection, ConnectionStats())
             result: dict[str, dict[str, int]] = {}
-            for (side, direction), count in stats.counts.items():
-                result.setdefault(side, {})[direction] = count
+            for (side, direction), slot in _SLOTS.items():
+                if stats.counts[slot]:
+                    result.setdefault(side, {})[direction] = stats.counts[slot]
             return result
 
     def clear(self) -> None:

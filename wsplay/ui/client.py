@@ -98,15 +98,7 @@ class ClientModel:
             return
         loop = self.playground._require_loop()
         self._ending = False
-        self.core = ClientCore(
-            self.playground.url,
-            path,
-            headers,
-            subprotocols,
-            self.playground.timeline,
-            loop,
-            self.playground.timeout,
-        )
+        self.core = self.playground.new_client(path, headers, subprotocols)
         self.note("•", "connect", f"connecting to {path} …")
         loop.submit(self._open_and_read(self.core))
 
