@@ -1,0 +1,166 @@
+"""Binder: the configuration repo2docker reads, and the real proof that it works: a fresh
+virtualenv built from binder/requirements.txt, as repo2docker builds it, runs the first
+notebook top to bottom.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parent.parent
+BINDER = ROOT / "binder"
+FIRST_NOTEBOOK = ROOT / "notebooks" / "01-creating-routes.ipynb"
+
+VENV_TIMEOUT = 120
+INSTALL_TIMEOUT = 600
+RUN_TIMEOUT = 300
+
+
+def requirement_lines() -> list[str]:
+    lines = (BINDER / "requirements.txt").read_text().splitlines()
+    return [
+        line.split(" #")[0].strip() for line in lines if line.strip() and not line.startswith("#")
+    ]
+
+
+def pinned(name: str) -> SpecifierSet:
+    for line in requirement_lines():
+        if not line.startswith((".", "-")):
+            requirement = Requirement(line)
+            if requirement.name.lower() == name:
+                return requirement.specifier
+    raise AssertionError(f"binder/requirements.txt does not pin {name}")
+
+
+# --- static checks --------------------------------------------------------------------------
+def test_exactly_one_binder_directory() -> None:
+    # With both, repo2docker stops with an error; with one, it ignores root-level files.
+    assert BINDER.is_dir()
+    assert not (ROOT / ".binder").exists()
+
+
+def test_runtime_is_a_python_version_repo2docker_reads_and_wsplay_supports() -> None:
+    text = (BINDER / "runtime.txt").read_text()
+    match = re.fullmatch(r"python-(\d+)\.(\d+)\n?", text)
+    assert match, f"runtime.txt must read python-X.Y (e.g. python-3.11), not {text!r}"
+    version = Version(f"{match[1]}.{match[2]}")
+    assert version == Version("3.11"), "the Python version the test suite runs on"
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    requires = re.search(r'requires-python\s*=\s*"([^"]+)"', pyproject)
+    assert requires and version in SpecifierSet(requires[1])
+
+
+def test_requirements_install_this_repository_with_the_lab() -> None:
+    local = [line for line in requirement_lines() if line.startswith((".", "-e ."))]
+    assert len(local) == 1, "install wsplay from the repository: a line '.[lab]'"
+    extras = re.search(r"\[([^\]]*)\]", local[0])
+    assert extras and "lab" in [extra.strip() for extra in extras[1].split(",")]
+
+
+def test_requirements_pin_what_binders_base_image_gets_wrong() -> None:
+    assert Version("7.0.1") not in pinned("ipykernel")  # the base image's thread-output bug
+    assert Version("7.1") in pinned("ipykernel")
+    assert Version("4.1.0") not in pinned("jupyter-server-proxy")  # CVE-2024-28179
+    assert Version("4.1.1") in pinned("jupyter-server-proxy")
+
+
+def test_post_build_is_a_strict_executable_bash_script() -> None:
+    script = BINDER / "postBuild"
+    lines = script.read_text().splitlines()
+    assert lines[0] in ("#!/bin/bash", "#!/usr/bin/env bash")
+    assert any(re.match(r"set -[a-z]*e", line.strip()) for line in lines), "failures must stop"
+    assert script.stat().st_mode & stat.S_IXUSR
+    subprocess.run(["bash", "-n", str(script)], check=True, timeout=30)
+
+
+def test_readme_binder_links_open_a_notebook_that_exists() -> None:
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"https://mybinder\.org/v2/gh/[^)\s\"]+", readme)
+    for link in links:
+        path = unquote(parse_qs(urlparse(link).query)["labpath"][0])
+        assert (ROOT / path).is_file(), f"{link} opens {path}, which does not exist"
+
+
+# --- the real thing -------------------------------------------------------------------------
+DRIVER = textwrap.dedent(
+    """
+    import json, sys
+    import nbformat
+    from nbclient import NotebookClient
+
+    path, cwd = sys.argv[1], sys.argv[2]
+    notebook = nbformat.read(path, as_version=4)
+    probe = "import sys, wsplay; print(sys.executable); print(wsplay.__file__)"
+    notebook.cells.append(nbformat.v4.new_code_cell(probe))
+    NotebookClient(
+        notebook, timeout=60, startup_timeout=60, kernel_name="python3",
+        resources={"metadata": {"path": cwd}},
+    ).execute()
+    print(json.dumps(notebook.cells[-1].outputs[0]["text"].split()))
+    """
+)
+
+
+def run(command: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess[str]:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired as expired:
+        pytest.fail(f"{' '.join(command)} took more than {timeout} s:\n{expired.stderr}")
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def test_a_fresh_environment_from_the_binder_requirements_runs_the_first_notebook(
+    tmp_path: Path,
+) -> None:
+    venv = tmp_path / "binder-venv"
+    run([sys.executable, "-m", "venv", str(venv)], VENV_TIMEOUT)
+    python = venv / "bin" / "python"
+    # As repo2docker does: from the repository root, so "." is this repository.
+    run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            "binder/requirements.txt",
+        ],
+        INSTALL_TIMEOUT,
+        cwd=ROOT,
+    )
+    # Nothing from the developer's machine: only this venv's kernels and packages.
+    env = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "VIRTUAL_ENV": str(venv),
+    }
+    env.pop("PYTHONPATH", None)
+    driver = tmp_path / "run_notebook.py"
+    driver.write_text(DRIVER)
+    result = run(
+        [str(python), str(driver), str(FIRST_NOTEBOOK), str(FIRST_NOTEBOOK.parent)],
+        RUN_TIMEOUT,
+        cwd=tmp_path,
+        env=env,
+    )
+    kernel_python, wsplay_file = json.loads(result.stdout.strip().splitlines()[-1])
+    assert Path(kernel_python).parent == venv / "bin", "the kernel ran in the Binder venv"
+    assert Path(wsplay_file).is_relative_to(venv), "wsplay came from the Binder install"

@@ -1,0 +1,108 @@
+"""The tutorial notebooks: committed clean, and each runs top to bottom, unattended, in a
+fresh kernel, within a minute, with no cell raising.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+CELL_TIMEOUT = 60  # seconds, per cell
+NOTEBOOK_BUDGET = 60  # seconds, for a whole notebook
+
+# The seed's sections, in order, and the exercise each notebook ends with.
+SECTIONS = {
+    "01-creating-routes": "greet",
+    "02-accepting": "chat-v1",
+    "03-communicating": "calculator",
+    "04-disconnects": "goodbye",
+    "05-chat": "rooms",
+}
+
+
+def ids(path: Path) -> str:
+    return path.stem
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def text_of(cell: nbformat.NotebookNode) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "data" in output:
+            parts.append(output.data.get("text/plain", ""))
+    return "".join(parts)
+
+
+def test_one_notebook_per_section_of_the_seed_in_order() -> None:
+    assert [path.stem for path in NOTEBOOKS] == list(SECTIONS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_committed_valid_and_without_outputs(path: Path) -> None:
+    notebook = read(path)
+    nbformat.validate(notebook)
+    assert notebook.metadata.kernelspec.name == "python3"
+    assert "widgets" not in notebook.metadata, "saved widget state: strip it"
+    for cell in code_cells(notebook):
+        assert cell.outputs == [], f"cell {cell.id} has outputs: strip them"
+        assert cell.execution_count is None, f"cell {cell.id} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_one_panel_and_one_exercise_checked_in_one_call(path: Path) -> None:
+    cells = code_cells(read(path))
+    panels = [cell for cell in cells if cell.source.strip().splitlines()[-1] == "wsplay.panel()"]
+    assert len(panels) == 1
+    checks = [cell for cell in cells if re.search(r"^check\(", cell.source, re.MULTILINE)]
+    assert len(checks) == 1
+    assert f'check("{SECTIONS[path.stem]}", ' in checks[0].source
+    assert cells.index(checks[0]) >= len(cells) - 2, "the exercise comes at the end"
+
+
+def test_the_first_notebook_reaches_an_echo_round_trip_in_three_cells() -> None:
+    cells = code_cells(read(NOTEBOOKS_DIR / "01-creating-routes.ipynb"))
+    first = "\n".join(cell.source for cell in cells[:3])
+    for step in ("wsplay.start()", '@ws("/echo")', "pg.connect(", "send_text(", "receive_text()"):
+        assert step in first
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_runs_top_to_bottom_in_a_fresh_kernel(path: Path) -> None:
+    notebook = read(path)
+    client = NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT,
+        startup_timeout=60,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
+    )
+    started = time.monotonic()
+    client.execute()  # raises CellExecutionError, with the traceback, if a cell raises
+    elapsed = time.monotonic() - started
+    assert elapsed < NOTEBOOK_BUDGET, f"{path.name} took {elapsed:.0f} s"
+
+    cells = code_cells(notebook)
+    for cell in cells:
+        assert not [output for output in cell.outputs if output.output_type == "error"]
+    # The exercise's starter is unfinished on purpose: the check reports, it does not raise.
+    report = text_of(next(cell for cell in cells if "check(" in cell.source))
+    assert report.startswith(f"Exercise {SECTIONS[path.stem]!r}"), report
+    assert "✗" in report
+    if path.stem == "01-creating-routes":
+        assert text_of(cells[2]) == "'hello'"
