@@ -15,6 +15,7 @@ import asyncio
 import atexit
 import contextlib
 import errno
+import ipaddress
 import logging
 import socket
 import sys
@@ -32,12 +33,11 @@ import uvicorn
 from .._loop import LoopThread
 from ..framework import Application, Router
 from .client import BlockingConnection, ClientCore, Connection
-from .recorder import Recorder, ServerConnection, current_connection
+from .recorder import Recorder, ServerConnection, current_conversation
 from .timeline import DEFAULT_MAX_EVENTS, Timeline
 
 logger = logging.getLogger("wsplay")
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEFAULT_TIMEOUT = 5.0
 START_TIMEOUT = 10.0
 MAX_ERRORS = 100
@@ -176,7 +176,7 @@ class Playground:
             self._recorder = Recorder(
                 self._app, self.timeline, self._loop, self._report_error, self.timeout
             )
-            self._log_handler = _ErrorLogHandler(self)
+            self._log_handler = _ErrorLogHandler()
             logging.getLogger().addHandler(self._log_handler)
             config = uvicorn.Config(
                 self._recorder,
@@ -244,7 +244,7 @@ class Playground:
         _started.discard(self)
 
     def _warn_if_not_loopback(self) -> None:
-        if self.host not in LOOPBACK:
+        if not _is_loopback(self.host):
             warnings.warn(
                 f"The playground will listen on {self.host}, not on 127.0.0.1: other machines "
                 "that can reach this one can now connect to your handlers. Use the default "
@@ -315,6 +315,15 @@ class Playground:
                 logger.debug("An error listener failed", exc_info=True)
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def print_error(error: HandlerError) -> None:
     """Show a handler's error where the notebook shows output (the default listener)."""
     print(f"wsplay: {error}", file=sys.stderr)
@@ -351,19 +360,13 @@ class _ErrorLogHandler(logging.Handler):
     connection is running, so the error lands in ``pg.errors`` with its connection.
     """
 
-    def __init__(self, playground: Playground) -> None:
+    def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self._playground = weakref.ref(playground)
 
     def emit(self, record: logging.LogRecord) -> None:
-        playground = self._playground()
-        connection = current_connection.get()
-        if playground is None:
-            return
-        if record.exc_info and record.exc_info[1] is not None and connection is not None:
-            error = record.exc_info[1]
-            text = "".join(logging.Formatter().formatException(record.exc_info)) + "\n"
-            playground._report_error(connection, error, text)
+        conversation = current_conversation.get()
+        if record.exc_info and record.exc_info[1] is not None and conversation is not None:
+            conversation.report(record.exc_info[1])
         elif record.name == "wsplay" or record.name.startswith(("wsplay.", "uvicorn")):
             print(f"wsplay: {record.getMessage()}", file=sys.stderr)
 

@@ -16,14 +16,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ..framework.close_codes import check_close_code
+from ..framework.websocket import format_reason
 from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline
 
 logger = logging.getLogger("wsplay")
 
 CONNECTION_HEADER = b"x-wsplay-connection"  # the kernel client's id, shared by both sides
 
-current_connection: contextvars.ContextVar[ServerConnection | None] = contextvars.ContextVar(
-    "wsplay_current_connection", default=None
+# The conversation whose task is running: an exception a framework catches and logs is
+# reported against it (see the playground's log handler).
+current_conversation: contextvars.ContextVar[_Conversation | None] = contextvars.ContextVar(
+    "wsplay_current_conversation", default=None
 )
 
 
@@ -122,14 +125,20 @@ class _Conversation:
         offered = ", ".join(self.scope.get("subprotocols", ()))
         self._event(HANDSHAKE, path=self.scope.get("path"), headers=headers, preview=offered)
         self.recorder.connections[self.id] = self.connection
-        token = current_connection.set(self.connection)
+        token = current_conversation.set(self)
         try:
             await self.recorder.app(self.scope, self.receive, self.send)
         except Exception as error:
             self.report(error)
-            raise
+            if not self.connection.accepted or self.connection.closed_by is not None:
+                raise  # before the handshake the server answers HTTP 500
+            # uvicorn would drop the TCP connection (the client sees 1006); a server error
+            # is 1011, with the exception as the reason, as wsplay's own apps close.
+            await self.send(
+                {"type": "websocket.close", "code": 1011, "reason": format_reason(str(error))}
+            )
         finally:
-            current_connection.reset(token)
+            current_conversation.reset(token)
             self.recorder.connections.pop(self.id, None)
             if self.connection.closed_by is None:
                 # The app returned, or failed, and the server ended the connection for it.
@@ -137,6 +146,7 @@ class _Conversation:
                 self._event(CLOSE, by="server", code=1006, reason="the app ended without closing")
 
     def report(self, error: BaseException) -> None:
+        """An exception in the app: into the timeline, and to the playground's listeners."""
         text = "".join(traceback.format_exception(error))
         self._event(ERROR, preview=f"{type(error).__name__}: {error}", traceback=text)
         self.recorder._on_error(self.connection, error, text)

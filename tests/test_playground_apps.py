@@ -1,0 +1,132 @@
+"""The playground hosts any ASGI app: the timeline, errors and server-side closes work for
+BlackSheep and Starlette apps as for wsplay's, because they are recorded at the ASGI level.
+
+No ``from __future__ import annotations`` here: BlackSheep must see real annotation objects.
+"""
+
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from wsplay import Playground, WebSocketClosedError
+
+
+def blacksheep_app() -> Any:
+    from blacksheep import Application, Router, WebSocket
+
+    router = Router()
+
+    @router.ws("/echo")
+    async def echo(websocket: WebSocket):
+        await websocket.accept()
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+
+    @router.ws("/boom")
+    async def boom(websocket: WebSocket):
+        await websocket.accept()
+        raise ValueError("blacksheep handler broke")
+
+    return Application(router=router)
+
+
+def starlette_app() -> Any:
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    async def echo(websocket: WebSocket):
+        await websocket.accept()
+        try:
+            while True:
+                await websocket.send_text(await websocket.receive_text())
+        except WebSocketDisconnect:
+            pass
+
+    async def boom(websocket: WebSocket):
+        await websocket.accept()
+        raise ValueError("starlette handler broke")
+
+    return Starlette(routes=[WebSocketRoute("/echo", echo), WebSocketRoute("/boom", boom)])
+
+
+APPS: dict[str, Callable[[], Any]] = {"blacksheep": blacksheep_app, "starlette": starlette_app}
+
+
+@pytest.fixture(params=list(APPS))
+def playground(request: pytest.FixtureRequest) -> Iterator[Playground]:
+    playground = Playground(APPS[request.param]()).start()
+    playground.error_listeners.clear()  # keep the test's output quiet; errors are asserted
+    yield playground
+    playground.stop()
+
+
+def test_routes_and_a_two_sided_timeline(playground: Playground) -> None:
+    assert playground.routes == ["/echo", "/boom"]
+    connection = playground.connect_sync("/echo")
+    connection.send_text("hello")
+    assert connection.receive_text() == "hello"
+    connection.close(4000, "done")
+    server = [e for e in playground.timeline.events(connection.id) if e.side == "server"]
+    kinds = [event.kind for event in server]
+    assert kinds[:4] == ["handshake", "accept", "message", "message"]
+    assert [e.direction for e in server if e.kind == "message"] == ["in", "out"]
+    closes = playground.timeline.events(connection.id, kind="close")
+    assert {(e.side, e.by, e.code) for e in closes} == {("client", "client", 4000),
+                                                         ("server", "client", 4000)}
+    assert playground.timeline.counts(connection.id) == {
+        "server": {"in": 1, "out": 1}, "client": {"in": 1, "out": 1}}
+
+
+def test_handler_errors_are_caught_with_their_connection(playground: Playground) -> None:
+    connection = playground.connect_sync("/boom")
+    with pytest.raises(WebSocketClosedError) as closed:
+        connection.receive_text()
+    assert closed.value.code == 1011
+    error = playground.errors[-1]
+    assert (error.connection, error.path) == (connection.id, "/boom")
+    assert "handler broke" in str(error.exception) and "Traceback" in error.traceback
+    assert playground.timeline.events(connection.id, kind="error")
+
+
+def test_close_from_the_server_side(playground: Playground) -> None:
+    connection = playground.connect_sync("/echo")
+    connection.send_text("ping")
+    assert connection.receive_text() == "ping"
+    (server_side,) = [c for c in playground.connections if c.id == connection.id]
+    server_side.close(4001, "from a cell")
+    with pytest.raises(WebSocketClosedError) as closed:
+        connection.receive_text()
+    assert (closed.value.code, closed.value.reason) == (4001, "from a cell")
+
+
+def test_swapping_the_app_serves_new_connections_only() -> None:
+    playground = Playground(starlette_app()).start()
+    try:
+        old = playground.connect_sync("/echo")
+        assert wsplay_start_swaps(playground, blacksheep_app()) is playground
+        new = playground.connect_sync("/boom")
+        with pytest.raises(WebSocketClosedError):
+            new.receive_text()
+        assert "blacksheep" in str(playground.errors[-1].exception)
+        old.send_text("still starlette")
+        assert old.receive_text() == "still starlette"
+    finally:
+        playground.stop()
+
+
+def wsplay_start_swaps(playground: Playground, app: Any) -> Playground:
+    playground.error_listeners.clear()
+    playground.app = app
+    return playground
+
+
+def test_a_host_other_than_loopback_is_a_warning_that_says_who_can_connect() -> None:
+    with pytest.warns(UserWarning, match="other machines .* can now connect"):
+        Playground(host="0.0.0.0")._warn_if_not_loopback()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1"):
+            Playground(host=host)._warn_if_not_loopback()
