@@ -72,7 +72,9 @@ class Application:
         except Exception as error:
             await self._handler_failed(route, websocket, error)
         else:
-            if websocket.client_state is not DISCONNECTED and not websocket.accepted:
+            if websocket.client_state is DISCONNECTED:
+                return  # the usual end: the conversation is already closed
+            if not websocket.accepted:
                 logger.warning(
                     "The handler for %r returned without calling `await websocket.accept()`, "
                     "so the handshake is refused (HTTP 403).",

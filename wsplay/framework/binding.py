@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -98,14 +98,16 @@ class HandlerBinder:
         self._websocket_name = websocket_name
         self._arguments = tuple(arguments)
 
-    async def call(self, websocket: WebSocket) -> Any:
+    def call(self, websocket: WebSocket) -> Awaitable[Any]:
+        """The handler's coroutine for this connection (raises BindingError first if a value
+        is missing or does not convert)."""
         if not self._arguments:
-            return await self._handler(websocket)
+            return self._handler(websocket)
         kwargs = {self._websocket_name: websocket}
         query = websocket.query
         for argument in self._arguments:
             kwargs[argument.name] = argument.value(websocket.route_values, query)
-        return await self._handler(**kwargs)
+        return self._handler(**kwargs)
 
 
 def bind_handler(handler: Callable[..., Any], pattern: RoutePattern) -> HandlerBinder:

@@ -220,28 +220,34 @@ class WebSocket:
         )
 
     # --- receiving ---------------------------------------------------------------------
+    # The receive_* and send_* methods below each go straight to the ASGI channel, with the
+    # checks inline: an echo goes through them twice per message, so every frame counts.
+
     async def receive(self) -> dict[str, Any]:
         """The next raw ASGI message: ``{"type": "websocket.receive", "text": ...}`` or bytes."""
         if self.application_state is not CONNECTED:
             raise self._state_error("application", "receive")
         message = await self._receive()
         if message["type"] == "websocket.disconnect":
-            self._mark_disconnected()
-            raise WebSocketDisconnectError(message.get("code", 1005), message.get("reason") or "")
+            raise self._disconnected(message)
         return message
 
     async def receive_text(self) -> str:
-        message = await self.receive()
+        if self.application_state is not CONNECTED:
+            raise self._state_error("application", "receive")
+        message = await self._receive()
         text = message.get("text")
         if text is None:
-            raise wrong_frame("receive_text()", message.get("bytes") or b"", "client")
+            raise self._not_a("text", message)
         return text
 
     async def receive_bytes(self) -> bytes:
-        message = await self.receive()
+        if self.application_state is not CONNECTED:
+            raise self._state_error("application", "receive")
+        message = await self._receive()
         data = message.get("bytes")
         if data is None:
-            raise wrong_frame("receive_bytes()", message.get("text") or "", "client")
+            raise self._not_a("binary", message)
         return data
 
     async def receive_json(self, mode: MessageMode = MessageMode.TEXT) -> Any:
@@ -250,23 +256,33 @@ class WebSocket:
             return parse_json(await self.receive_text())
         return parse_json(await self.receive_bytes())
 
-    # --- sending -----------------------------------------------------------------------
     async def send_text(self, data: str) -> None:
-        await self._send_message(
-            {"type": "websocket.send", "text": require_text("send_text()", data)}
-        )
+        if not isinstance(data, str):
+            require_text("send_text()", data)
+        if self.client_state is not CONNECTED:
+            raise self._state_error("client", "send")
+        try:
+            await self._send({"type": "websocket.send", "text": data})
+        except OSError as error:
+            raise self._lost() from error
 
     async def send_bytes(self, data: bytes) -> None:
-        data = require_bytes("send_bytes()", data)
-        await self._send_message({"type": "websocket.send", "bytes": data})
+        if type(data) is not bytes:
+            data = require_bytes("send_bytes()", data)
+        if self.client_state is not CONNECTED:
+            raise self._state_error("client", "send")
+        try:
+            await self._send({"type": "websocket.send", "bytes": data})
+        except OSError as error:
+            raise self._lost() from error
 
     async def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
         """Send ``data`` as compact JSON (``{"a":1}``), non-ASCII kept as it is."""
         text = dumps_json(data)
         if message_mode(mode) is MessageMode.TEXT:
-            await self._send_message({"type": "websocket.send", "text": text})
+            await self.send_text(text)
         else:
-            await self._send_message({"type": "websocket.send", "bytes": text.encode()})
+            await self.send_bytes(text.encode())
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the connection; before ``accept()`` this refuses the handshake (HTTP 403).
@@ -286,15 +302,22 @@ class WebSocket:
         await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
     # --- internals ---------------------------------------------------------------------
-    async def _send_message(self, message: dict[str, Any]) -> None:
-        if self.client_state is not CONNECTED:
-            raise self._state_error("client", "send")
-        try:
-            await self._send(message)
-        except OSError as error:
-            # The server saw the peer vanish before we read its disconnect message.
-            self._mark_disconnected()
-            raise WebSocketDisconnectError(1006, "the connection was lost") from error
+    def _disconnected(self, message: dict[str, Any]) -> WebSocketDisconnectError:
+        self._mark_disconnected()
+        return WebSocketDisconnectError(message.get("code", 1005), message.get("reason") or "")
+
+    def _not_a(self, wanted: str, message: dict[str, Any]) -> WebSocketError:
+        """Why a receive_text() or receive_bytes() got no data of its type."""
+        if message["type"] == "websocket.disconnect":
+            return self._disconnected(message)
+        if wanted == "text":
+            return wrong_frame("receive_text()", message.get("bytes") or b"", "client")
+        return wrong_frame("receive_bytes()", message.get("text") or "", "client")
+
+    def _lost(self) -> WebSocketDisconnectError:
+        """The server saw the peer vanish before we read its disconnect message."""
+        self._mark_disconnected()
+        return WebSocketDisconnectError(1006, "the connection was lost")
 
     def _mark_disconnected(self) -> None:
         self.client_state = DISCONNECTED
