@@ -74,10 +74,14 @@ def test_routes_and_a_two_sided_timeline(playground: Playground) -> None:
     assert kinds[:4] == ["handshake", "accept", "message", "message"]
     assert [e.direction for e in server if e.kind == "message"] == ["in", "out"]
     closes = playground.timeline.events(connection.id, kind="close")
-    assert {(e.side, e.by, e.code) for e in closes} == {("client", "client", 4000),
-                                                         ("server", "client", 4000)}
+    assert {(e.side, e.by, e.code) for e in closes} == {
+        ("client", "client", 4000),
+        ("server", "client", 4000),
+    }
     assert playground.timeline.counts(connection.id) == {
-        "server": {"in": 1, "out": 1}, "client": {"in": 1, "out": 1}}
+        "server": {"in": 1, "out": 1},
+        "client": {"in": 1, "out": 1},
+    }
 
 
 def test_handler_errors_are_caught_with_their_connection(playground: Playground) -> None:

@@ -179,6 +179,27 @@ def test_two_clients_side_by_side_and_a_close_from_the_server(kernel: Kernel) ->
     assert out == ["2", "True"]
 
 
+def test_stop_and_start_from_the_panel(kernel: Kernel) -> None:
+    out = cell(
+        kernel,
+        """
+        p.start_stop.click()
+        wait_for(p.status, "value", lambda v: "stopped" in v)
+        c.path.value = "/echo"
+        c.connect_button.click()
+        wait_for(c.log_view, "value", lambda v: "The server is stopped" in v)
+        p.start_stop.click()
+        wait_for(p.status, "value", lambda v: "running" in v)
+        c.connect_button.click()
+        wait_for(c.status, "value", lambda v: "open" in v)
+        c.model.close(1000, "")
+        wait_for(c.status, "value", lambda v: "not connected" in v)
+        print(pg.running)
+    """,
+    ).stdout.split()
+    assert out == ["True"]
+
+
 def test_handler_errors_appear_in_the_panel(kernel: Kernel) -> None:
     out = cell(
         kernel,

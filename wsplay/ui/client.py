@@ -96,6 +96,9 @@ class ClientModel:
         if self.busy:
             self.note("✗", "error", "Already connected: close or drop this connection first.")
             return
+        if not self.playground.running:
+            self.note("✗", "error", "The server is stopped: press Start (or run pg.start()).")
+            return
         loop = self.playground._require_loop()
         self._ending = False
         self.core = self.playground.new_client(path, headers, subprotocols)
