@@ -7,7 +7,8 @@
 It prints one Markdown table with the four figures the runtime issue asks for (``--only``
 picks parts). Every server listens on 127.0.0.1 only; every load is bounded in count and
 in time. The load client is picows (a WebSocket client written in Cython, in a process of
-its own), so that the client costs far less than the server it drives.
+its own), so that the client costs far less than the server it drives. The server
+processes, the client and the measuring are ``harness.py``'s, shared with ``bench_echo.py``.
 
 Method, part by part (the counts are those of ``DEFAULT``):
 
@@ -51,45 +52,49 @@ Method, part by part (the counts are those of ``DEFAULT``):
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import functools
 import math
-import multiprocessing
 import os
 import platform
 import random
-import socket
 import statistics
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from importlib.metadata import version
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import psutil
+from harness import (
+    ECHO_PATH,
+    HOST,
+    PAYLOAD,
+    UVICORN_SETTINGS,
+    BenchmarkError,
+    Job,
+    JobResult,
+    LoadClient,
+    Sample,
+    ServerHandle,
+    ServerSpec,
+    answer_control,
+    choose_pinning,
+    fixed_malloc_thresholds,
+    interleaved_round,
+    load_client,
+    package_versions,
+    ratio_cell,
+    rotated,
+    running_servers,
+)
 
-HOST = "127.0.0.1"  # the only address this script ever serves on or connects to
-ECHO_PATH = "/echo"
-PAYLOAD = "wsplay-bench " * 5  # 65 bytes of text, echoed back unchanged
 REPO = Path(__file__).resolve().parent.parent
-UVICORN_SETTINGS: dict[str, Any] = {  # what the playground runs with (ws="auto" is sansio)
-    "ws": "websockets-sansio",
-    "loop": "asyncio",
-    "lifespan": "off",
-    "log_level": "warning",
-}
-MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=4194304"
-START_TIMEOUT = 30.0  # seconds a process may take to start
-CLOSE_TIMEOUT = 5.0  # seconds a closing connection may take before it is dropped
+# What the playground runs uvicorn with (its ws="auto" is sansio): the variants that parts 3
+# and 4 serve under plain uvicorn run as the playground would run them.
+PLAYGROUND_SETTINGS = {**UVICORN_SETTINGS, "loop": "asyncio"}
 CELL_TIMEOUT = 30.0  # seconds one trivial cell may take
-CONNECT_BATCH = 50  # connections opened at once, so the listen backlog never overflows
 LOAD_CAP = 100_000_000  # the count bound of the flat-out load (its time bound ends it first)
-POLL = 0.02  # seconds between checks of the stop flag in the load client
 UVICORN_TICK = 0.1  # seconds between two checks of should_exit in uvicorn's main loop
 SETTLE = 0.5  # seconds given to a server to settle before its RSS is read
 TARGET = 1.15  # recording on / bare app, server CPU per message (from the issue)
@@ -141,10 +146,6 @@ QUICK = Settings(
 )
 
 
-class BenchmarkError(RuntimeError):
-    """Something is broken (not merely slow): the part cannot go on."""
-
-
 # --- statistics ---------------------------------------------------------------------------
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100), interpolated between the closest ranks."""
@@ -156,14 +157,6 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms"
-
-
-def ratio_cell(ratios: Sequence[float]) -> str:
-    """``1.07×`` or, over several rounds, ``1.07× (1.03–1.12)``: median (min–max)."""
-    middle = statistics.median(ratios)
-    if len(ratios) < 2:
-        return f"{middle:.2f}×"
-    return f"{middle:.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"
 
 
 @dataclass(frozen=True)
@@ -246,350 +239,21 @@ def _median_p90(values: Sequence[float]) -> str:
     return f"median {ms(statistics.median(values))}, p90 {ms(percentile(values, 90))}"
 
 
-# --- the load client process --------------------------------------------------------------
-@dataclass(frozen=True)
-class Job:
-    """What the load client does against one server."""
-
-    kind: str  # "echo": echo until count, deadline or stop; "idle": hold connections open
-    url: str
-    connections: int
-    count: int  # echoes in total (echo); unused (idle)
-    timeout: float  # seconds, the hard deadline of the job
-    deflate: bool = False  # idle only: offer permessage-deflate, as browsers do
-
-
-@dataclass(frozen=True)
-class JobResult:
-    done: int  # echoes completed (echo) or connections held (idle)
-    wall: float
-    client_cpu: float = 0.0  # the load client's own CPU seconds during the job
-    error: str | None = None
-
-
-def client_main(control: Connection, stop: Any, cpu: int | None) -> None:
-    """Load client process: run the jobs the parent sends until it sends ``None``."""
-    pin_to(cpu)
-    asyncio.run(_client_loop(control, stop))
-
-
-async def _client_loop(control: Connection, stop: Any) -> None:
-    loop = asyncio.get_running_loop()
-    while (job := await loop.run_in_executor(None, control.recv)) is not None:
-        await _run_job(job, control, stop)
-
-
-async def _run_job(job: Job, control: Connection, stop: Any) -> None:
-    """Open the connections, say "ready", await "go", run, report, then close them.
-
-    Whatever goes wrong (a refused handshake, a wrong echo, the deadline) is reported as
-    the job's result; the connections are closed after the report, outside the window.
-    """
-    loop = asyncio.get_running_loop()
-    clients: list[Any] = []
-    try:
-        async with asyncio.timeout(job.timeout):
-            for start in range(0, job.connections, CONNECT_BATCH):
-                batch = min(CONNECT_BATCH, job.connections - start)
-                clients += await asyncio.gather(
-                    *(_connect(job.url, job.deflate) for _ in range(batch))
-                )
-            control.send("ready")
-            await loop.run_in_executor(None, control.recv)  # "go"
-            began, cpu = time.perf_counter(), time.process_time()
-            done = await _echo(clients, job.count, stop) if job.kind == "echo" else len(clients)
-            wall, cpu = time.perf_counter() - began, time.process_time() - cpu
-            result = JobResult(done, wall, cpu)
-    except Exception as error:
-        result = JobResult(0, 0.0, error=f"{type(error).__name__}: {error}")
-    control.send(result)
-    await asyncio.gather(*(_close(client) for client in clients))
-
-
-@functools.cache
-def _echo_client_class() -> type:
-    """picows is imported in the client process only; its listener class is built there."""
-    from picows import WSListener, WSMsgType
-
-    text = WSMsgType.TEXT
-    expected = PAYLOAD.encode()
-
-    class EchoClient(WSListener):
-        """Sends PAYLOAD, waits for it to come back, repeats until told or done."""
-
-        def __init__(self) -> None:
-            self.transport: Any = None
-            self.remaining = 0
-            self.completed = 0
-            self.halted = False
-            self.done: asyncio.Future[None] | None = None
-
-        def on_ws_connected(self, transport: Any) -> None:
-            self.transport = transport
-
-        def echo(self, count: int) -> asyncio.Future[None]:
-            self.remaining = count
-            self.done = asyncio.get_running_loop().create_future()
-            if count > 0:
-                self.transport.send(text, expected)
-            else:
-                self.done.set_result(None)
-            return self.done
-
-        def halt(self) -> None:
-            """Send nothing more; finish when the echo in flight comes back."""
-            self.halted = True
-
-        def on_ws_frame(self, transport: Any, frame: Any) -> None:
-            if frame.msg_type is not text or frame.get_payload_as_bytes() != expected:
-                self._fail(f"expected the echo of {PAYLOAD!r}, got {frame}")
-                return
-            self.remaining -= 1
-            self.completed += 1
-            if self.remaining > 0 and not self.halted:
-                transport.send(text, expected)
-            elif self.done is not None and not self.done.done():
-                self.done.set_result(None)
-
-        def on_ws_disconnected(self, transport: Any) -> None:
-            self._fail("the server closed the connection")
-
-        def _fail(self, reason: str) -> None:
-            if self.done is not None and not self.done.done():
-                self.done.set_exception(ConnectionError(reason))
-
-    return EchoClient
-
-
-async def _connect(url: str, deflate: bool = False) -> Any:
-    """A picows EchoClient; with ``deflate``, a websockets client offering compression."""
-    if deflate:
-        from websockets.asyncio.client import connect
-
-        return await connect(url, compression="deflate", close_timeout=CLOSE_TIMEOUT)
-    from picows import ws_connect
-
-    _, client = await ws_connect(_echo_client_class(), url)
-    return client
-
-
-async def _close(client: Any) -> None:
-    """Close handshake, then wait (boundedly) for the server to drop the TCP connection."""
-    if not isinstance(client, _echo_client_class()):
-        await client.close()  # websockets: bounded by its close_timeout
-        return
-    client.halt()
-    client.transport.send_close()
-    try:
-        async with asyncio.timeout(CLOSE_TIMEOUT):
-            await client.transport.wait_disconnected()
-    except TimeoutError:
-        client.transport.disconnect(graceful=False)
-
-
-async def _echo(clients: list[Any], count: int, stop: Any) -> int:
-    """Echo ``count`` times in all over ``clients``, or until the parent sets ``stop``."""
-    shares = [count // len(clients) + (i < count % len(clients)) for i in range(len(clients))]
-    echoes = asyncio.gather(*(c.echo(n) for c, n in zip(clients, shares, strict=True)))
-    watcher = asyncio.create_task(_halt_on(stop, clients, echoes))
-    try:
-        await echoes
-    finally:
-        watcher.cancel()
-    return sum(client.completed for client in clients)
-
-
-async def _halt_on(stop: Any, clients: list[Any], echoes: asyncio.Future[Any]) -> None:
-    """Poll the parent's stop flag (a process-shared Event) while the echoes run."""
-    while not echoes.done():
-        if stop.is_set():
-            for client in clients:
-                client.halt()
-            return
-        await asyncio.sleep(POLL)
-
-
-class LoadClient:
-    """The parent's handle on a load client process."""
-
-    def __init__(self, cpu: int | None = None) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.stop_flag = context.Event()
-        self.control, child_end = context.Pipe()
-        self.process = context.Process(
-            target=client_main, args=(child_end, self.stop_flag, cpu), name="load-client"
-        )
-        self.process.start()
-
-    def begin(self, job: Job) -> None:
-        """Send ``job`` and wait until its connections are open."""
-        self.stop_flag.clear()
-        self.control.send(job)
-        ready = receive(self.control, job.timeout + 5, "the load client to connect")
-        if isinstance(ready, JobResult):
-            raise BenchmarkError(f"The load client failed to connect: {ready.error}")
-
-    def go(self) -> None:
-        self.control.send("go")
-
-    def finish(self, job: Job, stop: bool = False) -> JobResult:
-        """Wait for the job's result (setting the stop flag first if ``stop``)."""
-        if stop:
-            self.stop_flag.set()
-        result: JobResult = receive(self.control, job.timeout + 5, "the load client's result")
-        if result.error is not None:
-            raise BenchmarkError(f"The load ({job.kind}, {job.url}) failed: {result.error}")
-        return result
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.control.send(None)
-        stop_process(self.process)
-
-
-@contextlib.contextmanager
-def load_client(cpu: int | None = None) -> Iterator[LoadClient]:
-    client = LoadClient(cpu)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-def receive(control: Connection, timeout: float, what: str) -> Any:
-    if not control.poll(timeout):
-        raise BenchmarkError(f"No answer within {timeout:.0f} s waiting for {what}.")
-    return control.recv()
-
-
-def stop_process(process: multiprocessing.process.BaseProcess) -> None:
-    process.join(10)
-    if process.is_alive():
-        process.kill()
-        process.join()
-
-
-def pin_to(cpu: int | None) -> None:
-    if cpu is not None:
-        os.sched_setaffinity(0, {cpu})
-
-
-# --- server processes ---------------------------------------------------------------------
-def serve(name: str, control: Connection, cpu: int | None, profile_dir: str | None) -> None:
-    """Server process: serve ``name`` on a free port of 127.0.0.1 until the parent says so."""
-    pin_to(cpu)
-    if name == PLAYGROUND:
-        _serve_playground(control)
-        return
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind((HOST, 0))
-    sock.listen(1024)
-    server = uvicorn.Server(uvicorn.Config(variant_app(name), **UVICORN_SETTINGS))
-    threading.Thread(target=_exit_on_request, args=(control, server), daemon=True).start()
-    control.send(sock.getsockname()[1])
-    if profile_dir is None:
-        server.run(sockets=[sock])
-        return
-    import cProfile
-
-    with cProfile.Profile() as profiler:
-        server.run(sockets=[sock])
-    profiler.dump_stats(Path(profile_dir) / f"{name}-{os.getpid()}.prof")
-
-
-def _serve_playground(control: Connection) -> None:
+# --- the server processes -----------------------------------------------------------------
+def run_in_playground(spec: ServerSpec, control: Connection, profile_dir: str | None) -> None:
+    """A server process's runner: ``spec.app()`` in a Playground, as a notebook runs it."""
     from wsplay import Playground
 
-    playground = Playground(echo_app()).start()
+    playground = Playground(spec.app()).start()
     control.send(playground.port)
-    with contextlib.suppress(EOFError):
-        control.recv()  # "stop"
-    playground.stop()
+    answer_control(control, playground.stop)
 
 
-def _exit_on_request(control: Connection, server: Any) -> None:
-    with contextlib.suppress(EOFError):
-        control.recv()  # "stop"
-    server.should_exit = True
-
-
-@dataclass
-class ServerProcess:
-    """The parent's view of one server process: its URL, CPU time and memory."""
-
-    name: str
-    process: multiprocessing.process.BaseProcess
-    control: Connection
-    port: int = 0
-    stats: psutil.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"ws://{HOST}:{self.port}{ECHO_PATH}"
-
-    def cpu_time(self) -> float:
-        """User + system CPU seconds of the whole process (psutil: 10 ms resolution)."""
-        assert self.stats is not None
-        times = self.stats.cpu_times()
-        return times.user + times.system
-
-    def rss(self) -> int:
-        assert self.stats is not None
-        return self.stats.memory_info().rss
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self.control.send("stop")
-        stop_process(self.process)
-
-
-@contextlib.contextmanager
-def servers(
-    names: Sequence[str], cpu: int | None = None, profile_dir: str | None = None
-) -> Iterator[list[ServerProcess]]:
-    """One server process per name, started all at once; stopped on the way out."""
-    context = multiprocessing.get_context("spawn")
-    started: list[ServerProcess] = []
-    try:
-        for name in names:
-            parent_end, child_end = context.Pipe()
-            process = context.Process(
-                target=serve, args=(name, child_end, cpu, profile_dir), name=f"server-{name}"
-            )
-            process.start()
-            started.append(ServerProcess(name, process, parent_end))
-        for server in started:
-            server.port = receive(server.control, START_TIMEOUT, f"the {server.name} server")
-            server.stats = psutil.Process(server.process.pid)
-        yield started
-    finally:
-        for server in started:
-            server.stop()
-
-
-@contextlib.contextmanager
-def fixed_malloc_thresholds() -> Iterator[None]:
-    """Processes spawned inside the block get fixed glibc malloc thresholds."""
-    saved = os.environ.get("GLIBC_TUNABLES")
-    if saved is None or "malloc.mmap_threshold" not in saved:  # the user's choice wins
-        os.environ["GLIBC_TUNABLES"] = ":".join(filter(None, (saved, MALLOC_TUNABLES)))
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("GLIBC_TUNABLES", None)
-        else:
-            os.environ["GLIBC_TUNABLES"] = saved
-
-
-def two_cpus(enabled: bool) -> tuple[int | None, int | None]:
-    """(server CPU, client CPU) when pinning is on and there are two CPUs, else (None, None)."""
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if not enabled or len(cpus) < 2:
-        return None, None
-    return cpus[0], cpus[1]
+def server_spec(name: str) -> ServerSpec:
+    """``playground``: the echo in a Playground; else a variant under plain uvicorn."""
+    if name == PLAYGROUND:
+        return ServerSpec(name, echo_app, runner=run_in_playground)
+    return ServerSpec(name, functools.partial(variant_app, name), PLAYGROUND_SETTINGS)
 
 
 # --- 2. a trivial cell's round trip in a real kernel --------------------------------------
@@ -652,9 +316,8 @@ def measure_cells(settings: Settings) -> CellTimes:
     with Kernel() as kernel, load_client() as client:
         kernel.run(KERNEL_SETUP)
         port = kernel.value("pg.port")
-        job = Job(
-            "echo", f"ws://{HOST}:{port}{ECHO_PATH}", settings.load, LOAD_CAP, settings.timeout
-        )
+        url = f"ws://{HOST}:{port}{ECHO_PATH}"
+        job = Job("messages", url, LOAD_CAP, settings.load, settings.timeout, stoppable=True)
         time_cells(kernel, 5, settings.block_budget)  # warm-up
         for _ in range(settings.blocks):
             measured.idle += time_cells(kernel, per_block, settings.block_budget)
@@ -692,83 +355,52 @@ def cell_rows(settings: Settings) -> list[Row]:
 
 
 # --- 3. the timeline's overhead -----------------------------------------------------------
-@dataclass(frozen=True)
-class Sample:
-    """Server CPU seconds spent during some echoes, their wall time, the client's CPU."""
-
-    cpu: float = 0.0
-    echoes: int = 0
-    wall: float = 0.0
-    client_cpu: float = 0.0
-
-    def __add__(self, other: Sample) -> Sample:
-        return Sample(
-            self.cpu + other.cpu,
-            self.echoes + other.echoes,
-            self.wall + other.wall,
-            self.client_cpu + other.client_cpu,
-        )
-
-    @property
-    def per_echo(self) -> float:
-        return self.cpu / self.echoes
-
-    @property
-    def client_per_echo(self) -> float:
-        return self.client_cpu / self.echoes
-
-    @property
-    def busy(self) -> float:
-        """Server CPU over wall time: near 100 %, the server was the limit."""
-        return self.cpu / self.wall
+Round = dict[str, Sample]  # variant -> what its echoes cost in one round
 
 
-Round = dict[str, Sample]  # variant -> what it cost in one round
+def measure_echoes(
+    client: LoadClient, server: ServerHandle, settings: Settings, count: int
+) -> Sample:
+    """What ``count`` echoes over ``settings.connections`` connections cost ``server``.
 
-
-def measure_echo(client: LoadClient, server: ServerProcess, job: Job) -> Sample:
-    """Server CPU time spent while ``job`` runs, the echoes it completed, their wall time."""
-    client.begin(job)
-    before = server.cpu_time()
-    client.go()
-    result = client.finish(job)
-    return Sample(server.cpu_time() - before, result.done, result.wall, result.client_cpu)
+    Its CPU time is read from outside with psutil (10 ms resolution: each slice runs for
+    seconds), so the server does nothing but serve.
+    """
+    job = Job("messages", server.url, count, settings.connections, settings.timeout)
+    return client.measure(server, job, clock=ServerHandle.os_clocks)
 
 
 def run_round(
-    client: LoadClient, running: dict[str, ServerProcess], settings: Settings, number: int
+    client: LoadClient, settings: Settings, number: int, cpu: int | None, profile_dir: str | None
 ) -> Round:
-    """Warm every variant up, then measure them in interleaved, rotating slices."""
+    """Fresh servers, their order rotated by ``number``, each warmed up by a quarter slice."""
     per_slice = max(settings.connections, settings.messages // settings.slices)
-    for server in running.values():
-        warm = Job("echo", server.url, settings.connections, per_slice // 4, settings.timeout)
-        measure_echo(client, server, warm)
-    totals: Round = {name: Sample() for name in VARIANTS}
-    for slice_ in range(settings.slices):
-        for name in rotated(VARIANTS, number + slice_):
-            server = running[name]
-            job = Job("echo", server.url, settings.connections, per_slice, settings.timeout)
-            totals[name] += measure_echo(client, server, job)
-    return totals
+    return interleaved_round(
+        [server_spec(name) for name in rotated(VARIANTS, number)],
+        settings.slices,
+        warm_up=lambda server: measure_echoes(client, server, settings, per_slice // 4),
+        measure=lambda server: measure_echoes(client, server, settings, per_slice),
+        cpu=cpu,
+        profile_dir=profile_dir,
+    )
 
 
-def rotated(names: Sequence[str], by: int) -> list[str]:
-    by %= len(names)
-    return [*names[by:], *names[:by]]
+def per_echo_ratio(round_: Round, name: str, base: str) -> float:
+    """``name``'s server CPU per echo over ``base``'s, in the same round."""
+    return round_[name].server_us / round_[base].server_us
 
 
 def measure_overhead(settings: Settings, pin: bool, profile_dir: str | None) -> list[Round]:
-    server_cpu, client_cpu = two_cpus(pin)
+    """``settings.rounds`` rounds; the servers (not the client) get fixed malloc thresholds."""
+    pinning = choose_pinning(pin)
     rounds: list[Round] = []
-    with load_client(client_cpu) as client:
+    with load_client(pinning.client) as client:
         for number in range(settings.rounds):
-            order = rotated(VARIANTS, number)
-            with fixed_malloc_thresholds(), servers(order, server_cpu, profile_dir) as started:
-                running = {server.name: server for server in started}
-                round_ = run_round(client, running, settings, number)
+            with fixed_malloc_thresholds():
+                round_ = run_round(client, settings, number, pinning.server, profile_dir)
             rounds.append(round_)
             ratios = ", ".join(
-                f"{name} {round_[name].per_echo / round_['bare'].per_echo:.3f}" for name in VARIANTS
+                f"{name} {per_echo_ratio(round_, name, 'bare'):.3f}" for name in VARIANTS
             )
             progress = f"overhead round {number + 1}/{settings.rounds}: {ratios} × bare"
             print(progress, file=sys.stderr)
@@ -779,19 +411,19 @@ def overhead_rows(settings: Settings, pin: bool, profile_dir: str | None) -> lis
     rounds = measure_overhead(settings, pin, profile_dir)
 
     def ratios(name: str, base: str) -> list[float]:
-        return [r[name].per_echo / r[base].per_echo for r in rounds]
+        return [per_echo_ratio(r, name, base) for r in rounds]
 
     def median_of(name: str, metric: Callable[[Sample], float]) -> float:
         return statistics.median(metric(r[name]) for r in rounds)
 
     on_bare = ratios("on", "bare")
     verdict = "PASS" if statistics.median(on_bare) <= TARGET else "MISS"
-    micros = " / ".join(f"{median_of(n, lambda s: s.per_echo) * 1e6:.1f}" for n in VARIANTS)
-    busy = min(median_of(n, lambda s: s.busy) for n in VARIANTS)
-    client = max(median_of(n, lambda s: s.client_per_echo) for n in VARIANTS)
-    server = min(median_of(n, lambda s: s.per_echo) for n in VARIANTS)
+    micros = " / ".join(f"{median_of(n, lambda s: s.server_us):.1f}" for n in VARIANTS)
+    busy = min(median_of(n, lambda s: s.server_busy) for n in VARIANTS)
+    client = max(median_of(n, lambda s: s.client_us) for n in VARIANTS)
+    server = min(median_of(n, lambda s: s.server_us) for n in VARIANTS)
     limit = "the server is the bottleneck" if client < server else "the CLIENT is the bottleneck"
-    echoes = rounds[0]["bare"].echoes
+    echoes = rounds[0]["bare"].count
     detail = (
         f"{len(rounds)} rounds × {echoes:,} echoes per variant over {settings.connections} "
         "connections; median (min–max) of per-round ratios"
@@ -810,20 +442,20 @@ def overhead_rows(settings: Settings, pin: bool, profile_dir: str | None) -> lis
             "Server CPU per echo, bare / off / on",
             f"{micros} µs",
             f"one message in + one out, user+system, medians; the client spends ≤ "
-            f"{client * 1e6:.1f} µs per echo: {limit}; servers busy ≥ {busy:.0%} of the "
+            f"{client:.1f} µs per echo: {limit}; servers busy ≥ {busy:.0%} of the "
             "wall time (a shared machine: other processes take the rest)",
         ),
     ]
 
 
 # --- 4. memory per idle connection --------------------------------------------------------
-def idle_connection_bytes(client: LoadClient, server: ServerProcess, job: Job) -> float:
+def idle_connection_bytes(client: LoadClient, server: ServerHandle, job: Job) -> float:
     """RSS growth of ``server`` per connection ``job`` holds open, in bytes.
 
     A few connections of the same kind are opened and closed first: what they leave
     behind (imports, caches, zlib) is not the connections' cost.
     """
-    warm = replace(job, connections=min(20, job.connections))
+    warm = replace(job, concurrency=min(20, job.concurrency))
     client.begin(warm)
     client.go()
     client.finish(warm)
@@ -844,12 +476,13 @@ def memory_rows(settings: Settings) -> list[Row]:
     that an earlier batch freed.
     """
     cases = [(name, deflate) for name in (PLAYGROUND, "bare") for deflate in (False, True)]
-    with load_client() as client, servers([name for name, _ in cases]) as started:
+    specs = [server_spec(name) for name, _ in cases]
+    with load_client() as client, running_servers(specs) as started:
         kib = {
             case: idle_connection_bytes(
                 client,
                 server,
-                Job("idle", server.url, settings.idle, 0, settings.timeout, deflate=case[1]),
+                Job("idle", server.url, 0, settings.idle, settings.timeout, deflate=case[1]),
             )
             / 1024
             for case, server in zip(cases, started, strict=True)
@@ -881,9 +514,7 @@ def format_table(rows: list[Row]) -> str:
 
 
 def describe_setup(settings: Settings, elapsed: float) -> str:
-    versions = ", ".join(
-        f"{package} {version(package)}" for package in ("uvicorn", "websockets", "picows")
-    )
+    versions = package_versions(("uvicorn", "websockets", "picows"))
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return (
         f"Playground benchmark on {HOST}: Python {platform.python_version()}, "

@@ -116,3 +116,7 @@ class Kernel:
         self.client.stop_channels()
         if self.manager.is_alive():
             self.manager.shutdown_kernel(now=False)
+        else:
+            # The kernel exited by itself: still close the manager's sockets and zmq
+            # context, or a later garbage collection blocks in the context's term().
+            self.manager.cleanup_resources()

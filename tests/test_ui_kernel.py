@@ -149,7 +149,7 @@ def test_bad_input_is_shown_next_to_its_box_and_nothing_is_sent(kernel: Kernel) 
     sent, send_error, close_error = out[0].split(" | ")
     assert sent == "0"
     assert "do not parse as hex" in send_error
-    assert "1005" in close_error and "reserved" in close_error
+    assert "1005" in close_error and "forbids sending it" in close_error
     assert out[1] == "True"  # the bad close code did not close anything
     assert "Type a path" in out[2]
 

@@ -91,15 +91,19 @@ class LoopThread:
                 "made from that loop itself and would wait forever: use the async form "
                 "(await ...) there."
             )
+        __tracebackhide__ = True  # IPython shows the caller's line, not this one
         future = self.submit(coroutine)
         try:
             return future.result(timeout)
-        except concurrent.futures.TimeoutError:
+        except TimeoutError:
+            if future.done():
+                raise  # the coroutine's own TimeoutError, with its own message
             future.cancel()
             raise TimeoutError(_timeout_message(what, timeout)) from None
 
     async def run_async(self, coroutine: Coroutine[Any, Any, T], timeout: float, what: str = ""):
         """Await ``coroutine`` from another loop (a notebook cell's), at most ``timeout`` s."""
+        __tracebackhide__ = True
         if self.in_loop_thread:
             async with asyncio.timeout(timeout):
                 return await coroutine
@@ -108,6 +112,8 @@ class LoopThread:
             async with asyncio.timeout(timeout):
                 return await asyncio.wrap_future(future)
         except TimeoutError:
+            if future.done():
+                raise  # the coroutine's own TimeoutError, with its own message
             future.cancel()
             raise TimeoutError(_timeout_message(what, timeout)) from None
 

@@ -94,8 +94,11 @@ class Report:
         done = sum(step.status == PASS for step in self.steps)
         if self.passed:
             return f"Exercise {self.exercise!r} ({self.title}): passed, {done}/{done} steps ✓"
+        skipped = sum(step.status == SKIP for step in self.steps)
+        not_run = f", {skipped} not run after a ✗" if skipped else ""
         return (
-            f"Exercise {self.exercise!r} ({self.title}): {done}/{len(self.steps)} steps passed. "
+            f"Exercise {self.exercise!r} ({self.title}): {done} of "
+            f"{len(self.steps) - skipped} steps passed{not_run}. "
             "Fix the first ✗, re-run your handler's cell, then this check."
         )
 
@@ -752,7 +755,7 @@ def _greet(run: _Run) -> None:
         run.connect(
             "client",
             f"/greet/{name}",
-            fix="Register it as @ws('/greet/{name}') and call `await websocket.accept()` first.",
+            fix="Call `await websocket.accept()` first (the route is @ws('/greet/{name}')).",
         )
         run.expect_text("client", f"Hello, {name}!", f"client receives 'Hello, {name}!'", fix)
         run.leave(

@@ -185,10 +185,10 @@ class WebSocketTestSession:
             return self
         await self._finish_app()
         if message["type"] == "websocket.close":
-            raise HandshakeRejectedError(403, f"Path: {self._scope['path']}.")
+            raise HandshakeRejectedError(403)
         if message["type"] == "websocket.http.response.start":
             raise HandshakeRejectedError(message.get("status", 403))
-        raise HandshakeRejectedError(500, f"The app sent {message['type']!r} first.")
+        raise HandshakeRejectedError(500, f"the app sent {message['type']!r} instead of accepting")
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close from the client side, as a browser would, and wait for the handler to end."""

@@ -76,9 +76,9 @@ class Application:
                 return  # the usual end: the conversation is already closed
             if not websocket.accepted:
                 logger.warning(
-                    "The handler for %r returned without calling `await websocket.accept()`, "
+                    "The handler for %s returned without calling `await websocket.accept()`, "
                     "so the handshake is refused (HTTP 403).",
-                    websocket,
+                    websocket.path,
                 )
             await _close_quietly(websocket, 1000, None)
 

@@ -62,11 +62,13 @@ def check_close_code(code: object) -> int:
     """
     if is_sendable_close_code(code):
         return code  # type: ignore[return-value]
-    if isinstance(code, int) and code in _NEVER_SENT:
-        why = f"{code} ({describe_close_code(code)}) is reserved: it describes a situation, "
+    if code == 1004:
+        why = "1004 is reserved by RFC 6455 and has no meaning yet"
+    elif isinstance(code, int) and code in _NEVER_SENT:
+        why = f"{code} ({describe_close_code(code)}) only describes what a peer saw, "
         why += "and RFC 6455 forbids sending it in a close frame"
     elif isinstance(code, int) and not isinstance(code, bool):
-        why = f"{code} is outside the ranges RFC 6455 allows (1000-1014, 3000-4999)"
+        why = f"{code} is not one RFC 6455 lets you send (1000-1003, 1007-1014, 3000-4999)"
     else:
         why = f"a close code must be an int, not {type(code).__name__}"
     raise ValueError(

@@ -92,22 +92,25 @@ class WebSocketClosedError(WebSocketError):
 
 
 class HandshakeRejectedError(WebSocketError):
-    """The server refused the opening handshake with an HTTP status instead of accepting."""
+    """The server refused the opening handshake with an HTTP status instead of accepting.
 
-    def __init__(self, status_code: int, detail: str = "") -> None:
-        super().__init__(status_code, detail)
+    ``reason`` says why when the side that raises it can tell (the playground can: it saw
+    the handler fail, or no route match); otherwise the usual causes are listed.
+    """
+
+    def __init__(self, status_code: int, reason: str | None = None) -> None:
+        super().__init__(status_code, reason)
         self.status_code = status_code
-        self.detail = detail
+        self.reason = reason
 
     def __str__(self) -> str:
-        why = {
+        why = self.reason or {
             403: "the handler closed or failed before calling `await websocket.accept()`, "
             "or no route matches the path",
             404: "no route matches the path",
             500: "the application ended without accepting or closing the connection",
         }.get(self.status_code, "the application refused the connection")
-        text = f"The server rejected the WebSocket handshake with HTTP {self.status_code}: {why}."
-        return f"{text} {self.detail}" if self.detail else text
+        return f"The server refused the WebSocket handshake with HTTP {self.status_code}: {why}."
 
 
 class InvalidRouteError(WebSocketError, ValueError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -51,6 +51,7 @@ class ClientCore:
         timeline: Timeline,
         loop: LoopThread,
         timeout: float,
+        explain_refusal: Callable[[int, str], str | None] = lambda connection, path: None,
     ) -> None:
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"A path starts with '/', e.g. '/echo'; got {path!r}.")
@@ -62,6 +63,7 @@ class ClientCore:
         self.timeline = timeline
         self.loop = loop
         self.timeout = timeout
+        self._explain_refusal = explain_refusal
         self.id = timeline.new_connection_id()
         self.subprotocol: str | None = None
         self.response_headers: dict[str, str] = {}
@@ -95,10 +97,12 @@ class ClientCore:
             status = error.response.status_code
             self._event(REJECT, code=status, by="server")
             self.closed_by = "server"
-            raise HandshakeRejectedError(status, f"Path: {self.path}.") from None
+            raise HandshakeRejectedError(
+                status, self._explain_refusal(self.id, self.path)
+            ) from None
         except InvalidHandshake as error:
             self._event(REJECT, by="server", preview=str(error))
-            raise HandshakeRejectedError(0, f"The handshake failed: {error}.") from None
+            raise HandshakeRejectedError(0, f"the handshake failed: {error}") from None
         self.subprotocol = self._ws.subprotocol
         self.response_headers = dict(self._ws.response.headers.raw_items())
         self._event(
@@ -128,6 +132,7 @@ class ClientCore:
 
     async def receive(self, timeout: float | None) -> str | bytes:
         """The next message; ``timeout=None`` waits as long as the connection lives."""
+        __tracebackhide__ = True
         if self._unread:
             return self._unread.popleft()
         ws = self._require_open()
@@ -183,6 +188,7 @@ class ClientCore:
         self._event(CLOSE, by=self.closed_by, code=self.close_code, reason=self.close_reason)
 
     async def close(self, code: int, reason: str) -> None:
+        __tracebackhide__ = True
         check_close_code(code)
         if self._ws is None or self.closed_by is not None:
             return
@@ -193,6 +199,7 @@ class ClientCore:
 
     async def drop(self) -> None:
         """End the TCP connection with no close frame: the server sees code 1006."""
+        __tracebackhide__ = True
         if self._ws is None or self.closed_by is not None:
             return
         self.closed_by = "dropped"
@@ -251,29 +258,36 @@ class Connection(_Face):
     async def _run(
         self, coroutine: Coroutine[Any, Any, Any], what: str, wait: float | None = None
     ) -> Any:
+        __tracebackhide__ = True
         if not self._core.loop.alive:
             coroutine.close()
             return self._core.after_stop(what.removesuffix("()"))
         return await self._core.loop.run_async(coroutine, (wait or self._core.timeout) + 1, what)
 
     async def send_text(self, data: str) -> None:
+        __tracebackhide__ = True
         await self._run(self._core.send(require_text("send_text()", data)), "send_text()")
 
     async def send_bytes(self, data: bytes) -> None:
+        __tracebackhide__ = True
         await self._run(self._core.send(require_bytes("send_bytes()", data)), "send_bytes()")
 
     async def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
+        __tracebackhide__ = True
         await self._run(self._core.send(_json_payload(data, mode)), "send_json()")
 
     async def receive(self, timeout: float | None = None) -> str | bytes:
         """The next message, text (str) or binary (bytes)."""
+        __tracebackhide__ = True
         wait = self._core.timeout if timeout is None else timeout
         return await self._run(self._core.receive(wait), "receive()", wait)
 
     async def receive_text(self, timeout: float | None = None) -> str:
+        __tracebackhide__ = True
         return _as_text(await self.receive(timeout))
 
     async def receive_bytes(self, timeout: float | None = None) -> bytes:
+        __tracebackhide__ = True
         return _as_bytes(await self.receive(timeout))
 
     async def receive_json(
@@ -286,11 +300,13 @@ class Connection(_Face):
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close from the client's side with ``code`` and ``reason``."""
+        __tracebackhide__ = True
         check_close_code(code)
         await self._run(self._core.close(code, reason), "close()")
 
     async def drop(self) -> None:
         """End abruptly, with no close frame (as a crashed browser tab would)."""
+        __tracebackhide__ = True
         await self._run(self._core.drop(), "drop()")
 
 
@@ -298,28 +314,35 @@ class BlockingConnection(_Face):
     """The blocking twin of Connection, for plain code: ``conn.send_text("hi")``."""
 
     def _run(self, coroutine: Coroutine[Any, Any, Any], what: str, wait: float | None = None):
+        __tracebackhide__ = True
         if not self._core.loop.alive:
             coroutine.close()
             return self._core.after_stop(what.removesuffix("()"))
         return self._core.loop.run(coroutine, (wait or self._core.timeout) + 1, what)
 
     def send_text(self, data: str) -> None:
+        __tracebackhide__ = True
         self._run(self._core.send(require_text("send_text()", data)), "send_text()")
 
     def send_bytes(self, data: bytes) -> None:
+        __tracebackhide__ = True
         self._run(self._core.send(require_bytes("send_bytes()", data)), "send_bytes()")
 
     def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
+        __tracebackhide__ = True
         self._run(self._core.send(_json_payload(data, mode)), "send_json()")
 
     def receive(self, timeout: float | None = None) -> str | bytes:
+        __tracebackhide__ = True
         wait = self._core.timeout if timeout is None else timeout
         return self._run(self._core.receive(wait), "receive()", wait)
 
     def receive_text(self, timeout: float | None = None) -> str:
+        __tracebackhide__ = True
         return _as_text(self.receive(timeout))
 
     def receive_bytes(self, timeout: float | None = None) -> bytes:
+        __tracebackhide__ = True
         return _as_bytes(self.receive(timeout))
 
     def receive_json(
@@ -331,8 +354,10 @@ class BlockingConnection(_Face):
         )
 
     def close(self, code: int = 1000, reason: str = "") -> None:
+        __tracebackhide__ = True
         check_close_code(code)
         self._run(self._core.close(code, reason), "close()")
 
     def drop(self) -> None:
+        __tracebackhide__ = True
         self._run(self._core.drop(), "drop()")

@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -293,6 +294,7 @@ class Playground:
             self.timeline,
             self._require_loop(),
             timeout if timeout is not None else self.timeout,
+            self._why_refused,
         )
         self._clients.add(core)
         return core
@@ -301,6 +303,22 @@ class Playground:
         if self._loop is None or not self.running:
             raise RuntimeError("The playground is not running: call pg.start() first.")
         return self._loop
+
+    def _why_refused(self, connection: int, path: str) -> str | None:
+        """What the server side knows of why a handshake was refused, in words."""
+        for error in reversed(self._errors):
+            if error.connection == connection:
+                return (
+                    f"the handler raised {type(error.exception).__name__}: {error.exception} "
+                    "(pg.errors[-1] has the traceback)"
+                )
+        router = getattr(self._app, "router", None)
+        if not isinstance(router, Router):
+            return None
+        if router.match(urlsplit(path).path) is None:
+            known = ", ".join(self.routes) or "none yet"
+            return f"no route matches {urlsplit(path).path} (routes: {known})"
+        return "the handler closed or returned before calling `await websocket.accept()`"
 
     # --- errors ------------------------------------------------------------------------
     def _report_error(self, connection: ServerConnection, error: BaseException, text: str):
@@ -368,6 +386,8 @@ class _ErrorLogHandler(logging.Handler):
         if record.exc_info and record.exc_info[1] is not None and conversation is not None:
             conversation.report(record.exc_info[1])
         elif record.name == "wsplay" or record.name.startswith(("wsplay.", "uvicorn")):
+            if conversation is not None and conversation.from_kernel_client:
+                return  # the kernel client's own exception says this, at the right place
             print(f"wsplay: {record.getMessage()}", file=sys.stderr)
 
 

@@ -107,6 +107,7 @@ class _Conversation:
         self._receive = receive
         self._send = send
         client_id = _client_id(scope)
+        self.from_kernel_client = client_id is not None  # its own exceptions explain refusals
         if client_id is None or client_id in recorder.connections:
             client_id = self.timeline.new_connection_id()
         self.id = client_id

@@ -11,7 +11,6 @@ one story: handshake, messages both ways, close (who, code, meaning, reason), er
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ DEFAULT_MAX_EVENTS = 10_000
 GIL_SLICE = 0.002
 MAX_TRACKED_CONNECTIONS = 1_000
 PREVIEW_CHARS = 80
+_PREVIEW_BYTES = PREVIEW_CHARS // 2
 
 # Event kinds
 HANDSHAKE = "handshake"  # the client asked to connect (path, headers, subprotocols)
@@ -90,14 +90,6 @@ class Event(NamedTuple):
         return dict(self.headers)
 
 
-def preview_of(data: str | bytes) -> str:
-    """A short, printable view of a payload: text as is, bytes as hex."""
-    if isinstance(data, str):
-        return data if len(data) <= PREVIEW_CHARS else data[:PREVIEW_CHARS] + "…"
-    shown = data[: PREVIEW_CHARS // 2].hex(" ")
-    return shown + (" …" if len(data) > PREVIEW_CHARS // 2 else "")
-
-
 # Where each (side, direction) is counted in ConnectionStats.counts and .bytes.
 _SLOTS = {("server", "in"): 0, ("server", "out"): 1, ("client", "in"): 2, ("client", "out"): 3}
 
@@ -116,13 +108,14 @@ class ConnectionStats:
 class Timeline:
     """A bounded record of events; the newest ``max_events`` are kept, totals are exact.
 
-    Appending is cheap (the server's hot path): a deque append and a counter increment.
+    Written only from the playground's loop thread (the recorder and the kernel client both
+    run there), so it needs no lock: readers copy the deque, which CPython does atomically.
+    A message, the hot path, is kept as a plain tuple and becomes an Event when read.
     """
 
     def __init__(self, max_events: int = DEFAULT_MAX_EVENTS) -> None:
-        self._events: deque[Event] = deque(maxlen=max_events)
+        self._events: deque[Event | tuple] = deque(maxlen=max_events)
         self._stats: OrderedDict[int, ConnectionStats] = OrderedDict()
-        self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.recorded = 0  # events ever recorded, including those dropped from the window
         self.enabled = True
@@ -135,65 +128,66 @@ class Timeline:
     def new_connection_id(self) -> int:
         return next(self._ids)
 
+    def _stats_of(self, connection: int) -> ConnectionStats:
+        stats = self._stats.get(connection)
+        if stats is None:
+            stats = self._stats[connection] = ConnectionStats()
+            if len(self._stats) > MAX_TRACKED_CONNECTIONS:
+                self._stats.popitem(last=False)
+        return stats
+
     def record(self, event: Event) -> None:
+        """Record a handshake, accept, reject, close or error (messages: see ``message``)."""
         if not self.enabled:
             return
-        with self._lock:
-            self._events.append(event)
-            self.recorded += 1
-            stats = self._stats.get(event.connection)
-            if stats is None:
-                stats = self._stats[event.connection] = ConnectionStats()
-                if len(self._stats) > MAX_TRACKED_CONNECTIONS:
-                    self._stats.popitem(last=False)
-            if event.kind == MESSAGE:
-                slot = _SLOTS[event.side, event.direction]
-                stats.counts[slot] += 1
-                stats.bytes[slot] += event.size
-            elif event.path:
-                stats.path = event.path
+        self._events.append(event)
+        self.recorded += 1
+        if event.path:
+            self._stats_of(event.connection).path = event.path
 
     def message(self, connection: int, side: str, direction: str, data: str | bytes) -> None:
-        """Record one data frame (the hot path: one check, one tuple, one append)."""
+        """Record one data frame: a check, a tuple, an append and two counts."""
         now = time.perf_counter()
         if now - self._last_yield > GIL_SLICE:
             time.sleep(0)  # releases the GIL: the kernel's threads get their turn
             self._last_yield = time.perf_counter()
         if not self.enabled:
             return
+        size = len(data)
         if type(data) is str:
-            kind = "text"
-            shown = data if len(data) <= PREVIEW_CHARS else data[:PREVIEW_CHARS] + "…"
+            shown: str | bytes = data if size <= PREVIEW_CHARS else data[:PREVIEW_CHARS] + "…"
         else:
-            kind = "bytes"
-            shown = preview_of(data)
-        self.record(
-            Event(time.time(), connection, side, MESSAGE, direction, kind, len(data), shown)
-        )
+            shown = data[:_PREVIEW_BYTES]  # shown as hex when read
+        self._events.append((time.time(), connection, side, direction, size, shown))
+        self.recorded += 1
+        slot = _SLOTS[side, direction]
+        stats = self._stats_of(connection)
+        stats.counts[slot] += 1
+        stats.bytes[slot] += size
 
     def events(self, connection: int | None = None, kind: str | None = None) -> list[Event]:
-        with self._lock:
-            return [
-                event
-                for event in self._events
-                if (connection is None or event.connection == connection)
-                and (kind is None or event.kind == kind)
-            ]
+        """The events kept, oldest first; of one connection, or of one kind, if asked."""
+        found = []
+        for item in list(self._events):
+            event = item if isinstance(item, Event) else _message_event(item)
+            if (connection is None or event.connection == connection) and (
+                kind is None or event.kind == kind
+            ):
+                found.append(event)
+        return found
 
     def counts(self, connection: int) -> dict[str, dict[str, int]]:
         """Messages per side and direction for one connection, exact even past the window."""
-        with self._lock:
-            stats = self._stats.get(connection, ConnectionStats())
-            result: dict[str, dict[str, int]] = {}
-            for (side, direction), slot in _SLOTS.items():
-                if stats.counts[slot]:
-                    result.setdefault(side, {})[direction] = stats.counts[slot]
-            return result
+        stats = self._stats.get(connection, ConnectionStats())
+        result: dict[str, dict[str, int]] = {}
+        for (side, direction), slot in _SLOTS.items():
+            if stats.counts[slot]:
+                result.setdefault(side, {})[direction] = stats.counts[slot]
+        return result
 
     def clear(self) -> None:
-        with self._lock:
-            self._events.clear()
-            self._stats.clear()
+        self._events.clear()
+        self._stats.clear()
 
     def __len__(self) -> int:
         return len(self._events)
@@ -209,3 +203,11 @@ class Timeline:
         for event in self.events()[-20:]:
             printer.break_()
             printer.text("  " + event.describe())
+
+
+def _message_event(item: tuple) -> Event:
+    moment, connection, side, direction, size, shown = item
+    if type(shown) is str:
+        return Event(moment, connection, side, MESSAGE, direction, "text", size, shown)
+    text = shown.hex(" ") + (" …" if size > len(shown) else "")
+    return Event(moment, connection, side, MESSAGE, direction, "bytes", size, text)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..runtime.playground import Playground
 
 MAX_LOG_LINES = 500
+LABEL = {"description_width": "90px"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,10 +210,15 @@ class ClientView(widgets.VBox):
             placeholder="/path",
             options=tuple(model.playground.routes),
             description="Path",
+            style=LABEL,
             ensure_option=False,
         )
-        self.headers = widgets.Text(placeholder="x-token: abc; x-user: ann", description="Headers")
-        self.subprotocols = widgets.Text(placeholder="chat.v2, chat.v1", description="Subprotocols")
+        self.headers = widgets.Text(
+            placeholder="x-token: abc; x-user: ann", description="Headers", style=LABEL
+        )
+        self.subprotocols = widgets.Text(
+            placeholder="chat.v2, chat.v1", description="Subprotocols", style=LABEL
+        )
         self.connect_button = widgets.Button(
             description="Connect", button_style="primary", layout=small
         )
@@ -286,7 +292,7 @@ class ClientView(widgets.VBox):
         except InputError as error:
             self.connect_error.value = _error_html(error)
             return
-        self.connect_error.value = ""
+        self._clear_input_errors()
         self.model.connect(path, headers, subprotocols)
 
     def on_send(self) -> None:
@@ -295,7 +301,7 @@ class ClientView(widgets.VBox):
         except InputError as error:
             self.send_error.value = _error_html(error)
             return
-        self.send_error.value = ""
+        self._clear_input_errors()
         self.model.send(payload)
 
     def on_close(self) -> None:
@@ -305,7 +311,7 @@ class ClientView(widgets.VBox):
         except InputError as error:
             self.close_error.value = _error_html(error)
             return
-        self.close_error.value = ""
+        self._clear_input_errors()
         self.model.close(code, reason)
 
     # --- drawing: called by the panel's refresher thread only --------------------------
@@ -317,16 +323,28 @@ class ClientView(widgets.VBox):
         connected = self.model.connected
         core = self.model.core
         with self.hold_sync():
-            self.status.value = (
-                f"<span style='color:green'>● open #{core.id}</span> "
-                f"<small>sent {self.model.sent}, received {self.model.received}</small>"
-                if connected and core
-                else "<span style='color:gray'>○ not connected</span>"
-            )
+            self.status.value = self._status_html(connected, core)
             self.connect_button.disabled = self.model.busy
             for button in (self.send_button, self.close_button, self.drop_button):
                 button.disabled = not connected
             self.log_view.value = render_log(self.model.log())
+
+    def _status_html(self, connected: bool, core: ClientCore | None) -> str:
+        if connected and core:
+            return (
+                f"<span style='color:green'>● open #{core.id}</span> "
+                f"<small>sent {self.model.sent}, received {self.model.received}</small>"
+            )
+        if self.model.busy:
+            return "<span style='color:gray'>… connecting</span>"
+        log = self.model.log()
+        if log and log[-1].direction == "✗":  # why the last attempt failed, where one looks
+            return f"<span style='color:#b00'>✗ {html.escape(log[-1].text)}</span>"
+        return "<span style='color:gray'>○ not connected</span>"
+
+    def _clear_input_errors(self) -> None:
+        for label in (self.connect_error, self.send_error, self.close_error):
+            label.value = ""
 
     def set_routes(self, routes: list[str]) -> None:
         if tuple(routes) != self.path.options:
@@ -338,16 +356,17 @@ def _error_html(error: Exception) -> str:
 
 
 def render_log(lines: list[LogLine], limit: int = 200) -> str:
-    """The newest ``limit`` log lines as an HTML table (time, direction, type, size, data)."""
+    """The newest ``limit`` log lines, newest first, as an HTML table (time, direction, type,
+    size, data): the latest line is always in view."""
     rows = []
-    for line in lines[-limit:]:
+    for line in reversed(lines[-limit:]):
         stamp = time.strftime("%H:%M:%S", time.localtime(line.time))
         stamp += f".{int(line.time * 1000) % 1000:03d}"
         size = "" if line.size is None else f"{line.size} B"
         color = {"→": "#1565c0", "←": "#2e7d32", "✗": "#b00"}.get(line.direction, "#555")
         rows.append(
             f"<tr style='color:{color}'><td>{stamp}</td><td>{line.direction}</td>"
-            f"<td>{line.kind}</td><td>{size}</td>"
+            f"<td>{line.kind}</td><td style='white-space:nowrap'>{size}</td>"
             f"<td class='wsplay-log-text'>{html.escape(line.text)}</td></tr>"
         )
     return (

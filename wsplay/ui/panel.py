@@ -17,7 +17,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..runtime.playground import HandlerError, Playground, print_error
+from ..runtime.playground import HandlerError, Playground
 from .client import ClientModel, ClientView, _error_html
 from .inputs import InputError, parse_close_code, parse_close_reason
 from .timeline_view import TimelineView
@@ -87,7 +87,6 @@ class Panel(widgets.VBox):
             ]
         )
         self.add_client()
-        self._take_over_errors()
         self.refresh()
         self._refresher = threading.Thread(
             target=self._refresh_loop, daemon=True, name="wsplay-panel-refresher"
@@ -162,7 +161,12 @@ class Panel(widgets.VBox):
         connections = playground.connections
         if self._changed("connections", tuple((c.id, c.state) for c in connections)):
             self.connections.value = _connections_html(connections)
-            self.server_close_target.options = [(f"#{c.id} {c.path}", c.id) for c in connections]
+            options = [(f"#{c.id} {c.path}", c.id) for c in connections]
+            chosen = self.server_close_target.value
+            self.server_close_target.options = options
+            ids = [identifier for _, identifier in options]
+            # Keep the learner's choice while it is open; otherwise offer the newest.
+            self.server_close_target.value = chosen if chosen in ids else (ids[-1] if ids else None)
         errors = playground.errors
         if self._changed("errors", (len(errors), errors[-1].time if errors else 0)):
             self.errors.value = _errors_html(errors)
@@ -172,15 +176,8 @@ class Panel(widgets.VBox):
         for view in self.clients:
             view.refresh()
 
-    # --- errors go to the panel instead of the cell's output ---------------------------
-    def _take_over_errors(self) -> None:
-        if print_error in self.playground.error_listeners:
-            self.playground.error_listeners.remove(print_error)
-
     def close(self) -> None:
         self._stopped.set()
-        if print_error not in self.playground.error_listeners:
-            self.playground.error_listeners.append(print_error)
         super().close()
 
 

@@ -70,11 +70,11 @@ export default { render };
 _CSS = """
 .wsplay-timeline { font: 12px monospace; max-height: 320px; overflow: auto;
   border: 1px solid #ccc; padding: 4px; background: #fff; color: #222; }
-.wsplay-timeline .wsp-row { display: grid; grid-template-columns: 90px 36px 1fr;
+.wsplay-timeline .wsp-row { display: grid; grid-template-columns: 90px 36px minmax(0, 1fr);
   align-items: center; min-height: 26px; }
 .wsplay-timeline .wsp-head { font-weight: bold; border-bottom: 1px solid #ddd; }
 .wsplay-timeline .wsp-ends { display: flex; justify-content: space-between; }
-.wsplay-timeline .wsp-lane { position: relative; border-left: 3px solid #999;
+.wsplay-timeline .wsp-lane { position: relative; min-width: 0; border-left: 3px solid #999;
   border-right: 3px solid #999; padding: 0 8px; }
 .wsplay-timeline .wsp-label { text-align: center; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
