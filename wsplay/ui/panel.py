@@ -171,8 +171,7 @@ class Panel(widgets.VBox):
         if self._changed("errors", (len(errors), errors[-1].time if errors else 0)):
             self.errors.value = _errors_html(errors)
         if self._changed("timeline", playground.timeline.recorded):
-            events = playground.timeline.events()
-            self.timeline.show([e for e in events if e.side == "server"][-TIMELINE_ROWS:])
+            self.timeline.show(playground.timeline.tail(TIMELINE_ROWS, side="server"))
         for view in self.clients:
             view.refresh()
 
