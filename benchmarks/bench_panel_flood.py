@@ -5,10 +5,12 @@ Method: a kernel (jupyter_client) runs the playground and a panel. A handler sen
 script executes trivial cells (``1+1``) one after another and times each, from the
 execute request to the kernel going idle. Only samples taken while the flood was running
 count. The same cells are timed with the server idle, and the table shows both and their
-ratio. The slow cells come at the end of each flood, when the server thread is busiest:
-each of a cell's thread hops inside ipykernel then waits for the GIL (``--switch-interval``
-shows the effect of shorter GIL slices). It also reports how many times the client's log
-was redrawn (the panel throttles to ~20 a second) and how many log lines were kept.
+ratio. While the server works flat out, each of a cell's thread hops inside ipykernel
+waits for the GIL: the playground lowers CPython's switch interval to 1 ms while it runs and
+pauses its thread briefly every 2 ms of work (``--switch-interval`` sets the interpreter's
+own value before the playground starts; the playground only ever lowers it). It also
+reports how many times the client's log was redrawn (the panel throttles to ~20 a second)
+and how many log lines were kept.
 
     .venv/bin/python benchmarks/bench_panel_flood.py [--messages 10000] [--rounds 3]
 """

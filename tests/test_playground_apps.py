@@ -134,3 +134,24 @@ def test_a_host_other_than_loopback_is_a_warning_that_says_who_can_connect() -> 
         warnings.simplefilter("error")
         for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1"):
             Playground(host=host)._warn_if_not_loopback()
+
+
+def test_the_gil_switch_interval_is_lowered_while_playgrounds_run_and_restored() -> None:
+    import sys
+
+    before = sys.getswitchinterval()
+    first = Playground(starlette_app()).start()
+    second = Playground(starlette_app()).start()
+    try:
+        assert sys.getswitchinterval() == 0.001
+        first.stop()
+        assert sys.getswitchinterval() == 0.001  # the second one still runs
+    finally:
+        first.stop()
+        second.stop()
+    assert sys.getswitchinterval() == before
+    untouched = Playground(starlette_app(), switch_interval=None).start()
+    try:
+        assert sys.getswitchinterval() == before
+    finally:
+        untouched.stop()

@@ -41,6 +41,11 @@ logger = logging.getLogger("wsplay")
 
 DEFAULT_TIMEOUT = 5.0
 START_TIMEOUT = 10.0
+# CPython hands the GIL to a waiting thread after this long (its default is 5 ms). A cell's
+# execution hops between the kernel's threads several times, and while the server works flat
+# out each hop can wait a whole interval: 1 ms keeps a trivial cell under ~50 ms during a
+# flood (benchmarks/bench_panel_flood.py) instead of ~130 ms.
+SWITCH_INTERVAL = 0.001
 MAX_ERRORS = 100
 
 
@@ -99,8 +104,12 @@ class Playground:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         max_events: int = DEFAULT_MAX_EVENTS,
+        switch_interval: float | None = SWITCH_INTERVAL,
     ) -> None:
+        """``switch_interval``: the GIL switch interval while the playground runs (restored
+        when the last one stops); None leaves the interpreter's setting alone."""
         self._app = app if app is not None else Application()
+        self.switch_interval = switch_interval
         self.host = host
         self._requested_port = port
         self.timeout = timeout
@@ -191,6 +200,7 @@ class Playground:
             self._serving = self._loop.submit(_serve(self._server, sock))
             self._wait_until_started()
             _started.add(self)
+            _switch_intervals.share(self.switch_interval)
             return self
 
     def _wait_until_started(self) -> None:
@@ -242,7 +252,9 @@ class Playground:
             self._loop = None
         self._server = None
         self._port = None
-        _started.discard(self)
+        if self in _started:
+            _started.discard(self)
+            _switch_intervals.release(self.switch_interval)
 
     def _warn_if_not_loopback(self) -> None:
         if not _is_loopback(self.host):
@@ -406,6 +418,35 @@ def route_patterns(app: Any) -> list[str]:
     ]
 
 
+class _SwitchIntervals:
+    """Lowers the GIL switch interval while playgrounds run; restores it after the last."""
+
+    def __init__(self) -> None:
+        self._users = 0
+        self._saved: float | None = None
+        self._lock = threading.Lock()
+
+    def share(self, interval: float | None) -> None:
+        if interval is None:
+            return
+        with self._lock:
+            if self._users == 0:
+                self._saved = sys.getswitchinterval()
+            self._users += 1
+            if interval < sys.getswitchinterval():
+                sys.setswitchinterval(interval)
+
+    def release(self, interval: float | None) -> None:
+        if interval is None:
+            return
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._saved is not None:
+                sys.setswitchinterval(self._saved)
+                self._saved = None
+
+
+_switch_intervals = _SwitchIntervals()
 _started: weakref.WeakSet[Playground] = weakref.WeakSet()
 
 
