@@ -19,7 +19,8 @@ $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 playground: $(VENV)/.installed-lab
-	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/01-creating-routes.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) \
+		--ServerApp.default_url=/lab/tree/notebooks/01-creating-routes.ipynb
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
