@@ -20,7 +20,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 playground: $(VENV)/.installed-lab
 	$(BIN)/jupyter lab $(ROOT_FLAG) \
-		--ServerApp.default_url=/lab/tree/notebooks/01-creating-routes.ipynb
+		--LabApp.default_url=/lab/tree/notebooks/01-creating-routes.ipynb
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
