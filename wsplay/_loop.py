@@ -117,9 +117,6 @@ class LoopThread:
             future.cancel()
             raise TimeoutError(_timeout_message(what, timeout)) from None
 
-    def call_soon(self, callback: Any, *args: Any) -> None:
-        self.loop.call_soon_threadsafe(callback, *args)
-
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the loop, cancel what still runs on it, and join the thread."""
         if self.alive:

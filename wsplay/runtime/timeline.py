@@ -91,9 +91,6 @@ class Event(NamedTuple):
             return f"#{self.connection} {who}: {self.code} ({self.meaning}){reason}"
         return f"#{self.connection} error: {self.preview}"
 
-    def headers_dict(self) -> dict[str, str]:
-        return dict(self.headers)
-
 
 # Where each (side, direction) is counted in ConnectionStats.counts and .bytes.
 _SLOTS = {("server", "in"): 0, ("server", "out"): 1, ("client", "in"): 2, ("client", "out"): 3}
@@ -102,10 +99,9 @@ _SLOTS = {("server", "in"): 0, ("server", "out"): 1, ("client", "in"): 2, ("clie
 class ConnectionStats:
     """Totals for one connection that outlive the events the timeline lets go of."""
 
-    __slots__ = ("bytes", "counts", "path")
+    __slots__ = ("bytes", "counts")
 
     def __init__(self) -> None:
-        self.path = ""
         self.counts = [0, 0, 0, 0]  # messages, by _SLOTS
         self.bytes = [0, 0, 0, 0]
 
@@ -147,8 +143,6 @@ class Timeline:
             return
         self._events.append(event)
         self.recorded += 1
-        if event.path:
-            self._stats_of(event.connection).path = event.path
 
     def message(self, connection: int, side: str, direction: str, data: str | bytes) -> None:
         """Record one data frame: a check, a tuple, an append and two counts."""

@@ -100,11 +100,10 @@ class ClientModel:
         if not self.playground.running:
             self.note("✗", "error", "The server is stopped: press Start (or run pg.start()).")
             return
-        loop = self.playground._require_loop()
         self._ending = False
         self.core = self.playground.new_client(path, headers, subprotocols)
         self.note("•", "connect", f"connecting to {path} …")
-        loop.submit(self._open_and_read(self.core))
+        self.core.loop.submit(self._open_and_read(self.core))
 
     async def _open_and_read(self, core: ClientCore) -> None:
         try:
@@ -151,7 +150,7 @@ class ClientModel:
         core = self._require_connection()
         if core is None:
             return
-        self.playground._require_loop().submit(self._send(core, payload))
+        core.loop.submit(self._send(core, payload))
 
     async def _send(self, core: ClientCore, payload: str | bytes) -> None:
         try:
@@ -166,13 +165,13 @@ class ClientModel:
         core = self._require_connection()
         if core is not None:
             self._ending = True
-            self.playground._require_loop().submit(self._end(core.close(code, reason), core))
+            core.loop.submit(self._end(core.close(code, reason), core))
 
     def drop(self) -> None:
         core = self._require_connection()
         if core is not None:
             self._ending = True
-            self.playground._require_loop().submit(self._end(core.drop(), core))
+            core.loop.submit(self._end(core.drop(), core))
 
     async def _end(self, ending: Any, core: ClientCore) -> None:
         """Close or drop, then log it: the view redraws once the state has changed."""
