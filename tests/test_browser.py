@@ -1,16 +1,15 @@
 """The panel in a real browser: JupyterLab 4 and Notebook 7 in headless Chromium.
 
-JupyterLab runs on 127.0.0.1; Playwright drives Debian's ``chromium`` (Playwright's own
-browser download cannot work here). A learner's first minute, clicked for real: run the
-notebook, Connect, type "hello", Send, see the echo in the log and on the timeline, close
-with 4000 and see that code. Screenshots go to test-artifacts/ for a person to look at.
+JupyterLab runs on 127.0.0.1; Playwright drives Debian's ``chromium`` (or Playwright's own
+download where there is none: see tests/system_packages.py). A learner's first minute,
+clicked for real: run the notebook, Connect, type "hello", Send, see the echo in the log
+and on the timeline, close with 4000 and see that code. Screenshots go to test-artifacts/
+for a person to look at.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -19,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import system_packages
 from tests.servers import free_port, wait_for_port
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = system_packages.chromium()
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -42,10 +42,10 @@ NOTEBOOK_CELLS = [
     "wsplay.panel()",
 ]
 
-if not os.path.exists(CHROMIUM):
+if CHROMIUM is None:
     pytest.fail(
-        "Chromium is missing: the browser tests need Debian's chromium package "
-        "(apt-get install chromium; .ci/run installs it).",
+        "Chromium is missing for the browser tests: make test installs it where it can, "
+        f"or run  {system_packages.fix_command(system_packages.NEEDS[:1])}",
         pytrace=False,
     )
 
