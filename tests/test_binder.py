@@ -6,27 +6,22 @@ notebook top to bottom.
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from tests.venvs import FreshVenv
+
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 FIRST_NOTEBOOK = ROOT / "notebooks" / "01-creating-routes.ipynb"
-
-VENV_TIMEOUT = 120
-INSTALL_TIMEOUT = 600
-RUN_TIMEOUT = 300
 
 
 def requirement_lines() -> list[str]:
@@ -114,53 +109,14 @@ DRIVER = textwrap.dedent(
 )
 
 
-def run(command: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess[str]:
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
-    except subprocess.TimeoutExpired as expired:
-        pytest.fail(f"{' '.join(command)} took more than {timeout} s:\n{expired.stderr}")
-    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
 def test_a_fresh_environment_from_the_binder_requirements_runs_the_first_notebook(
     tmp_path: Path,
 ) -> None:
-    venv = tmp_path / "binder-venv"
-    run([sys.executable, "-m", "venv", str(venv)], VENV_TIMEOUT)
-    python = venv / "bin" / "python"
-    # As repo2docker does: from the repository root, so "." is this repository.
-    run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-            "binder/requirements.txt",
-        ],
-        INSTALL_TIMEOUT,
-        cwd=ROOT,
-    )
-    # Nothing from the developer's machine: only this venv's kernels and packages.
-    env = {
-        **os.environ,
-        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-        "VIRTUAL_ENV": str(venv),
-    }
-    env.pop("PYTHONPATH", None)
+    venv = FreshVenv.create(tmp_path, "binder-venv")
+    venv.pip("install", "-r", "binder/requirements.txt")  # as repo2docker does, from the root
     driver = tmp_path / "run_notebook.py"
     driver.write_text(DRIVER)
-    result = run(
-        [str(python), str(driver), str(FIRST_NOTEBOOK), str(FIRST_NOTEBOOK.parent)],
-        RUN_TIMEOUT,
-        cwd=tmp_path,
-        env=env,
-    )
+    result = venv.python(str(driver), str(FIRST_NOTEBOOK), str(FIRST_NOTEBOOK.parent), cwd=tmp_path)
     kernel_python, wsplay_file = json.loads(result.stdout.strip().splitlines()[-1])
-    assert Path(kernel_python).parent == venv / "bin", "the kernel ran in the Binder venv"
-    assert Path(wsplay_file).is_relative_to(venv), "wsplay came from the Binder install"
+    assert Path(kernel_python).parent == venv.bin, "the kernel ran in the Binder venv"
+    assert Path(wsplay_file).is_relative_to(venv.path), "wsplay came from the Binder install"
