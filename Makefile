@@ -26,9 +26,9 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Each front end's own default URL opens the first notebook (LabApp's overrides ServerApp's).
 OPEN_lab := lab --LabApp.default_url=/lab/tree/$(FIRST_NOTEBOOK)
 OPEN_notebook := notebook --JupyterNotebookApp.default_url=/notebooks/$(FIRST_NOTEBOOK)
+$(if $(OPEN_$(UI)),,$(error UI is lab or notebook, not '$(UI)'))
 
 playground: $(VENV)/.installed-lab
-	@test -n "$(OPEN_$(UI))" || { echo "UI is lab or notebook, not '$(UI)'"; exit 2; }
 	$(BIN)/jupyter $(OPEN_$(UI)) $(ROOT_FLAG) $(JUPYTER_ARGS)
 
 # Chromium (browser tests) and redis-server: apt as root, else Playwright's download for
