@@ -63,6 +63,9 @@ class FreshVenv:
         env.pop("PYTHONPATH", None)
         return env
 
+    def run(self, *command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        """``command`` with this venv first on PATH, as an activated venv runs it."""
+        return run(list(command), RUN_TIMEOUT, cwd=cwd, env=self.isolated_env())
+
     def python(self, *arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-        command = [str(self.bin / "python"), *arguments]
-        return run(command, RUN_TIMEOUT, cwd=cwd, env=self.isolated_env())
+        return self.run(str(self.bin / "python"), *arguments, cwd=cwd)
