@@ -2,9 +2,10 @@
 directly to 127.0.0.1 and through jupyter-server-proxy (installed in the test environment,
 enabled in the same JupyterLab), each clicked for real.
 
-Each run offers two subprotocols, sends "hello", closes from the page with 4000, then
-connects again and asks the handler to close with 4001. What the handler saw is read from
-the kernel (as the notebook's own front end runs code), what the page saw from the page.
+Each run offers two subprotocols, sends "hello" (and asks for two bytes back), closes from
+the page with 4000, then connects again and asks the handler to close with 4001. What the
+handler saw is read from the kernel (as the notebook's own front end runs code), what the
+page saw from the page.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ async def echo(websocket: WebSocket):
             if text == "bye":
                 await websocket.close(4001, "server says bye")
                 return
+            if text == "bytes":
+                await websocket.send_bytes(bytes([0, 255]))
+                continue
             await websocket.send_text(text)
     except WebSocketDisconnectError as error:
         record["close"] = [error.code, error.reason]
@@ -109,6 +113,9 @@ def _converse(page, widget, notes: int = 0) -> dict:
     widget.locator(".wsp-bc-payload").fill("hello")
     widget.locator(".wsp-bc-send").click()
     log.locator("tr", has_text="←").filter(has_text="hello").wait_for(timeout=TIMEOUT_MS)
+    widget.locator(".wsp-bc-payload").fill("bytes")
+    widget.locator(".wsp-bc-send").click()
+    log.locator("tr.wsp-bc-bytes", has_text="2 B: 00 ff").wait_for(timeout=TIMEOUT_MS)
     widget.locator(".wsp-bc-code").fill("1001")  # a code a page may not send
     widget.locator(".wsp-bc-close").click()
     refused = widget.locator(".wsp-bc-error", has_text="1000 or 3000-4999")
@@ -153,8 +160,13 @@ def _assert_both_sides_share_the_ids(kernel: dict, origin: str) -> None:
             assert len(_events(kernel, connection, side, "close")) == 1
         (handshake,) = _events(kernel, connection, "server", "handshake")
         assert handshake["headers"]["origin"] == origin  # the page's own: allowed (loopback)
-    texts = {(e["side"], e["direction"]) for e in kernel["events"] if e["kind"] == "message"}
-    assert texts == {("client", "in"), ("client", "out"), ("server", "in"), ("server", "out")}
+    messages = {
+        (e["side"], e["direction"], e["preview"])
+        for e in kernel["events"]
+        if e["kind"] == "message" and e["id"] == 1
+    }
+    for side in ("client", "server"):  # the page reports what it sent and received, too
+        assert {(side, "in", "hello"), (side, "out", "hello"), (side, "out", "00 ff")} <= messages
     # The id travelled as ?wsplay-connection=N and was taken out before the handler ran.
     assert [record["query"] for record in kernel["seen"]] == ["", ""]
 
