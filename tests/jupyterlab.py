@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests import system_packages
-from tests.servers import free_port, wait_for_port
+from tests.servers import free_port, stop_process, wait_for_port
 
 CHROMIUM = system_packages.chromium()
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -94,11 +94,7 @@ def jupyterlab(root: Path) -> Iterator[str]:
         wait_for_port(port, time.monotonic() + 60, process)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, 15)
         log.close()
 
 

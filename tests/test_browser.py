@@ -17,7 +17,6 @@ import pytest
 from tests.jupyterlab import (
     ARTIFACTS,
     TIMEOUT_MS,
-    chromium,
     jupyterlab,
     notebook,
     require_chromium,
@@ -42,12 +41,6 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (root / "panel.ipynb").write_text(notebook(NOTEBOOK_CELLS))
     with jupyterlab(root) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 def _run_all_and_use_the_panel(page, screenshot: str) -> None:

@@ -19,7 +19,6 @@ import pytest
 from tests.jupyterlab import (
     ARTIFACTS,
     TIMEOUT_MS,
-    chromium,
     jupyterlab,
     kernel_output,
     notebook,
@@ -84,12 +83,6 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     with jupyterlab(root) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 def _open_page(browser, jupyter: str, route: str):
