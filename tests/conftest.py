@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for every browser test (tests/jupyterlab.py)."""
+    """A headless Chromium for a module's browser tests (tests/jupyterlab.py).
+
+    Per module, not per session: while Playwright's sync API is running it holds an event
+    loop on the main thread, and every asyncio.run() elsewhere would fail.
+    """
     from tests.jupyterlab import chromium
 
     with chromium() as launched:
