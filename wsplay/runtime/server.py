@@ -49,7 +49,7 @@ class ServerOptions:
 
     ping_interval: float | None = 20.0  # keepalive: seconds between the server's pings
     ping_timeout: float | None = 20.0  # and how long a pong may take before 1011
-    block_threshold: float = 0.25  # a loop blocked this long is named in the notebook
+    block_threshold: float | None = 0.25  # a loop blocked this long is named (None: no watchdog)
     interrupt_after: float | None = 5.0  # a handler stuck this long is stopped (None: never)
 
 
@@ -78,7 +78,7 @@ class ServerThread:
         self.port = 0
         self.app: Any = None
         self.loop: LoopThread
-        self.watchdog: LoopWatchdog
+        self.watchdog: LoopWatchdog | None = None
         self._server: uvicorn.Server
         self._serving: concurrent.futures.Future[None]
 
@@ -88,15 +88,16 @@ class ServerThread:
             self.port = sock.getsockname()[1]
             self.loop = LoopThread(f"wsplay-server-{self.port}").start()
             stack.callback(self.loop.stop, STOP_STEP_TIMEOUT)
-            self.watchdog = LoopWatchdog(
-                self.loop,
-                threshold=self.options.block_threshold,
-                interrupt_after=self.options.interrupt_after,
-                on_stall=self._on_stall,
-                describe_task=self._describe_task,
-            ).start()
-            self.loop.watchdog = self.watchdog
-            stack.callback(self.watchdog.stop)
+            if self.options.block_threshold is not None:
+                self.watchdog = LoopWatchdog(
+                    self.loop,
+                    threshold=self.options.block_threshold,
+                    interrupt_after=self.options.interrupt_after,
+                    on_stall=self._on_stall,
+                    describe_task=self._describe_task,
+                ).start()
+                self.loop.watchdog = self.watchdog
+                stack.callback(self.watchdog.stop)
             self.app = self._make_app(self.loop)
             self._server = uvicorn.Server(self._config())
             self._serving = self.loop.submit(_serve(self._server, sock))
@@ -134,6 +135,8 @@ class ServerThread:
 
     def unblock(self, reason: str) -> bool:
         """Stop a handler that holds the loop; True when the loop is free again."""
+        if self.watchdog is None:
+            return True  # unwatched: nothing can be stopped, each later step is bounded
         return self.watchdog.unblock(reason, STOP_STEP_TIMEOUT)
 
     def close(self) -> None:
