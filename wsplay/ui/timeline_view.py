@@ -115,7 +115,7 @@ def event_to_row(event: Event) -> dict[str, Any]:
         reason = f" {event.reason!r}" if event.reason else ""
         label = f"close {event.code} {event.meaning.split(':')[0]}{reason} (by {event.by})"
     elif event.kind == "warning":
-        label = "⏸ " + event.preview.split(". Meanwhile")[0]
+        label = "⚠ " + event.preview.split(". Meanwhile")[0]
     else:
         label = f"⚠ {event.preview}"
     stamp = f"{_clock(event.time)}"
