@@ -35,7 +35,7 @@ from .origins import OriginPolicy, is_loopback_host
 from .recorder import Recorder, ServerConnection
 from .reports import HandlerError, LoopBlocked, error_log_bridge, print_error, say
 from .server import PortInUseError, ServerOptions, ServerThread, switch_intervals
-from .timeline import DEFAULT_MAX_EVENTS, WARNING, Event, Timeline
+from .timeline import DEFAULT_MAX_EVENTS, REJECT, WARNING, Event, Timeline
 
 __all__ = ["HandlerError", "LoopBlocked", "Playground", "PortInUseError", "route_patterns"]
 
@@ -304,6 +304,10 @@ class Playground:
 
     def _why_refused(self, connection: int, path: str) -> str | None:
         """What the server side knows of why a handshake was refused, in words."""
+        for event in self.timeline.events(connection=connection, kind=REJECT):
+            if event.side == "server" and event.reason.startswith("Origin "):
+                origin = event.reason.removeprefix("Origin ").removesuffix(" is not allowed")
+                return self.origins.explain(origin).rstrip(".")
         for error in reversed(self._errors):
             if error.connection == connection:
                 return (

@@ -252,7 +252,8 @@ class _Conversation:
         """HTTP 403 before the app runs, with a body that says why (browsers hide it)."""
         self.connection.ended("server", 403, why)
         self._event(REJECT, code=403, by="server", reason=f"Origin {origin} is not allowed")
-        self.recorder._on_refused(origin, why)
+        if not self.from_kernel_client:  # the kernel client's exception says it already
+            self.recorder._on_refused(origin, why)
         if "websocket.http.response" in self.scope.get("extensions", {}):
             body = why.encode()
             await self._send(
