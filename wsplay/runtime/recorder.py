@@ -23,12 +23,16 @@ from typing import Any
 
 from ..framework.close_codes import check_close_code
 from ..framework.websocket import format_reason
+from .origins import OriginPolicy
 from .reports import HandlerError, handler_error
 from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, kept_headers
 
 logger = logging.getLogger("wsplay")
 
 CONNECTION_HEADER = b"x-wsplay-connection"  # the kernel client's id, shared by both sides
+# The same for a page's client: browsers cannot set headers on a WebSocket, so the id comes
+# as a query parameter, taken out before the app sees the query.
+CONNECTION_QUERY = b"wsplay-connection"
 SWEEP_INTERVAL = 0.5  # seconds between looks at the transports
 
 # The conversation whose task is running: an exception a framework catches and logs is
@@ -117,8 +121,12 @@ class Recorder:
         loop: Any,
         on_error: Callable[[HandlerError], None],
         call_timeout: float = 5.0,
+        origins: OriginPolicy | None = None,
+        on_refused: Callable[[str, str], None] = lambda origin, why: None,
     ) -> None:
         self.app = app
+        self.origins = origins if origins is not None else OriginPolicy("*")
+        self._on_refused = on_refused
         self.timeline = timeline
         self.connections: dict[int, ServerConnection] = {}
         self.call_timeout = call_timeout
@@ -182,13 +190,15 @@ class _Conversation:
     """One connection's recording: wraps receive and send, tracks who closed."""
 
     def __init__(self, recorder: Recorder, scope: dict[str, Any], receive: Any, send: Any):
+        client_id = _client_id(scope)
+        self.from_kernel_client = client_id is not None  # its own exceptions explain refusals
+        if client_id is None:
+            client_id, scope = _page_client_id(scope)
         self.recorder = recorder
         self.timeline = recorder.timeline
         self.scope = scope
         self._receive = receive
         self._send = send
-        client_id = _client_id(scope)
-        self.from_kernel_client = client_id is not None  # its own exceptions explain refusals
         if client_id is None or client_id in recorder.connections:
             client_id = self.timeline.new_connection_id()
         self.id = client_id
@@ -206,6 +216,10 @@ class _Conversation:
         self._event(
             HANDSHAKE, path=self.scope.get("path"), headers=kept_headers(headers), preview=offered
         )
+        refused = self.recorder.origins.refusal(self.scope.get("headers", ()))
+        if refused is not None:
+            await self._refuse_origin(*refused)
+            return
         self.recorder._opened(self)
         token = current_conversation.set(self)
         try:
@@ -239,6 +253,28 @@ class _Conversation:
             else:
                 await self.send({"type": "websocket.close", "code": 1000})
 
+    async def _refuse_origin(self, origin: str, why: str) -> None:
+        """HTTP 403 before the app runs, with a body that says why (browsers hide it)."""
+        self.connection.ended("server", 403, why)
+        self._event(REJECT, code=403, by="server", reason=f"Origin {origin} is not allowed")
+        if not self.from_kernel_client:  # the kernel client's exception says it already
+            self.recorder._on_refused(origin, why)
+        if "websocket.http.response" in self.scope.get("extensions", {}):
+            body = why.encode()
+            await self._send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": 403,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await self._send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await self._send({"type": "websocket.close", "code": 1008})
+
     def report(self, error: BaseException) -> None:
         """An exception in the app: into the timeline, and to the playground's listeners."""
         self.recorder.report(self.connection, error)
@@ -271,9 +307,10 @@ class _Conversation:
                 # "no code received"); RFC 6455 calls it 1006, and so does the playground.
                 message = {**message, "code": 1006, "reason": ""}
             code = message.get("code", 1005)
-            by = "dropped" if code == 1006 else "client"
-            self.connection.ended(by, code, message.get("reason") or "")
-            self._event(CLOSE, by=by, code=code, reason=message.get("reason") or "")
+            by = message.get("wsplay.by") or ("dropped" if code == 1006 else "client")
+            reason = message.get("wsplay.why") or message.get("reason") or ""
+            self.connection.ended(by, code, reason)
+            self._event(CLOSE, by=by, code=code, reason=reason)
             self.recorder._gone(self)
         return message
 
@@ -321,7 +358,7 @@ class _Conversation:
         if self.connection.accepted:
             self._event(CLOSE, by="server", code=code, reason=reason)
         else:
-            self._event(REJECT, code=code, by="server")
+            self._event(REJECT, code=403, by="server")  # what uvicorn answers a close now
         self.recorder._gone(self)
 
 
@@ -350,6 +387,23 @@ def _client_id(scope: dict[str, Any]) -> int | None:
         if name == CONNECTION_HEADER and value.isdigit():
             return int(value)
     return None
+
+
+def _page_client_id(scope: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
+    """A browser client's id from ``?wsplay-connection=N``, and the scope without it."""
+    query = scope.get("query_string", b"")
+    if CONNECTION_QUERY not in query:
+        return None, scope
+    found, kept = None, []
+    for pair in query.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if name == CONNECTION_QUERY and value.isdigit():
+            found = int(value)
+        else:
+            kept.append(pair)
+    if found is None:
+        return None, scope
+    return found, {**scope, "query_string": b"&".join(kept)}
 
 
 def _decoded(headers: Any) -> tuple[tuple[str, str], ...]:
