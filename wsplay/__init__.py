@@ -26,6 +26,8 @@ from .framework import (
     ws,
 )
 from .runtime import Playground, PortInUseError, start
+from .runtime.redis_server import RedisNotInstalledError, redis_server
+from .runtime.workers import serve_workers
 
 __version__ = "0.1.0"
 
@@ -61,6 +63,7 @@ __all__ = [
     "MessageMode",
     "Playground",
     "PortInUseError",
+    "RedisNotInstalledError",
     "Router",
     "WebSocket",
     "WebSocketClosedError",
@@ -71,6 +74,8 @@ __all__ = [
     "describe_close_code",
     "load_ipython_extension",
     "panel",
+    "redis_server",
+    "serve_workers",
     "start",
     "ws",
 ]

@@ -34,6 +34,7 @@ import uvicorn
 from .._loop import LoopThread
 from ..framework import Application, Router
 from .client import BlockingConnection, ClientCore, Connection
+from .export import ExportedApp, export_app
 from .recorder import Recorder, ServerConnection, current_conversation
 from .timeline import DEFAULT_MAX_EVENTS, Timeline
 
@@ -331,6 +332,11 @@ class Playground:
             known = ", ".join(self.routes) or "none yet"
             return f"no route matches {urlsplit(path).path} (routes: {known})"
         return "the handler closed or returned before calling `await websocket.accept()`"
+
+    # --- out of the notebook -----------------------------------------------------------
+    def export(self, path: str, framework: str = "blacksheep", **options: Any) -> ExportedApp:
+        """Write the served handlers to a runnable app file (see wsplay.runtime.export)."""
+        return export_app(self._app, path, framework, **options)
 
     # --- errors ------------------------------------------------------------------------
     def _report_error(self, connection: ServerConnection, error: BaseException, text: str):
