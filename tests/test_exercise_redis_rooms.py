@@ -9,14 +9,17 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+from pathlib import Path
 
 import psutil
 import redis.asyncio as redis
 
+from tests.kernel import Kernel
 from tests.test_exercises import first_failure, load_solution
 from wsplay import WebSocket, WebSocketDisconnectError, WebSocketError
 from wsplay.exercises import check, describe
 
+ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 hub = redis.from_url(REDIS_URL, decode_responses=True)
 nowhere = redis.from_url("redis://127.0.0.1:1/0", decode_responses=True)  # nothing listens
@@ -190,3 +193,16 @@ def test_without_redis_server_the_check_says_how_to_install_it(monkeypatch, tmp_
     line = first_failure(report)
     assert "start a Redis server" in line
     assert "apt-get install -y redis-server" in line
+
+
+def test_the_reference_solution_passes_when_typed_in_notebook_cells() -> None:
+    """The learner's path: the handler and what it uses come from cells, not a file."""
+    solution = (ROOT / "notebooks" / "solutions" / "08_redis_rooms.py").read_text()
+    imports, _, rest = solution.partition("REDIS_URL =")
+    with Kernel() as kernel:
+        kernel.run(imports)
+        kernel.run("REDIS_URL =" + rest)  # the handler in a later cell than its imports
+        report = kernel.run(
+            'from wsplay.exercises import check\nprint(check("redis-rooms", room_chat))'
+        ).stdout
+    assert "passed, 19/19 steps" in report.splitlines()[0], report

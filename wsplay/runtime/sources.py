@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dis
 import importlib
 import inspect
 import linecache
@@ -138,12 +139,21 @@ def names_in(node: ast.AST) -> set[str]:
     return {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
 
 
-def _code_names(code: types.CodeType) -> set[str]:
-    """Global (or builtin) names a function's code refers to, nested code included."""
-    names = set(code.co_names)
+_GLOBAL_ACCESS = {"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME"}
+
+
+def global_names(code: types.CodeType) -> set[str]:
+    """The global (or builtin) names a function's code reads or writes, nested code
+    included: read from the bytecode, so a local or an attribute of the same name is not
+    mistaken for one."""
+    names = {
+        instruction.argval
+        for instruction in dis.get_instructions(code)
+        if instruction.opname in _GLOBAL_ACCESS
+    }
     for constant in code.co_consts:
         if isinstance(constant, types.CodeType):
-            names |= _code_names(constant)
+            names |= global_names(constant)
     return names
 
 
@@ -196,9 +206,8 @@ def function_definition(function: types.FunctionType, source: Source) -> Definit
         *([node.returns] if node.returns is not None else []),
     ]:
         at_definition |= names_in(part)
-    in_body = set().union(*(names_in(statement) for statement in node.body))
-    in_body &= _code_names(function.__code__)
     code = function.__code__
+    in_body = global_names(code)
     return Definition(
         (name,),
         "".join(lines).strip("\n") + "\n",
