@@ -271,32 +271,44 @@ class _Collector:
                         + "; rename it in the notebook"
                     )
                 continue
-            item = self._resolve(name, value, namespace)
+            item, home = self._resolve(name, value, namespace)
             self._bind(name, value, item)
             if isinstance(item, Definition):
                 for other in item.names:  # a statement like `a, b = ...` binds several
                     self.values.setdefault(other, namespace.get(other))
                     self.definitions.setdefault(other, item)
-                pending.extend(sorted(item.uses - set(self.values)))
+                if home is namespace:
+                    pending.extend(sorted(item.uses - set(self.values)))
+                else:
+                    self._trace(item.uses, home)  # a function of another module's code
 
-    def _resolve(self, name: str, value: Any, namespace: dict[str, Any]) -> Definition | Import:
+    def _resolve(
+        self, name: str, value: Any, namespace: dict[str, Any]
+    ) -> tuple[Definition | Import, dict[str, Any]]:
+        """What gives ``name`` its value in the file, and where its own names are found."""
         source = self._source(namespace)
         public = self._public.get(id(value))
         if public is not None:
-            return self._framework_import(public, name)
+            return self._framework_import(public, name), namespace
         if isinstance(value, types.ModuleType):
             if value.__name__.split(".")[0] == "wsplay" and self.framework == "blacksheep":
                 self._note(
                     f"the handlers use the module {value.__name__} itself, so the file "
                     "imports wsplay; import what they use from blacksheep to drop it"
                 )
-            return import_for(name, value, source)
-        if isinstance(value, types.FunctionType) and value.__globals__ is namespace:
-            return function_definition(value, source)
+            return import_for(name, value, source), namespace
+        function = isinstance(value, types.FunctionType)
+        if function and value.__globals__ is namespace:
+            return function_definition(value, source), namespace
         found = import_for(name, value, source)
         if found is not None:
-            return found
-        return statement_definition(name, value, source)
+            return found, namespace
+        if function:  # from a module that cannot be imported: its code comes along
+            if value.__name__ != name:
+                raise Unrecoverable(f"it uses {value.__name__} under another name, {name}")
+            home = value.__globals__
+            return function_definition(value, self._source(home)), home
+        return statement_definition(name, value, source), namespace
 
     def _framework_import(self, public: str, name: str) -> Import:
         if self.framework == "wsplay":

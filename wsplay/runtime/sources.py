@@ -71,6 +71,7 @@ class Source:
     """The code a namespace was made from: notebook cells in the order they ran, or a file."""
 
     texts: list[tuple[str, str]]  # (file name, text)
+    _trees: list[tuple[str, ast.Module]] | None = field(default=None, repr=False)
 
     def rank(self, filename: str) -> int:
         for index, (name, _) in enumerate(self.texts):
@@ -81,15 +82,21 @@ class Source:
     def latest_binding(self, name: str) -> tuple[ast.stmt, str, int] | None:
         """The last top-level statement that binds ``name``, its text and its source's rank."""
         found = None
-        for rank, (_, text) in enumerate(self.texts):
-            try:
-                tree = ast.parse(text)
-            except SyntaxError:
-                continue
+        for rank, (text, tree) in enumerate(self._parsed()):
             for statement in tree.body:
                 if isinstance(statement, BINDING_STATEMENTS) and name in bound_names(statement):
                     found = (statement, text, rank)
         return found
+
+    def _parsed(self) -> list[tuple[str, ast.Module]]:
+        if self._trees is None:
+            self._trees = []
+            for _, text in self.texts:
+                try:
+                    self._trees.append((text, ast.parse(text)))
+                except SyntaxError:
+                    self._trees.append((text, ast.Module(body=[], type_ignores=[])))
+        return self._trees
 
 
 def source_of(namespace: dict[str, Any]) -> Source:
