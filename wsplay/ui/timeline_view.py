@@ -88,6 +88,7 @@ _CSS = """
 .wsplay-timeline .wsp-message .wsp-line.left { color: #2e7d32; }
 .wsplay-timeline .wsp-close, .wsplay-timeline .wsp-reject { color: #8e24aa; }
 .wsplay-timeline .wsp-error { color: #b00; font-weight: bold; }
+.wsplay-timeline .wsp-warning { color: #8a5300; font-style: italic; }
 .wsplay-timeline .wsp-empty { color: #888; padding: 8px; }
 """
 
@@ -113,6 +114,8 @@ def event_to_row(event: Event) -> dict[str, Any]:
         direction = {"client": "right", "server": "left"}.get(event.by or "", "none")
         reason = f" {event.reason!r}" if event.reason else ""
         label = f"close {event.code} {event.meaning.split(':')[0]}{reason} (by {event.by})"
+    elif event.kind == "warning":
+        label = "⏸ " + event.preview.split(". Meanwhile")[0]
     else:
         label = f"⚠ {event.preview}"
     stamp = f"{_clock(event.time)}"
