@@ -35,6 +35,8 @@ REFERENCE = {
     "calculator": ("03_calculator.py", "calc"),
     "goodbye": ("04_goodbye.py", "talk"),
     "rooms": ("05_rooms.py", "room_chat"),
+    "login": ("06_login.py", "private"),
+    "feed": ("07_feed.py", "feed"),
     "redis-rooms": ("08_redis_rooms.py", "room_chat"),  # two real workers and a real Redis
 }
 
@@ -69,7 +71,16 @@ def first_failure(report) -> str:
 # --- every exercise: the reference passes ---------------------------------------------------
 def test_every_exercise_has_a_reference_solution() -> None:
     assert set(REFERENCE) == set(EXERCISES)
-    assert [EXERCISES[name].notebook for name in EXERCISES] == ["01", "02", "03", "04", "05", "08"]
+    assert [EXERCISES[name].notebook for name in EXERCISES] == [
+        "01",
+        "02",
+        "03",
+        "04",
+        "05",
+        "06",
+        "07",
+        "08",
+    ]
 
 
 @pytest.mark.parametrize("exercise", list(REFERENCE))
@@ -574,5 +585,11 @@ def _wsplay_imports(module: str) -> set[str]:
 def test_exercises_imports_only_the_framework_and_the_test_client() -> None:
     """The in-process checker needs no server; the exercises of notebook 08 (in a module of
     their own) need the runtime: real workers and a real Redis."""
-    assert _wsplay_imports("exercises") == {"framework", "testing", "exercises_scaling"}
+    assert _wsplay_imports("exercises") == {
+        "framework",
+        "testing",
+        "exercises_beyond",
+        "exercises_scaling",
+    }
+    assert _wsplay_imports("exercises_beyond") == {"exercises", "framework"}
     assert _wsplay_imports("exercises_scaling") == {"exercises", "framework", "runtime"}

@@ -1063,4 +1063,4 @@ def _rooms(run: _Run) -> None:
 
 
 # Notebooks 06-08 keep their exercises in modules of their own; importing registers them.
-from . import exercises_scaling  # noqa: E402, F401
+from . import exercises_beyond, exercises_scaling  # noqa: E402, F401
