@@ -255,8 +255,9 @@ def stall_sentence(stall: Stall, interrupt_after: float | None = None) -> str:
             what += " and wsplay stopped it"
     else:
         what = f"{who} is blocking the server's event loop (for {stall.blocked_for:.2f} s so far)"
+    meanwhile = "was" if stall.over else "is"
     sentence = (
-        f"{what}, at {stall.where}{code}. Meanwhile no other connection is served. "
+        f"{what}, at {stall.where}{code}. Meanwhile no other connection {meanwhile} served. "
         f"Fix: {_fix_for(stall.code)}"
     )
     if not stall.over and interrupt_after is not None:

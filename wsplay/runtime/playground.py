@@ -16,14 +16,12 @@ import asyncio
 import atexit
 import contextlib
 import dataclasses
-import ipaddress
-import sys
 import threading
 import time
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,12 +29,14 @@ from urllib.parse import urlsplit
 from .._loop import LoopThread
 from .._watchdog import Stall
 from ..framework import Application, Router
+from .apps import route_patterns
 from .client import BlockingConnection, ClientCore, Connection
 from .export import ExportedApp, export_app
+from .origins import OriginPolicy, is_loopback_host
 from .recorder import Recorder, ServerConnection
 from .reports import HandlerError, LoopBlocked, error_log_bridge, print_error, say
-from .server import PortInUseError, ServerOptions, ServerThread
-from .timeline import DEFAULT_MAX_EVENTS, WARNING, Event, Timeline
+from .server import PortInUseError, ServerOptions, ServerThread, switch_intervals
+from .timeline import DEFAULT_MAX_EVENTS, REJECT, WARNING, Event, Timeline
 
 __all__ = ["HandlerError", "LoopBlocked", "Playground", "PortInUseError", "route_patterns"]
 
@@ -48,6 +48,7 @@ DEFAULT_TIMEOUT = 5.0
 SWITCH_INTERVAL = 0.001
 MAX_ERRORS = 100
 MAX_WARNINGS = 100
+NOTICE_EVERY = 30.0  # seconds between two notices of the same kind in the notebook
 
 
 class NotLoopbackWarning(UserWarning):
@@ -96,6 +97,9 @@ class Playground:
         self._warnings: deque[LoopBlocked] = deque(maxlen=MAX_WARNINGS)
         self.error_listeners: list[Callable[[HandlerError], None]] = [print_error]
         self._running: _Running | None = None
+        self.origins = OriginPolicy(self.options.allowed_origins)
+        self._refused_origins: set[str] = set()
+        self._noticed: dict[str, float] = {}
         self._clients: weakref.WeakSet[ClientCore] = weakref.WeakSet()
         self._lock = threading.RLock()
 
@@ -163,7 +167,7 @@ class Playground:
             self._warn_if_not_loopback()
             with contextlib.ExitStack() as resources:
                 resources.enter_context(error_log_bridge())
-                resources.enter_context(_switch_intervals.lowered(self.switch_interval))
+                resources.enter_context(switch_intervals.lowered(self.switch_interval))
                 recorders: list[Recorder] = []
                 server = resources.enter_context(
                     ServerThread(
@@ -173,6 +177,7 @@ class Playground:
                         self.options,
                         self._on_stall,
                         self._describe_task,
+                        self._notice,
                     )
                 )
                 self._running = _Running(server, recorders[0], resources.pop_all())
@@ -180,7 +185,15 @@ class Playground:
             return self
 
     def _make_recorder(self, loop: LoopThread, made: list[Recorder]) -> Recorder:
-        recorder = Recorder(self._app, self.timeline, loop, self._report_error, self.timeout)
+        recorder = Recorder(
+            self._app,
+            self.timeline,
+            loop,
+            self._report_error,
+            self.timeout,
+            self.origins,
+            self._on_refused_origin,
+        )
         made.append(recorder)
         return recorder
 
@@ -232,7 +245,7 @@ class Playground:
             self._running.server.unblock(reason)
 
     def _warn_if_not_loopback(self) -> None:
-        if not _is_loopback(self.host):
+        if not is_loopback_host(self.host):
             warnings.warn(
                 f"The playground will listen on {self.host}, not on 127.0.0.1: other machines "
                 "that can reach this one can now connect to your handlers. Use the default "
@@ -292,6 +305,10 @@ class Playground:
 
     def _why_refused(self, connection: int, path: str) -> str | None:
         """What the server side knows of why a handshake was refused, in words."""
+        for event in self.timeline.events(connection=connection, kind=REJECT):
+            if event.side == "server" and event.reason.startswith("Origin "):
+                origin = event.reason.removeprefix("Origin ").removesuffix(" is not allowed")
+                return self.origins.explain(origin).rstrip(".")
         for error in reversed(self._errors):
             if error.connection == connection:
                 return (
@@ -331,6 +348,25 @@ class Playground:
             with contextlib.suppress(Exception):
                 listener(record)
 
+    def _on_refused_origin(self, origin: str, why: str) -> None:
+        """Said once per origin: a page that retries in a loop must not flood the notebook."""
+        if origin not in self._refused_origins:
+            self._refused_origins.add(origin)
+            say(why)
+
+    def _notice(self, text: str) -> None:
+        """What the server's protocols did to a misbehaving client: timeline, and notebook.
+
+        The same kind of notice is said at most once per half minute (a flood of slow
+        clients must not flood the notebook); the timeline keeps every one.
+        """
+        self.timeline.record(Event(time.time(), 0, "server", WARNING, preview=text))
+        kind = text[:40]
+        now = time.monotonic()
+        if now - self._noticed.get(kind, -NOTICE_EVERY) >= NOTICE_EVERY:
+            self._noticed[kind] = now
+            say(text)
+
     def _describe_task(self, task: asyncio.Task[Any]) -> str:
         connection = self._connection_of(task)
         if connection is None:
@@ -364,60 +400,6 @@ class Playground:
         )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def route_patterns(app: Any) -> list[str]:
-    """The WebSocket route patterns of a wsplay, BlackSheep or Starlette app (else [])."""
-    router = getattr(app, "router", None)
-    if isinstance(router, Router):
-        return [route.pattern.text for route in router]
-    blacksheep_routes = getattr(getattr(router, "routes", None), "get", None)
-    if blacksheep_routes is not None:
-        return [route.pattern.decode() for route in blacksheep_routes(b"GET_WS", [])]
-    return [
-        route.path
-        for route in getattr(app, "routes", []) or []
-        if type(route).__name__ == "WebSocketRoute"
-    ]
-
-
-class _SwitchIntervals:
-    """Lowers the GIL switch interval while playgrounds run; restores it after the last."""
-
-    def __init__(self) -> None:
-        self._users = 0
-        self._saved: float | None = None
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def lowered(self, interval: float | None) -> Iterator[None]:
-        if interval is None:
-            yield
-            return
-        with self._lock:
-            if self._users == 0:
-                self._saved = sys.getswitchinterval()
-            self._users += 1
-            if interval < sys.getswitchinterval():
-                sys.setswitchinterval(interval)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0 and self._saved is not None:
-                    sys.setswitchinterval(self._saved)
-                    self._saved = None
-
-
-_switch_intervals = _SwitchIntervals()
 _started: weakref.WeakSet[Playground] = weakref.WeakSet()
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..framework.close_codes import check_close_code
 from ..framework.websocket import format_reason
+from .origins import OriginPolicy
 from .reports import HandlerError, handler_error
 from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, kept_headers
 
@@ -117,8 +118,12 @@ class Recorder:
         loop: Any,
         on_error: Callable[[HandlerError], None],
         call_timeout: float = 5.0,
+        origins: OriginPolicy | None = None,
+        on_refused: Callable[[str, str], None] = lambda origin, why: None,
     ) -> None:
         self.app = app
+        self.origins = origins if origins is not None else OriginPolicy("*")
+        self._on_refused = on_refused
         self.timeline = timeline
         self.connections: dict[int, ServerConnection] = {}
         self.call_timeout = call_timeout
@@ -206,6 +211,10 @@ class _Conversation:
         self._event(
             HANDSHAKE, path=self.scope.get("path"), headers=kept_headers(headers), preview=offered
         )
+        refused = self.recorder.origins.refusal(self.scope.get("headers", ()))
+        if refused is not None:
+            await self._refuse_origin(*refused)
+            return
         self.recorder._opened(self)
         token = current_conversation.set(self)
         try:
@@ -239,6 +248,28 @@ class _Conversation:
             else:
                 await self.send({"type": "websocket.close", "code": 1000})
 
+    async def _refuse_origin(self, origin: str, why: str) -> None:
+        """HTTP 403 before the app runs, with a body that says why (browsers hide it)."""
+        self.connection.ended("server", 403, why)
+        self._event(REJECT, code=403, by="server", reason=f"Origin {origin} is not allowed")
+        if not self.from_kernel_client:  # the kernel client's exception says it already
+            self.recorder._on_refused(origin, why)
+        if "websocket.http.response" in self.scope.get("extensions", {}):
+            body = why.encode()
+            await self._send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": 403,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await self._send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await self._send({"type": "websocket.close", "code": 1008})
+
     def report(self, error: BaseException) -> None:
         """An exception in the app: into the timeline, and to the playground's listeners."""
         self.recorder.report(self.connection, error)
@@ -271,9 +302,10 @@ class _Conversation:
                 # "no code received"); RFC 6455 calls it 1006, and so does the playground.
                 message = {**message, "code": 1006, "reason": ""}
             code = message.get("code", 1005)
-            by = "dropped" if code == 1006 else "client"
-            self.connection.ended(by, code, message.get("reason") or "")
-            self._event(CLOSE, by=by, code=code, reason=message.get("reason") or "")
+            by = message.get("wsplay.by") or ("dropped" if code == 1006 else "client")
+            reason = message.get("wsplay.why") or message.get("reason") or ""
+            self.connection.ended(by, code, reason)
+            self._event(CLOSE, by=by, code=code, reason=reason)
             self.recorder._gone(self)
         return message
 
@@ -321,7 +353,7 @@ class _Conversation:
         if self.connection.accepted:
             self._event(CLOSE, by="server", code=code, reason=reason)
         else:
-            self._event(REJECT, code=code, by="server")
+            self._event(REJECT, code=403, by="server")  # what uvicorn answers a close now
         self.recorder._gone(self)
 
 

@@ -15,8 +15,10 @@ import concurrent.futures
 import contextlib
 import errno
 import socket
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ import uvicorn
 
 from .._loop import LoopThread
 from .._watchdog import LoopWatchdog, Stall
+from .protocols import guarded
 
 START_TIMEOUT = 10.0
 STOP_STEP_TIMEOUT = 3.0  # each step of a stop: unblock, shut uvicorn down, join the thread
@@ -51,6 +54,8 @@ class ServerOptions:
     ping_timeout: float | None = 20.0  # and how long a pong may take before 1011
     block_threshold: float | None = 0.25  # a loop blocked this long is named (None: no watchdog)
     interrupt_after: float | None = 5.0  # a handler stuck this long is stopped (None: never)
+    allowed_origins: tuple[str, ...] | list[str] | str = ()  # web pages let in besides loopback
+    handshake_timeout: float = 10.0  # a connection must complete its request within this
 
 
 class ServerThread:
@@ -67,6 +72,7 @@ class ServerThread:
         options: ServerOptions,
         on_stall: Callable[[Stall], None],
         describe_task: Callable[[Any], str],
+        notice: Callable[[str], None] = lambda text: None,
     ) -> None:
         self._make_app = make_app
         self.host = host
@@ -74,6 +80,7 @@ class ServerThread:
         self.options = options
         self._on_stall = on_stall
         self._describe_task = describe_task
+        self._notice = notice
         self._resources = contextlib.ExitStack()
         self.port = 0
         self.app: Any = None
@@ -110,12 +117,14 @@ class ServerThread:
         self.close()
 
     def _config(self) -> uvicorn.Config:
+        http, websocket = guarded(self._notice, self.options.handshake_timeout)
         return uvicorn.Config(
             self.app,
             log_config=None,
             log_level="warning",
             lifespan="auto",
-            ws="auto",
+            http=http,
+            ws=websocket,
             ws_ping_interval=self.options.ping_interval,
             ws_ping_timeout=self.options.ping_timeout,
             timeout_graceful_shutdown=1,
@@ -181,3 +190,35 @@ def _listening_socket(host: str, port: int | None):
         yield sock
     finally:
         sock.close()
+
+
+class _SwitchIntervals:
+    """Lowers the GIL switch interval while playgrounds run; restores it after the last."""
+
+    def __init__(self) -> None:
+        self._users = 0
+        self._saved: float | None = None
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def lowered(self, interval: float | None) -> Iterator[None]:
+        if interval is None:
+            yield
+            return
+        with self._lock:
+            if self._users == 0:
+                self._saved = sys.getswitchinterval()
+            self._users += 1
+            if interval < sys.getswitchinterval():
+                sys.setswitchinterval(interval)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0 and self._saved is not None:
+                    sys.setswitchinterval(self._saved)
+                    self._saved = None
+
+
+switch_intervals = _SwitchIntervals()

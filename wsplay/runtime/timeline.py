@@ -72,7 +72,7 @@ class Event(NamedTuple):
     @property
     def meaning(self) -> str:
         """What a CLOSE event's code means (RFC 6455 and the 4000-4999 range)."""
-        return describe_close_code(self.code) if self.kind in (CLOSE, REJECT) else ""
+        return describe_close_code(self.code) if self.kind == CLOSE else ""
 
     def describe(self) -> str:
         """One line for logs and plain-text views: ``[server] #3 closed by client: ...``."""
@@ -89,7 +89,8 @@ class Event(NamedTuple):
             proto = f" with subprotocol {self.subprotocol!r}" if self.subprotocol else ""
             return f"#{self.connection} accepted{proto}"
         if self.kind == REJECT:
-            return f"#{self.connection} handshake refused (HTTP 403)"
+            why = f": {self.reason}" if self.reason else ""
+            return f"#{self.connection} handshake refused (HTTP {self.code or 403}){why}"
         if self.kind == CLOSE:
             reason = f" {self.reason!r}" if self.reason else ""
             who = "dropped (no close frame)" if self.by == "dropped" else f"closed by {self.by}"

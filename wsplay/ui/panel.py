@@ -62,6 +62,9 @@ class Panel(widgets.VBox):
         self.errors = widgets.HTML()
         self.warnings = widgets.HTML()
         self.timeline = TimelineView()
+        # The page showing the panel is the learner's Jupyter: its origin may connect (behind
+        # a hub that is not loopback, and the browser client's handshakes carry it).
+        self.timeline.observe(lambda change: playground.origins.trust(change["new"]), "page_url")
         self.clients: list[ClientView] = []
         self._drawn: dict[str, Any] = {}
         self.closed = False

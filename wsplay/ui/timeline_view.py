@@ -30,6 +30,11 @@ function arrow(row, ev) {
 
 function render({ model, el }) {
   el.classList.add("wsplay-timeline");
+  // The Jupyter page's own address: the playground lets pages of this origin connect.
+  if (model.get("page_url") !== window.location.href) {
+    model.set("page_url", window.location.href);
+    model.save_changes();
+  }
   const draw = () => {
     const events = model.get("events");
     el.innerHTML = "";
@@ -115,7 +120,7 @@ def event_to_row(event: Event) -> dict[str, Any]:
         reason = f" {event.reason!r}" if event.reason else ""
         label = f"close {event.code} {event.meaning.split(':')[0]}{reason} (by {event.by})"
     elif event.kind == "warning":
-        label = "⏸ " + event.preview.split(". Meanwhile")[0]
+        label = "⚠ " + event.preview.split(". Meanwhile")[0]
     else:
         label = f"⚠ {event.preview}"
     stamp = f"{_clock(event.time)}"
@@ -141,6 +146,7 @@ class TimelineView(anywidget.AnyWidget):
     _esm = _ESM
     _css = _CSS
     events = traitlets.List([]).tag(sync=True)
+    page_url = traitlets.Unicode("").tag(sync=True)  # where the front end shows this widget
 
     def show(self, events: list[Event]) -> None:
         self.events = [event_to_row(event) for event in events]
