@@ -99,7 +99,9 @@ UVICORN_TICK = 0.1  # seconds between two checks of should_exit in uvicorn's mai
 SETTLE = 0.5  # seconds given to a server to settle before its RSS is read
 TARGET = 1.15  # recording on / bare app, server CPU per message (from the issue)
 PARTS = ("startstop", "cells", "overhead", "memory")
-VARIANTS = ("bare", "off", "on")  # part 3, in the order of the table
+# part 3, in the order of the table; the last two are whole Playgrounds, watchdog off and on
+VARIANTS = ("bare", "off", "on", "unwatched", "watched")
+WATCHDOG_TARGET = 1.02  # watchdog on / off, server CPU per echo (from the resilience issue)
 PLAYGROUND = "playground"  # part 4: a Playground in a server process
 
 
@@ -240,19 +242,27 @@ def _median_p90(values: Sequence[float]) -> str:
 
 
 # --- the server processes -----------------------------------------------------------------
-def run_in_playground(spec: ServerSpec, control: Connection, profile_dir: str | None) -> None:
+def run_in_playground(
+    spec: ServerSpec,
+    control: Connection,
+    profile_dir: str | None,
+    options: dict[str, Any] | None = None,
+) -> None:
     """A server process's runner: ``spec.app()`` in a Playground, as a notebook runs it."""
     from wsplay import Playground
 
-    playground = Playground(spec.app()).start()
+    playground = Playground(spec.app(), **(options or {})).start()
     control.send(playground.port)
     answer_control(control, playground.stop)
 
 
 def server_spec(name: str) -> ServerSpec:
     """``playground``: the echo in a Playground; else a variant under plain uvicorn."""
-    if name == PLAYGROUND:
+    if name in (PLAYGROUND, "watched"):
         return ServerSpec(name, echo_app, runner=run_in_playground)
+    if name == "unwatched":
+        unwatched = functools.partial(run_in_playground, options={"block_threshold": None})
+        return ServerSpec(name, echo_app, runner=unwatched)
     return ServerSpec(name, functools.partial(variant_app, name), PLAYGROUND_SETTINGS)
 
 
@@ -418,6 +428,8 @@ def overhead_rows(settings: Settings, pin: bool, profile_dir: str | None) -> lis
 
     on_bare = ratios("on", "bare")
     verdict = "PASS" if statistics.median(on_bare) <= TARGET else "MISS"
+    watched = statistics.median(ratios("watched", "unwatched"))
+    watch_verdict = "PASS" if watched <= WATCHDOG_TARGET else "MISS"
     micros = " / ".join(f"{median_of(n, lambda s: s.server_us):.1f}" for n in VARIANTS)
     busy = min(median_of(n, lambda s: s.server_busy) for n in VARIANTS)
     client = max(median_of(n, lambda s: s.client_us) for n in VARIANTS)
@@ -439,7 +451,13 @@ def overhead_rows(settings: Settings, pin: bool, profile_dir: str | None) -> lis
         ),
         Row("Recording on / recording off", ratio_cell(ratios("on", "off"))),
         Row(
-            "Server CPU per echo, bare / off / on",
+            "Playground, watchdog on / off, server CPU per echo",
+            f"**{ratio_cell(ratios('watched', 'unwatched'))}**, target ≤ "
+            f"{WATCHDOG_TARGET:.2f}×: **{watch_verdict}**",
+            "whole Playgrounds (recording on), block_threshold=0.25 vs None",
+        ),
+        Row(
+            "Server CPU per echo, bare / off / on / playground unwatched / watched",
             f"{micros} µs",
             f"one message in + one out, user+system, medians; the client spends ≤ "
             f"{client:.1f} µs per echo: {limit}; servers busy ≥ {busy:.0%} of the "

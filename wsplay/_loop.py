@@ -16,7 +16,10 @@ import concurrent.futures
 import contextvars
 import threading
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from ._watchdog import LoopWatchdog
 
 T = TypeVar("T")
 
@@ -28,11 +31,21 @@ class LoopThread:
         self.name = name
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self.watchdog: LoopWatchdog | None = None  # set by an owner that watches the loop
 
     def _main(self) -> None:
+        from ._watchdog import HandlerInterrupted
+
         asyncio.set_event_loop(self.loop)
         try:
-            self.loop.run_forever()
+            while True:
+                try:
+                    self.loop.run_forever()
+                    break
+                except HandlerInterrupted:
+                    # The interruption meant for a stuck handler landed in the loop's own
+                    # code (the handler moved on at that instant): carry on serving.
+                    continue
         finally:
             self._cancel_leftovers()
             self.loop.close()
@@ -52,6 +65,10 @@ class LoopThread:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def ident(self) -> int | None:
+        return self._thread.ident
 
     @property
     def in_loop_thread(self) -> bool:
@@ -99,7 +116,7 @@ class LoopThread:
             if future.done():
                 raise  # the coroutine's own TimeoutError, with its own message
             future.cancel()
-            raise TimeoutError(_timeout_message(what, timeout)) from None
+            raise TimeoutError(self._timeout_message(what, timeout)) from None
 
     async def run_async(self, coroutine: Coroutine[Any, Any, T], timeout: float, what: str = ""):
         """Await ``coroutine`` from another loop (a notebook cell's), at most ``timeout`` s."""
@@ -115,7 +132,21 @@ class LoopThread:
             if future.done():
                 raise  # the coroutine's own TimeoutError, with its own message
             future.cancel()
-            raise TimeoutError(_timeout_message(what, timeout)) from None
+            raise TimeoutError(self._timeout_message(what, timeout)) from None
+
+    def _timeout_message(self, what: str, timeout: float) -> str:
+        stall = self.watchdog.stall if self.watchdog is not None else None
+        if stall is not None:
+            from ._watchdog import stall_sentence
+
+            return f"{what or 'The call'} did not finish within {timeout:g} s: " + (
+                stall_sentence(stall, self.watchdog.interrupt_after)
+            )
+        return (
+            f"{what or 'The call'} did not finish within {timeout:g} s. The other side may be "
+            "waiting for you (e.g. a receive with nothing sent): pass a larger timeout= if it "
+            "is just slow."
+        )
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the loop, cancel what still runs on it, and join the thread."""
@@ -136,11 +167,3 @@ def _copy_outcome(task: asyncio.Task[Any], future: concurrent.futures.Future[Any
         future.set_exception(task.exception())
     else:
         future.set_result(task.result())
-
-
-def _timeout_message(what: str, timeout: float) -> str:
-    return (
-        f"{what or 'The call'} did not finish within {timeout:g} s. The other side may be "
-        "waiting for you (e.g. a receive with nothing sent): pass a larger timeout= if it "
-        "is just slow."
-    )

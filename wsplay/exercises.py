@@ -38,7 +38,7 @@ from .framework import (
     describe_close_code,
 )
 from .framework.exceptions import BindingError
-from .testing import TestClient
+from .testing import HandlerInterrupted, TestClient
 
 __all__ = ["EXERCISES", "Exercise", "Report", "StepResult", "check", "describe"]
 
@@ -448,6 +448,12 @@ class _Run:
             return (
                 f"{crash} The route {self.exercise.pattern} passes its values to the "
                 f"parameters named {names}: name yours the same."
+            )
+        if errors and isinstance(errors[0], HandlerInterrupted):
+            return (
+                f"{crash} A handler must `await` something on every turn of a loop (a receive, "
+                "a send, `await asyncio.sleep(...)`); blocking calls such as time.sleep, or "
+                "CPU work, belong in `await asyncio.to_thread(...)`."
             )
         if crash:
             return f"{crash} {fix}"
@@ -1054,3 +1060,7 @@ def _rooms(run: _Run) -> None:
     )
     run.leave("bob", "bob leaves; the handler ends quietly", left_fix)
     run.leave("dave", "dave leaves; the handler ends quietly", left_fix)
+
+
+# Notebooks 06-08 keep their exercises in modules of their own; importing registers them.
+from . import exercises_beyond, exercises_scaling  # noqa: E402, F401

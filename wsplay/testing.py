@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ._loop import LoopThread
+from ._watchdog import HandlerInterrupted, LoopWatchdog
 from .framework.close_codes import check_close_code
 from .framework.exceptions import (
     HandshakeRejectedError,
@@ -42,7 +43,7 @@ from .framework.messages import (
     wrong_frame,
 )
 
-__all__ = ["TestClient", "WebSocketTestSession"]
+__all__ = ["HandlerInterrupted", "TestClient", "WebSocketTestSession"]
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -51,7 +52,10 @@ class TestClient:
     """Drives an ASGI app's WebSocket routes in process.
 
     ``timeout`` bounds every wait, so a handler that never answers fails the test instead
-    of hanging it.
+    of hanging it. Blocking sessions run the app on a thread of their own, watched: a
+    handler that runs ``timeout`` seconds without an ``await`` is stopped with
+    ``HandlerInterrupted`` (its client sees 1011), so it cannot keep burning a core after
+    the test has given up on it.
     """
 
     __test__ = False  # not a pytest test class
@@ -73,13 +77,20 @@ class TestClient:
     def _portal(self) -> LoopThread:
         if self._loop_thread is None or not self._loop_thread.alive:
             self._loop_thread = LoopThread("wsplay-testclient").start()
+            self._loop_thread.watchdog = LoopWatchdog(
+                self._loop_thread, interrupt_after=self.timeout
+            ).start()
         return self._loop_thread
 
     def close(self) -> None:
         """Stop the thread that blocking sessions run on (done for you at exit of ``with``)."""
-        if self._loop_thread is not None:
-            self._loop_thread.stop()
-            self._loop_thread = None
+        portal, self._loop_thread = self._loop_thread, None
+        if portal is None:
+            return
+        if portal.watchdog is not None:
+            portal.watchdog.unblock("the test client is closing, and this handler blocked it")
+            portal.watchdog.stop()
+        portal.stop()
 
     def __enter__(self) -> TestClient:
         return self

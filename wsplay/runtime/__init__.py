@@ -10,7 +10,7 @@ import threading
 from typing import Any
 
 from .client import BlockingConnection, Connection
-from .playground import HandlerError, Playground, PortInUseError
+from .playground import HandlerError, LoopBlocked, Playground, PortInUseError
 from .recorder import ServerConnection
 from .timeline import Event, Timeline
 
@@ -19,6 +19,7 @@ __all__ = [
     "Connection",
     "Event",
     "HandlerError",
+    "LoopBlocked",
     "Playground",
     "PortInUseError",
     "ServerConnection",
@@ -31,30 +32,44 @@ _current: Playground | None = None
 _lock = threading.Lock()
 
 
-def start(app: Any = None, host: str = "127.0.0.1", port: int | None = None) -> Playground:
+def start(
+    app: Any = None, host: str = "127.0.0.1", port: int | None = None, **options: Any
+) -> Playground:
     """Start the kernel's playground, or return it if it is already running.
 
     With no ``app`` it serves the routes of ``@ws``; any ASGI app works (wsplay's,
     BlackSheep's, Starlette's). Asking again with another app swaps it in for new
-    connections; another host or port restarts the server there.
+    connections; another host, port or option restarts the server with them. ``options``
+    are those of ``Playground`` (``timeout``, ``ping_interval``, ``ping_timeout``,
+    ``block_threshold``, ``interrupt_after``, ...).
 
         pg = wsplay.start()
     """
     global _current
     with _lock:
         playground = _current
-        if playground is not None and playground.running:
-            if (host, port) in ((playground.host, playground.port), (playground.host, None)):
-                if app is not None and app is not playground.app:
-                    playground.app = app
-                return playground
+        if playground is not None and _fits(playground, host, port, options):
+            if app is not None and app is not playground.app:
+                playground.app = app
+            return playground.start()  # running: returned as it is, unblocked if stuck
+        if playground is not None:
             playground.stop()
-        if playground is None or (host, port) != (playground.host, playground._requested_port):
-            playground = Playground(app, host, port)
-        elif app is not None:
-            playground.app = app
-        _current = playground.start()
+            app = app if app is not None else playground.app
+        _current = Playground(app, host, port, **options).start()
         return _current
+
+
+def _fits(playground: Playground, host: str, port: int | None, options: dict[str, Any]) -> bool:
+    """Whether ``playground`` is what ``start(host=host, port=port, **options)`` asks for."""
+    if host != playground.host or port not in (None, playground.port, playground.requested_port):
+        return False
+    return all(_option(playground, name) == value for name, value in options.items())
+
+
+def _option(playground: Playground, name: str) -> Any:
+    if hasattr(playground.options, name):
+        return getattr(playground.options, name)
+    return getattr(playground, name, None)
 
 
 def current() -> Playground | None:

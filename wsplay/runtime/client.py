@@ -36,7 +36,7 @@ from ..framework.messages import (
     wrong_frame,
 )
 from .recorder import CONNECTION_HEADER
-from .timeline import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline
+from .timeline import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline, kept_headers
 
 
 class ClientCore:
@@ -52,6 +52,7 @@ class ClientCore:
         loop: LoopThread,
         timeout: float,
         explain_refusal: Callable[[int, str], str | None] = lambda connection, path: None,
+        explain_silence: Callable[[int, str], str] = lambda connection, path: "",
     ) -> None:
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"A path starts with '/', e.g. '/echo'; got {path!r}.")
@@ -64,6 +65,7 @@ class ClientCore:
         self.loop = loop
         self.timeout = timeout
         self._explain_refusal = explain_refusal
+        self._explain_silence = explain_silence
         self.id = timeline.new_connection_id()
         self.subprotocol: str | None = None
         self.response_headers: dict[str, str] = {}
@@ -80,7 +82,7 @@ class ClientCore:
         self._event(
             HANDSHAKE,
             path=self.path,
-            headers=tuple(self.headers),
+            headers=kept_headers(tuple(self.headers)),
             preview=", ".join(self.subprotocols),
         )
         try:
@@ -103,10 +105,20 @@ class ClientCore:
         except InvalidHandshake as error:
             self._event(REJECT, by="server", preview=str(error))
             raise HandshakeRejectedError(0, f"the handshake failed: {error}") from None
+        except TimeoutError:
+            self.closed_by = "client"
+            why = self._explain_silence(self.id, self.path)
+            self._event(CLOSE, by="client", code=1006, reason="no answer to the handshake")
+            raise TimeoutError(
+                f"Connecting to {self.path}: no answer to the handshake within "
+                f"{self.timeout:g} s: {why}"
+            ) from None
         self.subprotocol = self._ws.subprotocol
         self.response_headers = dict(self._ws.response.headers.raw_items())
         self._event(
-            ACCEPT, subprotocol=self.subprotocol, headers=tuple(self.response_headers.items())
+            ACCEPT,
+            subprotocol=self.subprotocol,
+            headers=kept_headers(tuple(self.response_headers.items())),
         )
 
     @property

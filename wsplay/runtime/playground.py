@@ -3,7 +3,8 @@
 uvicorn runs on a daemon thread with an event loop of its own, so it keeps serving while a
 cell blocks (``time.sleep``) and the kernel stays responsive while the server is busy. The
 kernel's loop is never patched (no nest_asyncio). Every call into the server's loop has a
-timeout, because an awaiting cell cannot always be interrupted.
+timeout, because an awaiting cell cannot always be interrupted; a watchdog names a handler
+that blocks the loop, and stops one that never yields.
 
     pg = wsplay.start()           # a free port on 127.0.0.1
     conn = await pg.connect("/echo")
@@ -14,11 +15,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import errno
-import ipaddress
-import logging
-import socket
-import sys
+import dataclasses
 import threading
 import time
 import warnings
@@ -29,68 +26,45 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import uvicorn
-
 from .._loop import LoopThread
+from .._watchdog import Stall
 from ..framework import Application, Router
+from .apps import route_patterns
 from .client import BlockingConnection, ClientCore, Connection
-from .recorder import Recorder, ServerConnection, current_conversation
-from .timeline import DEFAULT_MAX_EVENTS, Timeline
+from .export import ExportedApp, export_app
+from .origins import OriginPolicy, is_loopback_host
+from .recorder import Recorder, ServerConnection
+from .reports import HandlerError, LoopBlocked, error_log_bridge, print_error, say
+from .server import PortInUseError, ServerOptions, ServerThread, switch_intervals
+from .timeline import DEFAULT_MAX_EVENTS, REJECT, WARNING, Event, Timeline
 
-logger = logging.getLogger("wsplay")
+__all__ = ["HandlerError", "LoopBlocked", "Playground", "PortInUseError", "route_patterns"]
 
 DEFAULT_TIMEOUT = 5.0
-START_TIMEOUT = 10.0
 # CPython hands the GIL to a waiting thread after this long (its default is 5 ms). A cell's
 # execution hops between the kernel's threads several times, and while the server works flat
 # out each hop can wait a whole interval: 1 ms keeps a trivial cell under ~50 ms during a
 # flood (benchmarks/bench_panel_flood.py) instead of ~130 ms.
 SWITCH_INTERVAL = 0.001
 MAX_ERRORS = 100
+MAX_WARNINGS = 100
+NOTICE_EVERY = 30.0  # seconds between two notices of the same kind in the notebook
 
 
-class PortInUseError(OSError):
-    """The port asked for is taken by another program (or another playground)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        super().__init__(
-            errno.EADDRINUSE,
-            f"Port {port} on {host} is already in use, so the playground cannot listen there. "
-            f"Leave the port out (wsplay.start()) to get a free one, or stop whatever uses "
-            f"{port} (another playground: wsplay.start().stop(); another program: "
-            f"`lsof -i :{port}` shows it).",
-        )
-        self.port = port
+class NotLoopbackWarning(UserWarning):
+    """The playground listens on an address other machines may reach."""
 
 
-@dataclass(frozen=True)
-class HandlerError:
-    """An exception a handler raised, with where it happened and what the client saw."""
+warnings.simplefilter("always", NotLoopbackWarning)  # said at every start, not once a kernel
 
-    time: float
-    connection: int
-    path: str
-    exception: BaseException
-    traceback: str
-    accepted: bool
 
-    @property
-    def outcome(self) -> str:
-        if not self.accepted:
-            return "the handshake was refused (HTTP 403)"
-        return "the client got close code 1011 (Internal Error)"
+@dataclass
+class _Running:
+    """What a started playground holds; released as one (``stop``)."""
 
-    def summary(self) -> str:
-        return (
-            f"The handler for {self.path} (connection #{self.connection}) raised "
-            f"{type(self.exception).__name__}: {self.exception}\n→ {self.outcome}."
-        )
-
-    def __str__(self) -> str:
-        return (
-            f"{self.summary()}\n{self.traceback.rstrip()}\n"
-            "Fix the handler and re-run its cell: new connections use the new code."
-        )
+    server: ServerThread
+    recorder: Recorder
+    resources: contextlib.ExitStack
 
 
 class Playground:
@@ -105,23 +79,27 @@ class Playground:
         timeout: float = DEFAULT_TIMEOUT,
         max_events: int = DEFAULT_MAX_EVENTS,
         switch_interval: float | None = SWITCH_INTERVAL,
+        **server_options: Any,
     ) -> None:
         """``switch_interval``: the GIL switch interval while the playground runs (restored
-        when the last one stops); None leaves the interpreter's setting alone."""
+        when the last one stops); None leaves the interpreter's setting alone.
+        ``server_options``: ``ping_interval``, ``ping_timeout`` (keepalive, seconds),
+        ``block_threshold`` (a blocked loop is named after this long) and
+        ``interrupt_after`` (a handler stuck this long is stopped; None: never)."""
         self._app = app if app is not None else Application()
+        self.options = ServerOptions(**server_options)
         self.switch_interval = switch_interval
         self.host = host
-        self._requested_port = port
+        self.requested_port = port
         self.timeout = timeout
         self.timeline = Timeline(max_events)
         self._errors: deque[HandlerError] = deque(maxlen=MAX_ERRORS)
+        self._warnings: deque[LoopBlocked] = deque(maxlen=MAX_WARNINGS)
         self.error_listeners: list[Callable[[HandlerError], None]] = [print_error]
-        self._loop: LoopThread | None = None
-        self._server: uvicorn.Server | None = None
-        self._serving: Any = None
-        self._recorder: Recorder | None = None
-        self._log_handler: _ErrorLogHandler | None = None
-        self._port: int | None = None
+        self._running: _Running | None = None
+        self.origins = OriginPolicy(self.options.allowed_origins)
+        self._refused_origins: set[str] = set()
+        self._noticed: dict[str, float] = {}
         self._clients: weakref.WeakSet[ClientCore] = weakref.WeakSet()
         self._lock = threading.RLock()
 
@@ -134,23 +112,23 @@ class Playground:
     def app(self, app: Any) -> None:
         """Serve another ASGI app from now on; open connections keep the old one."""
         self._app = app
-        if self._recorder is not None:
-            self._recorder.app = app
+        if self._running is not None:
+            self._running.recorder.app = app
 
     @property
     def running(self) -> bool:
-        return self._server is not None and self._server.started and not self._serving.done()
+        return self._running is not None and self._running.server.alive
 
     @property
     def port(self) -> int | None:
-        return self._port
+        return self._running.server.port if self._running is not None else None
 
     @property
     def url(self) -> str:
-        if self._port is None:
+        if self._running is None:
             raise RuntimeError("The playground is not running: call pg.start() first.")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self._port}"
+        return f"ws://{host}:{self.port}"
 
     @property
     def routes(self) -> list[str]:
@@ -160,14 +138,19 @@ class Playground:
     @property
     def connections(self) -> list[ServerConnection]:
         """The open server-side connections, oldest first."""
-        if self._recorder is None:
+        if self._running is None:
             return []
-        return sorted(self._recorder.connections.values(), key=lambda c: c.id)
+        return sorted(self._running.recorder.connections.values(), key=lambda c: c.id)
 
     @property
     def errors(self) -> list[HandlerError]:
         """The handler exceptions caught so far, newest last (the last 100 are kept)."""
         return list(self._errors)
+
+    @property
+    def warnings(self) -> list[LoopBlocked]:
+        """Times a handler blocked the server's loop, newest last (the last 100 are kept)."""
+        return list(self._warnings)
 
     def __repr__(self) -> str:
         state = f"running at {self.url}" if self.running else "stopped"
@@ -178,90 +161,96 @@ class Playground:
         """Start serving; does nothing if already running. Raises PortInUseError."""
         with self._lock:
             if self.running:
+                self._unblock("wsplay.start() was called while this handler blocked the server")
                 return self
+            self.stop()  # what a server that died left behind
             self._warn_if_not_loopback()
-            sock = _bind(self.host, self._requested_port)
-            self._port = sock.getsockname()[1]
-            self._loop = LoopThread(f"wsplay-server-{self._port}").start()
-            self._recorder = Recorder(
-                self._app, self.timeline, self._loop, self._report_error, self.timeout
-            )
-            self._log_handler = _ErrorLogHandler()
-            logging.getLogger().addHandler(self._log_handler)
-            config = uvicorn.Config(
-                self._recorder,
-                log_config=None,
-                log_level="warning",
-                lifespan="auto",
-                ws="auto",
-                timeout_graceful_shutdown=1,
-            )
-            self._server = uvicorn.Server(config)
-            self._serving = self._loop.submit(_serve(self._server, sock))
-            self._wait_until_started()
+            with contextlib.ExitStack() as resources:
+                resources.enter_context(error_log_bridge())
+                resources.enter_context(switch_intervals.lowered(self.switch_interval))
+                recorders: list[Recorder] = []
+                server = resources.enter_context(
+                    ServerThread(
+                        lambda loop: self._make_recorder(loop, recorders),
+                        self.host,
+                        self.requested_port,
+                        self.options,
+                        self._on_stall,
+                        self._describe_task,
+                        self._notice,
+                    )
+                )
+                self._running = _Running(server, recorders[0], resources.pop_all())
             _started.add(self)
-            _switch_intervals.share(self.switch_interval)
             return self
 
-    def _wait_until_started(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._server.started:
-            if self._serving.done() or time.monotonic() > deadline:
-                failure = self._serving.exception() if self._serving.done() else None
-                self._teardown()
-                raise RuntimeError(f"The playground's server did not start: {failure}")
-            time.sleep(0.002)
+    def _make_recorder(self, loop: LoopThread, made: list[Recorder]) -> Recorder:
+        recorder = Recorder(
+            self._app,
+            self.timeline,
+            loop,
+            self._report_error,
+            self.timeout,
+            self.origins,
+            self._on_refused_origin,
+        )
+        made.append(recorder)
+        return recorder
 
     def stop(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Close open connections with 1001, stop the server, free the port, join its thread."""
+        """Close open connections with 1001, stop the server, free the port, join its thread.
+
+        Always finishes within a bounded time and never raises: a handler that holds the
+        loop is stopped first, and what cannot be closed politely is closed anyway.
+        """
         with self._lock:
-            if self._loop is None:
+            running, self._running = self._running, None
+            if running is None:
                 return
-            if self.running:
-                self._loop.run(
-                    self._end_conversations(),
-                    timeout,
-                    "Closing the open connections",
-                )
-                self._server.should_exit = True
-                try:
-                    self._serving.result(timeout)
-                except Exception:
-                    self._server.force_exit = True
-            self._teardown()
+            _started.discard(self)
+            try:
+                if running.server.alive:
+                    self._end_conversations(running, timeout)
+            finally:
+                running.resources.close()
 
     def restart(self) -> Playground:
         """Stop, then start again on the same port (a fresh one if none was asked for)."""
         self.stop()
         return self.start()
 
-    async def _end_conversations(self) -> None:
-        """Close every server-side connection with 1001; let our own clients hear it."""
-        for connection in self.connections:
-            await connection.close_async(1001, "the playground is stopping")
-        await asyncio.gather(
-            *(client.drain() for client in list(self._clients)), return_exceptions=True
-        )
+    def _end_conversations(self, running: _Running, timeout: float) -> None:
+        server = running.server
+        if not server.unblock("the playground is stopping, and this handler blocked it"):
+            say(
+                "a handler is still blocking the server (inside one long call, such as "
+                "time.sleep): the playground stops without closing its connections politely."
+            )
+            return
 
-    def _teardown(self) -> None:
-        if self._log_handler is not None:
-            logging.getLogger().removeHandler(self._log_handler)
-            self._log_handler = None
-        if self._loop is not None:
-            self._loop.stop()
-            self._loop = None
-        self._server = None
-        self._port = None
-        if self in _started:
-            _started.discard(self)
-            _switch_intervals.release(self.switch_interval)
+        async def close_all() -> None:
+            for connection in sorted(running.recorder.connections.values(), key=lambda c: c.id):
+                await connection.end_async(1001, "the playground is stopping")
+            await asyncio.gather(
+                *(client.drain() for client in list(self._clients)), return_exceptions=True
+            )
+
+        try:
+            server.loop.run(close_all(), timeout, "Closing the open connections")
+        except Exception as error:
+            say(f"stopping: not every connection heard the 1001 ({error})")
+
+    def _unblock(self, reason: str) -> None:
+        if self._running is not None:
+            self._running.server.unblock(reason)
 
     def _warn_if_not_loopback(self) -> None:
-        if not _is_loopback(self.host):
+        if not is_loopback_host(self.host):
             warnings.warn(
                 f"The playground will listen on {self.host}, not on 127.0.0.1: other machines "
                 "that can reach this one can now connect to your handlers. Use the default "
                 "host unless you mean to share them.",
+                NotLoopbackWarning,
                 stacklevel=3,
             )
 
@@ -275,7 +264,7 @@ class Playground:
     ) -> Connection:
         """Open a client connection to ``path`` (``await pg.connect("/echo")`` in a cell)."""
         core = self.new_client(path, headers, subprotocols, timeout)
-        await self._require_loop().run_async(core.open(), core.timeout + 1, f"Connecting to {path}")
+        await core.loop.run_async(core.open(), core.timeout + 1, f"Connecting to {path}")
         return Connection(core)
 
     def connect_sync(
@@ -287,7 +276,7 @@ class Playground:
     ) -> BlockingConnection:
         """The blocking twin of ``connect``, for plain (non-async) code."""
         core = self.new_client(path, headers, subprotocols, timeout)
-        self._require_loop().run(core.open(), core.timeout + 1, f"Connecting to {path}")
+        core.loop.run(core.open(), core.timeout + 1, f"Connecting to {path}")
         return BlockingConnection(core)
 
     def new_client(
@@ -298,26 +287,28 @@ class Playground:
         timeout: float | None = None,
     ) -> ClientCore:
         """A client's core on the server's loop (for wsplay's widgets; cells use connect)."""
+        if self._running is None or not self.running:
+            raise RuntimeError("The playground is not running: call pg.start() first.")
         core = ClientCore(
             self.url,
             path,
             headers,
             subprotocols,
             self.timeline,
-            self._require_loop(),
+            self._running.server.loop,
             timeout if timeout is not None else self.timeout,
             self._why_refused,
+            self._why_unanswered,
         )
         self._clients.add(core)
         return core
 
-    def _require_loop(self) -> LoopThread:
-        if self._loop is None or not self.running:
-            raise RuntimeError("The playground is not running: call pg.start() first.")
-        return self._loop
-
     def _why_refused(self, connection: int, path: str) -> str | None:
         """What the server side knows of why a handshake was refused, in words."""
+        for event in self.timeline.events(connection=connection, kind=REJECT):
+            if event.side == "server" and event.reason.startswith("Origin "):
+                origin = event.reason.removeprefix("Origin ").removesuffix(" is not allowed")
+                return self.origins.explain(origin).rstrip(".")
         for error in reversed(self._errors):
             if error.connection == connection:
                 return (
@@ -332,121 +323,83 @@ class Playground:
             return f"no route matches {urlsplit(path).path} (routes: {known})"
         return "the handler closed or returned before calling `await websocket.accept()`"
 
-    # --- errors ------------------------------------------------------------------------
-    def _report_error(self, connection: ServerConnection, error: BaseException, text: str):
-        record = HandlerError(
-            time.time(), connection.id, connection.path, error, text, connection.accepted
-        )
+    # --- out of the notebook -----------------------------------------------------------
+    def export(self, path: str, framework: str = "blacksheep", **options: Any) -> ExportedApp:
+        """Write the served handlers to a runnable app file (see wsplay.runtime.export)."""
+        return export_app(self._app, path, framework, **options)
+
+    def _why_unanswered(self, connection: int, path: str) -> str:
+        """Why a handshake got no answer in time, in words."""
+        for warning in reversed(self._warnings):
+            if warning.connection is not None and not warning.over:
+                return warning.sentence
+        for open_connection in self.connections:
+            if open_connection.id == connection and not open_connection.accepted:
+                return (
+                    f"the handler for {path} has not called `await websocket.accept()`. "
+                    "Call it first, before receiving or sending anything."
+                )
+        return "the server did not answer the handshake"
+
+    # --- errors and warnings -----------------------------------------------------------
+    def _report_error(self, record: HandlerError) -> None:
         self._errors.append(record)
         for listener in list(self.error_listeners):
-            try:
+            with contextlib.suppress(Exception):
                 listener(record)
-            except Exception:
-                logger.debug("An error listener failed", exc_info=True)
+
+    def _on_refused_origin(self, origin: str, why: str) -> None:
+        """Said once per origin: a page that retries in a loop must not flood the notebook."""
+        if origin not in self._refused_origins:
+            self._refused_origins.add(origin)
+            say(why)
+
+    def _notice(self, text: str) -> None:
+        """What the server's protocols did to a misbehaving client: timeline, and notebook.
+
+        The same kind of notice is said at most once per half minute (a flood of slow
+        clients must not flood the notebook); the timeline keeps every one.
+        """
+        self.timeline.record(Event(time.time(), 0, "server", WARNING, preview=text))
+        kind = text[:40]
+        now = time.monotonic()
+        if now - self._noticed.get(kind, -NOTICE_EVERY) >= NOTICE_EVERY:
+            self._noticed[kind] = now
+            say(text)
+
+    def _describe_task(self, task: asyncio.Task[Any]) -> str:
+        connection = self._connection_of(task)
+        if connection is None:
+            return ""
+        return f"the handler for {connection.path} (connection #{connection.id})"
+
+    def _connection_of(self, task: asyncio.Task[Any] | None) -> ServerConnection | None:
+        running = self._running
+        return running.recorder.connection_of(task) if running and task else None
+
+    def _on_stall(self, stall: Stall) -> None:
+        """The watchdog saw an episode begin or end (called on its thread)."""
+        connection = self._connection_of(stall.task)
+        record = LoopBlocked.from_stall(stall, connection, self.options.interrupt_after)
+        if stall.over and self._warnings and self._warnings[-1].time == record.time:
+            began = self._warnings[-1]  # the same episode, now with its length
+            record = dataclasses.replace(record, connection=began.connection, path=began.path)
+            self._warnings[-1] = record
+        else:
+            self._warnings.append(record)
+            say(str(record))
+        self.timeline.record(
+            Event(
+                time.time(),
+                record.connection or 0,
+                "server",
+                WARNING,
+                preview=record.sentence,
+                by="wsplay" if record.interrupted else None,
+            )
+        )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def print_error(error: HandlerError) -> None:
-    """Show a handler's error where the notebook shows output (the default listener)."""
-    print(f"wsplay: {error}", file=sys.stderr)
-
-
-async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
-    try:
-        await server.serve(sockets=[sock])
-    except SystemExit as exit_:  # uvicorn exits on startup failures; keep our loop alive
-        raise RuntimeError(f"uvicorn stopped during start-up (exit code {exit_.code})") from None
-    finally:
-        sock.close()
-
-
-def _bind(host: str, port: int | None) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port or 0))
-    except OSError as error:
-        sock.close()
-        if error.errno == errno.EADDRINUSE:
-            raise PortInUseError(host, port or 0) from None
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
-class _ErrorLogHandler(logging.Handler):
-    """Turns exceptions that frameworks log inside a connection into HandlerErrors.
-
-    wsplay and BlackSheep catch a handler's exception and log it; the recorder knows which
-    connection is running, so the error lands in ``pg.errors`` with its connection.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        conversation = current_conversation.get()
-        if record.exc_info and record.exc_info[1] is not None and conversation is not None:
-            conversation.report(record.exc_info[1])
-        elif record.name == "wsplay" or record.name.startswith(("wsplay.", "uvicorn")):
-            if conversation is not None and conversation.from_kernel_client:
-                return  # the kernel client's own exception says this, at the right place
-            print(f"wsplay: {record.getMessage()}", file=sys.stderr)
-
-
-def route_patterns(app: Any) -> list[str]:
-    """The WebSocket route patterns of a wsplay, BlackSheep or Starlette app (else [])."""
-    router = getattr(app, "router", None)
-    if isinstance(router, Router):
-        return [route.pattern.text for route in router]
-    blacksheep_routes = getattr(getattr(router, "routes", None), "get", None)
-    if blacksheep_routes is not None:
-        return [route.pattern.decode() for route in blacksheep_routes(b"GET_WS", [])]
-    return [
-        route.path
-        for route in getattr(app, "routes", []) or []
-        if type(route).__name__ == "WebSocketRoute"
-    ]
-
-
-class _SwitchIntervals:
-    """Lowers the GIL switch interval while playgrounds run; restores it after the last."""
-
-    def __init__(self) -> None:
-        self._users = 0
-        self._saved: float | None = None
-        self._lock = threading.Lock()
-
-    def share(self, interval: float | None) -> None:
-        if interval is None:
-            return
-        with self._lock:
-            if self._users == 0:
-                self._saved = sys.getswitchinterval()
-            self._users += 1
-            if interval < sys.getswitchinterval():
-                sys.setswitchinterval(interval)
-
-    def release(self, interval: float | None) -> None:
-        if interval is None:
-            return
-        with self._lock:
-            self._users -= 1
-            if self._users == 0 and self._saved is not None:
-                sys.setswitchinterval(self._saved)
-                self._saved = None
-
-
-_switch_intervals = _SwitchIntervals()
 _started: weakref.WeakSet[Playground] = weakref.WeakSet()
 
 

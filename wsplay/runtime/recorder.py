@@ -2,22 +2,30 @@
 
 It sits between uvicorn and any ASGI app (wsplay's, BlackSheep's, Starlette's), so the
 timeline, the list of open connections and "close this one from the notebook" work the same
-for all of them. It also knows which connection is running (a context variable), so an
-exception a framework logs can be tied to the connection it happened on.
+for all of them. It also knows which connection is running (a context variable, and a map
+from task to connection), so an exception a framework logs, or a handler that blocks the
+loop, can be tied to the connection it happened on.
+
+``pg.connections`` must be the truth even when a handler stops reading: a client that left,
+or a keepalive timeout, is only told to the app by its next ``receive()``. So a sweep looks
+at each connection's transport twice a second and records an ending the app has not seen.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import logging
 import time
-import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..framework.close_codes import check_close_code
 from ..framework.websocket import format_reason
-from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline
+from .origins import OriginPolicy
+from .reports import HandlerError, handler_error
+from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, kept_headers
 
 logger = logging.getLogger("wsplay")
 
@@ -25,12 +33,20 @@ CONNECTION_HEADER = b"x-wsplay-connection"  # the kernel client's id, shared by 
 # The same for a page's client: browsers cannot set headers on a WebSocket, so the id comes
 # as a query parameter, taken out before the app sees the query.
 CONNECTION_QUERY = b"wsplay-connection"
+SWEEP_INTERVAL = 0.5  # seconds between looks at the transports
 
 # The conversation whose task is running: an exception a framework catches and logs is
-# reported against it (see the playground's log handler).
+# reported against it (see reports.error_log_bridge).
 current_conversation: contextvars.ContextVar[_Conversation | None] = contextvars.ContextVar(
     "wsplay_current_conversation", default=None
 )
+
+
+class ConnectionClosedOnServer(OSError):
+    """The connection is already over, so nothing can be sent on it."""
+
+    def __init__(self, connection: int, how: str) -> None:
+        super().__init__(f"Connection #{connection} has already ended ({how}).")
 
 
 class ServerConnection:
@@ -40,26 +56,46 @@ class ServerConnection:
     side, whatever the handler is doing.
     """
 
-    def __init__(self, id: int, scope: dict[str, Any], send: Any, loop: Any, timeout: float):
+    def __init__(self, id: int, scope: dict[str, Any], conversation: _Conversation, loop: Any):
         self.id = id
-        self.scope = scope
         self.path: str = scope.get("path", "")
         self.query: str = scope.get("query_string", b"").decode("latin-1")
         self.started = time.time()
         self.accepted = False
         self.closed_by: str | None = None
-        self._send = send
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._conversation = conversation
         self._loop = loop
-        self._timeout = timeout
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close this connection from the server's side with ``code`` and ``reason``."""
         check_close_code(code)
-        self._loop.run(self.close_async(code, reason), self._timeout, f"Closing #{self.id}")
+        timeout = self._conversation.recorder.call_timeout
+        self._loop.run(self.close_async(code, reason), timeout, f"Closing #{self.id}")
 
     async def close_async(self, code: int = 1000, reason: str = "") -> None:
+        """Close, or raise ConnectionClosedOnServer saying how it had already ended."""
         if self.closed_by is None:
-            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+            self._conversation.notice_ending()
+        if self.closed_by is not None:
+            raise ConnectionClosedOnServer(self.id, self.ended_how())
+        await self._conversation.send({"type": "websocket.close", "code": code, "reason": reason})
+
+    async def end_async(self, code: int, reason: str) -> None:
+        """Close if still open; an ending that came first is fine (the playground stopping)."""
+        with contextlib.suppress(ConnectionClosedOnServer):
+            await self.close_async(code, reason)
+
+    def ended(self, by: str, code: int | None, reason: str) -> None:
+        self.closed_by, self.close_code, self.close_reason = by, code, reason
+
+    def ended_how(self) -> str:
+        if self.closed_by == "dropped":
+            return "the client vanished without a close frame, 1006"
+        code = f" with {self.close_code}" if self.close_code is not None else ""
+        why = f" ({self.close_reason})" if self.close_reason else ""
+        return f"closed by {self.closed_by}{code}{why}"
 
     @property
     def state(self) -> str:
@@ -83,21 +119,71 @@ class Recorder:
         app: Any,
         timeline: Timeline,
         loop: Any,
-        on_error: Callable[[ServerConnection, BaseException, str], None],
+        on_error: Callable[[HandlerError], None],
         call_timeout: float = 5.0,
+        origins: OriginPolicy | None = None,
+        on_refused: Callable[[str, str], None] = lambda origin, why: None,
     ) -> None:
         self.app = app
+        self.origins = origins if origins is not None else OriginPolicy("*")
+        self._on_refused = on_refused
         self.timeline = timeline
         self.connections: dict[int, ServerConnection] = {}
+        self.call_timeout = call_timeout
+        self._conversations: dict[int, _Conversation] = {}
+        self._tasks: dict[asyncio.Task[Any], ServerConnection] = {}
         self._loop = loop
         self._on_error = on_error
-        self._call_timeout = call_timeout
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return
+        if self._sweeper is None:
+            self._sweeper = asyncio.ensure_future(self._sweep())
         await _Conversation(self, scope, receive, send).run()
+
+    def connection_of(self, task: asyncio.Task[Any]) -> ServerConnection | None:
+        """The connection whose handler runs in ``task`` (read from the watchdog's thread)."""
+        return self._tasks.get(task)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            for conversation in list(self._conversations.values()):
+                conversation.notice_ending()
+
+    def _opened(self, conversation: _Conversation) -> None:
+        self.connections[conversation.id] = conversation.connection
+        self._conversations[conversation.id] = conversation
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks[task] = conversation.connection
+
+    def _gone(self, conversation: _Conversation) -> None:
+        self.connections.pop(conversation.id, None)
+        self._conversations.pop(conversation.id, None)
+
+    def _finished(self, conversation: _Conversation) -> None:
+        self._gone(conversation)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.pop(task, None)
+
+    def report(self, connection: ServerConnection, error: BaseException) -> None:
+        record = handler_error(connection, error, time.time())
+        self.timeline.record(
+            Event(
+                record.time,
+                connection.id,
+                "server",
+                ERROR,
+                preview=f"{type(error).__name__}: {error}",
+                traceback=record.traceback,
+            )
+        )
+        self._on_error(record)
 
 
 class _Conversation:
@@ -116,9 +202,7 @@ class _Conversation:
         if client_id is None or client_id in recorder.connections:
             client_id = self.timeline.new_connection_id()
         self.id = client_id
-        self.connection = ServerConnection(
-            self.id, scope, self.send, recorder._loop, recorder._call_timeout
-        )
+        self.connection = ServerConnection(self.id, scope, self, recorder._loop)
 
     def _event(self, kind: str, **fields: Any) -> None:
         self.timeline.record(Event(time.time(), self.id, "server", kind, **fields))
@@ -129,33 +213,85 @@ class _Conversation:
             for name, value in self.scope.get("headers", ())
         )
         offered = ", ".join(self.scope.get("subprotocols", ()))
-        self._event(HANDSHAKE, path=self.scope.get("path"), headers=headers, preview=offered)
-        self.recorder.connections[self.id] = self.connection
+        self._event(
+            HANDSHAKE, path=self.scope.get("path"), headers=kept_headers(headers), preview=offered
+        )
+        refused = self.recorder.origins.refusal(self.scope.get("headers", ()))
+        if refused is not None:
+            await self._refuse_origin(*refused)
+            return
+        self.recorder._opened(self)
         token = current_conversation.set(self)
         try:
             await self.recorder.app(self.scope, self.receive, self.send)
+        except (SystemExit, KeyboardInterrupt) as error:
+            # Not the kernel's to obey: only this handler ends. Said, then closed like any
+            # other failure (uvicorn would log it as a crash of the whole ASGI app).
+            self.report(error)
+            await self._close_after(error)
         except Exception as error:
             self.report(error)
             if not self.connection.accepted or self.connection.closed_by is not None:
                 raise  # before the handshake the server answers HTTP 500
-            # uvicorn would drop the TCP connection (the client sees 1006); a server error
-            # is 1011, with the exception as the reason, as wsplay's own apps close.
-            await self.send(
-                {"type": "websocket.close", "code": 1011, "reason": format_reason(str(error))}
-            )
+            await self._close_after(error)
         finally:
             current_conversation.reset(token)
-            self.recorder.connections.pop(self.id, None)
+            self.recorder._finished(self)
             if self.connection.closed_by is None:
                 # The app returned, or failed, and the server ended the connection for it.
-                self.connection.closed_by = "server"
+                self.connection.ended("server", 1006, "the app ended without closing")
                 self._event(CLOSE, by="server", code=1006, reason="the app ended without closing")
+
+    async def _close_after(self, error: BaseException) -> None:
+        """An app's failure, as wsplay's own apps end one: 1011 after accept, else refused."""
+        if self.connection.closed_by is not None:
+            return
+        with contextlib.suppress(OSError):
+            if self.connection.accepted:
+                reason = format_reason(f"{type(error).__name__}: {error}".rstrip(": "))
+                await self.send({"type": "websocket.close", "code": 1011, "reason": reason})
+            else:
+                await self.send({"type": "websocket.close", "code": 1000})
+
+    async def _refuse_origin(self, origin: str, why: str) -> None:
+        """HTTP 403 before the app runs, with a body that says why (browsers hide it)."""
+        self.connection.ended("server", 403, why)
+        self._event(REJECT, code=403, by="server", reason=f"Origin {origin} is not allowed")
+        if not self.from_kernel_client:  # the kernel client's exception says it already
+            self.recorder._on_refused(origin, why)
+        if "websocket.http.response" in self.scope.get("extensions", {}):
+            body = why.encode()
+            await self._send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": 403,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await self._send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await self._send({"type": "websocket.close", "code": 1008})
 
     def report(self, error: BaseException) -> None:
         """An exception in the app: into the timeline, and to the playground's listeners."""
-        text = "".join(traceback.format_exception(error))
-        self._event(ERROR, preview=f"{type(error).__name__}: {error}", traceback=text)
-        self.recorder._on_error(self.connection, error, text)
+        self.recorder.report(self.connection, error)
+
+    def notice_ending(self) -> None:
+        """Record an ending the transport knows of and the app has not been told yet."""
+        if self.connection.closed_by is not None:
+            return
+        ended = _transport_ending(getattr(self._send, "__self__", None))
+        if ended is None:
+            return
+        by, code, reason = ended
+        if not self.connection.accepted:
+            by, reason = "client", reason or "the client left before the handshake was answered"
+        self.connection.ended(by, code, reason)
+        self._event(CLOSE, by=by, code=code, reason=reason)
+        self.recorder._gone(self)
 
     async def receive(self) -> dict[str, Any]:
         message = await self._receive()
@@ -171,9 +307,11 @@ class _Conversation:
                 # "no code received"); RFC 6455 calls it 1006, and so does the playground.
                 message = {**message, "code": 1006, "reason": ""}
             code = message.get("code", 1005)
-            by = "dropped" if code == 1006 else "client"
-            self.connection.closed_by = by
-            self._event(CLOSE, by=by, code=code, reason=message.get("reason") or "")
+            by = message.get("wsplay.by") or ("dropped" if code == 1006 else "client")
+            reason = message.get("wsplay.why") or message.get("reason") or ""
+            self.connection.ended(by, code, reason)
+            self._event(CLOSE, by=by, code=code, reason=reason)
+            self.recorder._gone(self)
         return message
 
     def send(self, message: dict[str, Any]) -> Awaitable[None]:
@@ -186,7 +324,7 @@ class _Conversation:
             if self.connection.closed_by is not None:
                 # The connection is over (e.g. closed from a cell): tell the app as the ASGI
                 # spec says a server should, with an OSError.
-                raise ConnectionClosedOnServer(self.id, self.connection.closed_by)
+                raise ConnectionClosedOnServer(self.id, self.connection.ended_how())
             data = message.get("text")
             self.timeline.message(
                 self.id, "server", "out", data if data is not None else message.get("bytes") or b""
@@ -196,29 +334,52 @@ class _Conversation:
             self._event(
                 ACCEPT,
                 subprotocol=message.get("subprotocol"),
-                headers=_decoded(message.get("headers") or ()),
+                headers=kept_headers(_decoded(message.get("headers") or ())),
             )
         elif kind == "websocket.close":
-            if self.connection.closed_by is not None:
-                return _nothing()  # already over: a second close would make the server raise
-            self.connection.closed_by = "server"
-            code = message.get("code", 1000)
-            if self.connection.accepted:
-                self._event(CLOSE, by="server", code=code, reason=message.get("reason") or "")
-            else:
-                self._event(REJECT, code=code, by="server")
+            return self._close(message)
         return self._send(message)
 
+    async def _close(self, message: dict[str, Any]) -> None:
+        """Send the app's close, and record it only once it has really been sent."""
+        if self.connection.closed_by is not None:
+            return  # already over: a second close would make the server raise
+        code = message.get("code", 1000)
+        reason = message.get("reason") or ""
+        try:
+            await self._send(message)
+        except OSError:
+            self.notice_ending()
+            if self.connection.closed_by is None:
+                self.connection.ended("dropped", 1006, "")
+                self._event(CLOSE, by="dropped", code=1006, reason="")
+            raise ConnectionClosedOnServer(self.id, self.connection.ended_how()) from None
+        self.connection.ended("server", code, reason)
+        if self.connection.accepted:
+            self._event(CLOSE, by="server", code=code, reason=reason)
+        else:
+            self._event(REJECT, code=403, by="server")  # what uvicorn answers a close now
+        self.recorder._gone(self)
 
-async def _nothing() -> None:
-    return None
 
+def _transport_ending(protocol: Any) -> tuple[str, int, str] | None:
+    """How uvicorn's protocol object says the connection ended: (by, code, reason), or None.
 
-class ConnectionClosedOnServer(OSError):
-    """The app sent a message on a connection that is already closed."""
-
-    def __init__(self, connection: int, closed_by: str) -> None:
-        super().__init__(f"Connection #{connection} is already closed (by {closed_by}).")
+    Read duck-typed from uvicorn's WebSocket protocols (``send`` is a bound method of the
+    protocol); an app served some other way is simply not swept.
+    """
+    transport = getattr(protocol, "transport", None)
+    closing = transport is not None and transport.is_closing()
+    if not closing and not getattr(protocol, "disconnected", False):
+        return None
+    connection = getattr(protocol, "conn", None)
+    received = getattr(connection, "close_rcvd", None)
+    if received is not None and hasattr(received, "code"):
+        return "client", received.code, received.reason
+    sent = getattr(connection, "close_sent", None)
+    if sent is not None and hasattr(sent, "code"):
+        return "server", sent.code, sent.reason
+    return "dropped", 1006, ""
 
 
 def _client_id(scope: dict[str, Any]) -> int | None:

@@ -32,6 +32,10 @@ GIL_PAUSE = 0.0005
 MAX_TRACKED_CONNECTIONS = 1_000
 PREVIEW_CHARS = 80
 _PREVIEW_BYTES = PREVIEW_CHARS // 2
+# Every event has a bounded size, so the timeline's memory is bounded in bytes, not only in
+# events: a handshake keeps at most this many headers, each cut to this many characters.
+MAX_HEADERS_KEPT = 40
+MAX_HEADER_CHARS = 200
 
 # Event kinds
 HANDSHAKE = "handshake"  # the client asked to connect (path, headers, subprotocols)
@@ -40,6 +44,7 @@ REJECT = "reject"  # the server refused the handshake (HTTP 403)
 MESSAGE = "message"  # a data frame; direction "in" (to the server) or "out" (to the client)
 CLOSE = "close"  # the connection ended; by "client", "server" or nobody ("dropped")
 ERROR = "error"  # a handler raised; traceback attached
+WARNING = "warning"  # a handler blocked the server's loop (by "wsplay": and was stopped)
 
 
 class Event(NamedTuple):
@@ -67,7 +72,7 @@ class Event(NamedTuple):
     @property
     def meaning(self) -> str:
         """What a CLOSE event's code means (RFC 6455 and the 4000-4999 range)."""
-        return describe_close_code(self.code) if self.kind in (CLOSE, REJECT) else ""
+        return describe_close_code(self.code) if self.kind == CLOSE else ""
 
     def describe(self) -> str:
         """One line for logs and plain-text views: ``[server] #3 closed by client: ...``."""
@@ -84,12 +89,44 @@ class Event(NamedTuple):
             proto = f" with subprotocol {self.subprotocol!r}" if self.subprotocol else ""
             return f"#{self.connection} accepted{proto}"
         if self.kind == REJECT:
-            return f"#{self.connection} handshake refused (HTTP 403)"
+            why = f": {self.reason}" if self.reason else ""
+            return f"#{self.connection} handshake refused (HTTP {self.code or 403}){why}"
         if self.kind == CLOSE:
             reason = f" {self.reason!r}" if self.reason else ""
             who = "dropped (no close frame)" if self.by == "dropped" else f"closed by {self.by}"
             return f"#{self.connection} {who}: {self.code} ({self.meaning}){reason}"
+        if self.kind == WARNING:
+            return f"#{self.connection} warning: {self.preview}"
         return f"#{self.connection} error: {self.preview}"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def kept_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """``headers`` as the timeline keeps them: the first MAX_HEADERS_KEPT, each value cut.
+
+    What was cut is said in a last pseudo-header, so a reader knows the list is not whole.
+    """
+    fits = len(headers) <= MAX_HEADERS_KEPT and all(
+        len(value) <= MAX_HEADER_CHARS for _, value in headers
+    )
+    if fits:
+        return headers
+    kept = tuple(
+        (
+            name[:MAX_HEADER_CHARS],
+            value if len(value) <= MAX_HEADER_CHARS else value[:MAX_HEADER_CHARS] + "…",
+        )
+        for name, value in headers[:MAX_HEADERS_KEPT]
+    )
+    dropped = len(headers) - len(kept)
+    cut_bytes = sum(len(name) + len(value) for name, value in headers) - sum(
+        len(name) + len(value) for name, value in kept
+    )
+    note = f"{dropped} more headers not kept; " if dropped else ""
+    return (*kept, ("…", f"{note}{cut_bytes} characters cut to bound the timeline's memory"))
 
 
 # Where each (side, direction) is counted in ConnectionStats.counts and .bytes.

@@ -185,6 +185,11 @@ class ClientModel:
         else:
             self._note_close(core.close_code, core.close_reason, "client")
 
+    def leave(self) -> None:
+        """The panel is going away: close an open connection with 1001 (Going Away)."""
+        if self.connected:
+            self.close(1001, "the panel was closed")
+
     def _require_connection(self) -> ClientCore | None:
         if not self.connected:
             why = "Still connecting: wait" if self.busy else "Not connected: press Connect first"

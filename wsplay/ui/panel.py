@@ -3,9 +3,11 @@ timeline, in one widget.
 
     wsplay.panel()
 
-One refresher thread per panel redraws what changed, at most ~20 times a second; it is the
-only writer of every view that the server's thread feeds (log, timeline, connections,
-errors), so no update is lost to a race between threads.
+``wsplay.panel()`` hands back the kernel's one panel (a widget can be shown in many cells),
+so re-running its cell a hundred times costs nothing. One refresher thread serves every
+panel, redrawing what changed at most ~20 times a second; it is the only writer of every
+view that the server's thread feeds (log, timeline, connections, errors), so no update is
+lost to a race between threads. It ends when no panel is left.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from __future__ import annotations
 import html
 import logging
 import threading
+import time
 from typing import Any
 
 import ipywidgets as widgets
 
-from ..runtime.playground import HandlerError, Playground
+from ..runtime.playground import HandlerError, LoopBlocked, Playground
 from .client import ClientModel, ClientView, _error_html
 from .inputs import InputError, parse_close_code, parse_close_reason
 from .timeline_view import TimelineView
@@ -36,6 +39,7 @@ class Panel(widgets.VBox):
         self.status = widgets.HTML()
         self.start_stop = widgets.Button(description="Stop", layout=widgets.Layout(width="auto"))
         self.start_stop.on_click(lambda _: self.on_start_stop())
+        self.start_stop_error = widgets.HTML()
         self.routes = widgets.HTML()
         self.clients_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self.add_client_button = widgets.Button(
@@ -56,13 +60,17 @@ class Panel(widgets.VBox):
         self.server_close_button.on_click(lambda _: self.on_server_close())
         self.server_close_error = widgets.HTML()
         self.errors = widgets.HTML()
+        self.warnings = widgets.HTML()
         self.timeline = TimelineView()
+        # The page showing the panel is the learner's Jupyter: its origin may connect (behind
+        # a hub that is not loopback, and the browser client's handshakes carry it).
+        self.timeline.observe(lambda change: playground.origins.trust(change["new"]), "page_url")
         self.clients: list[ClientView] = []
         self._drawn: dict[str, Any] = {}
-        self._stopped = threading.Event()
+        self.closed = False
         super().__init__(
             [
-                widgets.HBox([self.status, self.start_stop]),
+                widgets.HBox([self.status, self.start_stop, self.start_stop_error]),
                 self.routes,
                 widgets.HTML("<b>Clients</b>"),
                 self.clients_box,
@@ -78,6 +86,7 @@ class Panel(widgets.VBox):
                     ]
                 ),
                 self.server_close_error,
+                self.warnings,
                 self.errors,
                 widgets.HTML(
                     "<b>Timeline</b> <small>(client on the left, server on the "
@@ -88,10 +97,7 @@ class Panel(widgets.VBox):
         )
         self.add_client()
         self.refresh()
-        self._refresher = threading.Thread(
-            target=self._refresh_loop, daemon=True, name="wsplay-panel-refresher"
-        )
-        self._refresher.start()
+        _refresher.add(self)
 
     # --- actions -----------------------------------------------------------------------
     def add_client(self) -> ClientView:
@@ -101,10 +107,14 @@ class Panel(widgets.VBox):
         return view
 
     def on_start_stop(self) -> None:
-        if self.playground.running:
-            self.playground.stop()
-        else:
-            self.playground.start()
+        self.start_stop_error.value = ""
+        try:
+            if self.playground.running:
+                self.playground.stop()
+            else:
+                self.playground.start()
+        except Exception as error:  # e.g. the port was taken meanwhile: said by the button
+            self.start_stop_error.value = _error_html(error)
 
     def on_server_close(self) -> None:
         try:
@@ -125,14 +135,7 @@ class Panel(widgets.VBox):
             InputError(f"Connection #{target} has already ended.")
         )
 
-    # --- the refresher: the only writer of the live views ------------------------------
-    def _refresh_loop(self) -> None:
-        while not self._stopped.wait(REFRESH_INTERVAL):
-            try:
-                self.refresh()
-            except Exception:
-                logger.debug("The panel could not redraw", exc_info=True)
-
+    # --- drawn by the refresher: the only writer of the live views -----------------------
     def _changed(self, part: str, value: Any) -> bool:
         if self._drawn.get(part) == value:
             return False
@@ -170,14 +173,74 @@ class Panel(widgets.VBox):
         errors = playground.errors
         if self._changed("errors", (len(errors), errors[-1].time if errors else 0)):
             self.errors.value = _errors_html(errors)
+        warnings = playground.warnings
+        if self._changed("warnings", tuple(warnings[-3:])):
+            self.warnings.value = _warnings_html(warnings)
         if self._changed("timeline", playground.timeline.recorded):
             self.timeline.show(playground.timeline.tail(TIMELINE_ROWS, side="server"))
         for view in self.clients:
             view.refresh()
 
     def close(self) -> None:
-        self._stopped.set()
-        super().close()
+        """End this panel: its clients leave (1001), its refresher stops, its widgets close."""
+        if self.closed:
+            return
+        self.closed = True
+        _refresher.remove(self)
+        for view in self.clients:
+            view.model.leave()
+        _close_tree(self)
+
+
+def _close_tree(widget: widgets.Widget) -> None:
+    """Close ``widget`` and every widget it holds (children, layouts, styles)."""
+    for name in widget.keys:
+        value = getattr(widget, name, None)
+        for held in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(held, widgets.Widget) and held.comm is not None:
+                _close_tree(held)
+    widgets.Widget.close(widget)
+
+
+class _Refresher:
+    """One thread that redraws every live panel; it ends when the last panel closes."""
+
+    def __init__(self) -> None:
+        self._panels: list[Panel] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, panel: Panel) -> None:
+        with self._lock:
+            self._panels.append(panel)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, daemon=True, name="wsplay-panel-refresher"
+                )
+                self._thread.start()
+
+    def remove(self, panel: Panel) -> None:
+        with self._lock:
+            if panel in self._panels:
+                self._panels.remove(panel)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(REFRESH_INTERVAL)
+            with self._lock:
+                panels = list(self._panels)
+                if not panels:
+                    self._thread = None
+                    return
+            for panel in panels:
+                try:
+                    panel.refresh()
+                except Exception:
+                    logger.debug("The panel could not redraw", exc_info=True)
+
+
+_refresher = _Refresher()
+_kernel_panel: Panel | None = None
 
 
 def _connections_html(connections: list[Any]) -> str:
@@ -201,8 +264,30 @@ def _errors_html(errors: list[HandlerError]) -> str:
     return f"<b>Errors</b> <small>(newest last; click for the traceback)</small>{items}"
 
 
+def _warnings_html(warnings: list[LoopBlocked]) -> str:
+    if not warnings:
+        return ""
+    items = "".join(
+        f"<div style='color:#8a5300'>⚠ {html.escape(str(warning))}</div>"
+        for warning in warnings[-3:]
+    )
+    return f"<b>Blocked loop</b> <small>(newest last; pg.warnings has them all)</small>{items}"
+
+
 def panel(playground: Playground | None = None) -> Panel:
-    """The playground's panel, starting the playground if needed: ``wsplay.panel()``."""
+    """The kernel's panel, starting the playground if needed: ``wsplay.panel()``.
+
+    The same panel each time for the same playground (shown again in the new cell, its
+    clients and logs as they were); a panel of a playground that was replaced is closed.
+    """
     from ..runtime import start
 
-    return Panel(playground if playground is not None else start())
+    global _kernel_panel
+    playground = playground if playground is not None else start()
+    current = _kernel_panel
+    if current is not None and not current.closed and current.playground is playground:
+        return current
+    if current is not None:
+        current.close()
+    _kernel_panel = Panel(playground)
+    return _kernel_panel

@@ -30,6 +30,11 @@ function arrow(row, ev) {
 
 function render({ model, el }) {
   el.classList.add("wsplay-timeline");
+  // The Jupyter page's own address: the playground lets pages of this origin connect.
+  if (model.get("page_url") !== window.location.href) {
+    model.set("page_url", window.location.href);
+    model.save_changes();
+  }
   const draw = () => {
     const events = model.get("events");
     el.innerHTML = "";
@@ -88,6 +93,7 @@ _CSS = """
 .wsplay-timeline .wsp-message .wsp-line.left { color: #2e7d32; }
 .wsplay-timeline .wsp-close, .wsplay-timeline .wsp-reject { color: #8e24aa; }
 .wsplay-timeline .wsp-error { color: #b00; font-weight: bold; }
+.wsplay-timeline .wsp-warning { color: #8a5300; font-style: italic; }
 .wsplay-timeline .wsp-empty { color: #888; padding: 8px; }
 """
 
@@ -113,6 +119,8 @@ def event_to_row(event: Event) -> dict[str, Any]:
         direction = {"client": "right", "server": "left"}.get(event.by or "", "none")
         reason = f" {event.reason!r}" if event.reason else ""
         label = f"close {event.code} {event.meaning.split(':')[0]}{reason} (by {event.by})"
+    elif event.kind == "warning":
+        label = "⚠ " + event.preview.split(". Meanwhile")[0]
     else:
         label = f"⚠ {event.preview}"
     stamp = f"{_clock(event.time)}"
@@ -138,6 +146,7 @@ class TimelineView(anywidget.AnyWidget):
     _esm = _ESM
     _css = _CSS
     events = traitlets.List([]).tag(sync=True)
+    page_url = traitlets.Unicode("").tag(sync=True)  # where the front end shows this widget
 
     def show(self, events: list[Event]) -> None:
         self.events = [event_to_row(event) for event in events]
