@@ -36,7 +36,17 @@ from ..framework.messages import (
     wrong_frame,
 )
 from .recorder import CONNECTION_HEADER
-from .timeline import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline, kept_headers
+from .timeline import (
+    ACCEPT,
+    CLOSE,
+    HANDSHAKE,
+    PING,
+    PONG,
+    REJECT,
+    Event,
+    Timeline,
+    kept_headers,
+)
 
 
 class ClientCore:
@@ -161,6 +171,26 @@ class ClientCore:
             raise WebSocketClosedError(self.close_code, self.close_reason) from None
         self.timeline.message(self.id, "client", "out", data)
         return data
+
+    async def ping(self, timeout: float) -> float:
+        """Send a ping and wait for its pong: the round trip, in seconds."""
+        __tracebackhide__ = True
+        ws = self._require_open()
+        try:
+            waiter = await ws.ping()
+            self._event(PING, direction="in")
+            async with asyncio.timeout(timeout):
+                latency = await waiter
+        except TimeoutError:
+            raise TimeoutError(
+                f"No pong came back on {self.path} within {timeout:g} s: the server is busy "
+                "(is a handler blocking its loop?) or the connection is stuck."
+            ) from None
+        except ConnectionClosed as closed:
+            self._closed_by_peer(closed)
+            raise WebSocketClosedError(self.close_code, self.close_reason) from None
+        self._event(PONG, direction="out", preview=f"round trip {latency * 1000:.1f} ms")
+        return latency
 
     async def drain(self) -> None:
         """Read what is still in flight until the server's close arrives (when it stops).
@@ -310,6 +340,12 @@ class Connection(_Face):
             _as_text(data) if message_mode(mode) is MessageMode.TEXT else _as_bytes(data)
         )
 
+    async def ping(self, timeout: float | None = None) -> float:
+        """Ping the server: the round-trip time in seconds (``await conn.ping()``)."""
+        __tracebackhide__ = True
+        wait = self._core.timeout if timeout is None else timeout
+        return await self._run(self._core.ping(wait), "ping()", wait)
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close from the client's side with ``code`` and ``reason``."""
         __tracebackhide__ = True
@@ -364,6 +400,11 @@ class BlockingConnection(_Face):
         return parse_json(
             _as_text(data) if message_mode(mode) is MessageMode.TEXT else _as_bytes(data)
         )
+
+    def ping(self, timeout: float | None = None) -> float:
+        __tracebackhide__ = True
+        wait = self._core.timeout if timeout is None else timeout
+        return self._run(self._core.ping(wait), "ping()", wait)
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         __tracebackhide__ = True

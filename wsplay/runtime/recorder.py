@@ -203,6 +203,13 @@ class _Conversation:
             client_id = self.timeline.new_connection_id()
         self.id = client_id
         self.connection = ServerConnection(self.id, scope, self, recorder._loop)
+        protocol = getattr(send, "__self__", None)
+        if hasattr(protocol, "wsplay_control"):  # the playground's own protocol class
+            protocol.wsplay_control = self._control
+
+    def _control(self, kind: str, direction: str) -> None:
+        """A ping or pong the server's protocol handled (the app never sees them)."""
+        self._event(kind, direction=direction)
 
     def _event(self, kind: str, **fields: Any) -> None:
         self.timeline.record(Event(time.time(), self.id, "server", kind, **fields))
