@@ -126,12 +126,17 @@ def serve_granian(target: str, app_dir: Path) -> Iterator[str]:
         wait_for_port(port, time.monotonic() + START_TIMEOUT, process)
         yield f"ws://{HOST}:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """Ask a server process to stop; kill it if it does not within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 SERVERS = ("uvicorn", "hypercorn", "granian")

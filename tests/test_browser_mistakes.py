@@ -10,8 +10,21 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 
-from tests.test_browser import ARTIFACTS, TIMEOUT_MS, browser, jupyter  # noqa: F401 - fixtures
+import pytest
+
+from tests.jupyterlab import (
+    ARTIFACTS,
+    TIMEOUT_MS,
+    jupyterlab,
+    notebook,
+    require_chromium,
+    run_all_cells,
+    shut_down_kernel,
+)
+
+require_chromium()
 
 CELLS = [
     "import time, wsplay\nfrom wsplay import WebSocket, ws\n\n"
@@ -30,36 +43,15 @@ CELLS = [
 ]
 
 
-def _notebook() -> dict:
-    cells = [
-        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s}
-        for s in CELLS
-    ]
-    return {
-        "cells": cells,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("lab-mistakes")
+    (root / "mistakes.ipynb").write_text(notebook(CELLS))
+    with jupyterlab(root) as url:
+        yield url
 
 
-def _open_new_notebook(page, jupyter: str) -> None:  # noqa: F811
-    """Save the notebook through JupyterLab's own contents service, then open it."""
-    name = f"mistakes-{uuid.uuid4().hex[:8]}.ipynb"
-    page.goto(f"{jupyter}/lab/workspaces/{uuid.uuid4().hex}?reset")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.serviceManager")
-    page.evaluate(
-        """([name, content]) => window.jupyterapp.serviceManager.contents.save(
-            name, {type: 'notebook', format: 'json', content})""",
-        [name, _notebook()],
-    )
-    page.goto(f"{jupyter}/lab/workspaces/{uuid.uuid4().hex}/tree/{name}?reset")
-
-
-def test_blocking_and_spinning_handlers_in_jupyterlab(
-    jupyter: str,  # noqa: F811
-    browser,  # noqa: F811
-) -> None:
+def test_blocking_and_spinning_handlers_in_jupyterlab(jupyter: str, browser) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
     try:
         _use_the_panel(page, jupyter)
@@ -71,16 +63,9 @@ def test_blocking_and_spinning_handlers_in_jupyterlab(
         page.close()
 
 
-def _use_the_panel(page, jupyter: str) -> None:  # noqa: F811
-    _open_new_notebook(page, jupyter)
-    page.wait_for_function(
-        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-        " && window.jupyterapp.shell.currentWidget.sessionContext"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
-        timeout=TIMEOUT_MS,
-    )
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+def _use_the_panel(page, jupyter: str) -> None:
+    page.goto(f"{jupyter}/lab/workspaces/{uuid.uuid4().hex}/tree/mistakes.ipynb?reset")
+    run_all_cells(page)
     path = page.locator("input[placeholder='/path']:visible").first
     path.wait_for(timeout=TIMEOUT_MS)
     path.fill("/slow")
@@ -122,4 +107,4 @@ def _use_the_panel(page, jupyter: str) -> None:  # noqa: F811
     page.locator("button.jupyter-button:visible", has_text="Send").first.click()
     log.locator("tr", has_text="←").filter(has_text="after the spin").wait_for(timeout=TIMEOUT_MS)
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-spin-recovered.png"), full_page=True)
-    page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
+    shut_down_kernel(page)

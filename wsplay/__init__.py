@@ -9,6 +9,10 @@ async def echo(websocket: WebSocket):
         await websocket.send_text(await websocket.receive_text())
 """
 
+import re
+import sys
+import warnings
+
 from .framework import (
     Application,
     HandshakeRejectedError,
@@ -31,19 +35,63 @@ from .runtime.workers import serve_workers
 
 __version__ = "0.1.0"
 
+# The line that brings the notebook parts (ipywidgets, anywidget, ipykernel 7.1+).
+INSTALL_LINE = "%pip install --upgrade wsplay"
+KERNEL_FLOOR = (7, 1)  # ipykernel 7.0 drops widget updates sent from threads
+
 
 def panel(playground: Playground | None = None):
     """Show the playground's panel (starting it if needed): ``wsplay.panel()`` in a cell."""
-    from .ui import panel as make_panel
-
-    return make_panel(playground)
+    return _ui().panel(playground)
 
 
 def HandlerEditor(pattern: str = "/echo", **options):
     """A widget to write a handler's body for ``pattern`` and deploy it."""
-    from .ui import HandlerEditor as Editor
+    return _ui().HandlerEditor(pattern, **options)
 
-    return Editor(pattern, **options)
+
+def browser_client(path: str = "/echo", **options):
+    """A client whose WebSocket the page itself opens (``new WebSocket`` in the browser).
+
+    Directly to 127.0.0.1 when the page can reach it, else through jupyter-server-proxy
+    (``<base>/proxy/<port>/``, as on Binder); its traffic is on the playground's timeline.
+    """
+    return _ui().BrowserClient(path, **options)
+
+
+def _ui():
+    """``wsplay.ui``, or an error that names what is missing and the line that brings it.
+
+    The widgets are wsplay's dependencies, but an environment can still lack them (installed
+    with --no-deps, or a kernel from another environment than the one pip installed into).
+    """
+    try:
+        from . import ui
+    except ModuleNotFoundError as error:
+        if (error.name or "wsplay").partition(".")[0] == "wsplay":
+            raise
+        raise ModuleNotFoundError(
+            f"wsplay's widgets need the {error.name} package, which this kernel's Python "
+            f"({sys.executable}) does not have. Run  {INSTALL_LINE}  in a cell (or pip "
+            "install --upgrade wsplay in a terminal, with that Python), then restart the kernel.",
+            name=error.name,
+        ) from None
+    _warn_if_old_kernel()
+    return ui
+
+
+def _warn_if_old_kernel() -> None:
+    """The running kernel is the one loaded at start-up, whatever pip installed since."""
+    kernel = sys.modules.get("ipykernel")
+    version = getattr(kernel, "__version__", "")
+    numbers = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
+    if numbers and numbers < KERNEL_FLOOR:
+        warnings.warn(
+            f"This kernel runs ipykernel {version}: the panel's live updates need 7.1 or newer "
+            "(7.0 drops widget updates sent from threads). Run  %pip install --upgrade "
+            "'ipykernel>=7.1'  and restart the kernel.",
+            stacklevel=3,
+        )
 
 
 def load_ipython_extension(ipython) -> None:
@@ -71,6 +119,7 @@ __all__ = [
     "WebSocketError",
     "WebSocketState",
     "__version__",
+    "browser_client",
     "describe_close_code",
     "load_ipython_extension",
     "panel",

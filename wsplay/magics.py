@@ -109,7 +109,7 @@ class WsplayMagics(Magics):
 
 
 def _panel():
-    from .ui import panel
+    from . import panel  # says which pip line is missing if the widgets are not installed
 
     return panel()
 

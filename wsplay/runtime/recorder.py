@@ -30,6 +30,9 @@ from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, 
 logger = logging.getLogger("wsplay")
 
 CONNECTION_HEADER = b"x-wsplay-connection"  # the kernel client's id, shared by both sides
+# The same for a page's client: browsers cannot set headers on a WebSocket, so the id comes
+# as a query parameter, taken out before the app sees the query.
+CONNECTION_QUERY = b"wsplay-connection"
 SWEEP_INTERVAL = 0.5  # seconds between looks at the transports
 
 # The conversation whose task is running: an exception a framework catches and logs is
@@ -187,13 +190,15 @@ class _Conversation:
     """One connection's recording: wraps receive and send, tracks who closed."""
 
     def __init__(self, recorder: Recorder, scope: dict[str, Any], receive: Any, send: Any):
+        client_id = _client_id(scope)
+        self.from_kernel_client = client_id is not None  # its own exceptions explain refusals
+        if client_id is None:
+            client_id, scope = _page_client_id(scope)
         self.recorder = recorder
         self.timeline = recorder.timeline
         self.scope = scope
         self._receive = receive
         self._send = send
-        client_id = _client_id(scope)
-        self.from_kernel_client = client_id is not None  # its own exceptions explain refusals
         if client_id is None or client_id in recorder.connections:
             client_id = self.timeline.new_connection_id()
         self.id = client_id
@@ -382,6 +387,23 @@ def _client_id(scope: dict[str, Any]) -> int | None:
         if name == CONNECTION_HEADER and value.isdigit():
             return int(value)
     return None
+
+
+def _page_client_id(scope: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
+    """A browser client's id from ``?wsplay-connection=N``, and the scope without it."""
+    query = scope.get("query_string", b"")
+    if CONNECTION_QUERY not in query:
+        return None, scope
+    found, kept = None, []
+    for pair in query.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if name == CONNECTION_QUERY and value.isdigit():
+            found = int(value)
+        else:
+            kept.append(pair)
+    if found is None:
+        return None, scope
+    return found, {**scope, "query_string": b"&".join(kept)}
 
 
 def _decoded(headers: Any) -> tuple[tuple[str, str], ...]:

@@ -1,6 +1,8 @@
-"""Widgets: the panel and the handler editor (ipywidgets, with an anywidget timeline)."""
+"""Widgets: the panel, the handler editor and the browser-side client (ipywidgets and
+anywidget)."""
 
+from .browser_client import BrowserClient
 from .editor import HandlerEditor
 from .panel import Panel, panel
 
-__all__ = ["HandlerEditor", "Panel", "panel"]
+__all__ = ["BrowserClient", "HandlerEditor", "Panel", "panel"]
