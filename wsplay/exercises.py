@@ -14,11 +14,9 @@ refuses the handshake or answers wrong is reported, not raised.
 
 from __future__ import annotations
 
-import contextvars
 import html
 import inspect
 import json
-import logging
 import math
 import os
 import traceback
@@ -37,6 +35,7 @@ from .framework import (
     compile_pattern,
     describe_close_code,
 )
+from .framework.errors import Host, hosted, hosting, logged_failures
 from .framework.exceptions import BindingError
 from .testing import HandlerInterrupted, TestClient
 
@@ -177,20 +176,15 @@ def check(exercise: str, solution: Any, *, timeout: float = DEFAULT_TIMEOUT) -> 
     if problem is not None:
         report.steps.append(problem)
         return report
-    harness = _Harness(app)
     capture = _Capture()
-    logger = logging.getLogger("wsplay")
-    logger.addFilter(capture)
-    try:
-        with TestClient(harness, timeout=timeout) as client:
-            run = _Run(found, client, harness, capture, report, timeout)
-            try:
-                found.script(run)
-            finally:
-                run.leave_all()
-                harness.all_gone = True
-    finally:
-        logger.removeFilter(capture)
+    harness = _Harness(app, capture)
+    with logged_failures(), TestClient(harness, timeout=timeout) as client:
+        run = _Run(found, client, harness, capture, report, timeout)
+        try:
+            found.script(run)
+        finally:
+            run.leave_all()
+            harness.all_gone = True
     return report
 
 
@@ -282,9 +276,6 @@ ANYTHING = _Marker("<anything>")  # no expectation
 ANY_TEXT = _Marker("<any text>")  # any non-blank string
 
 
-_in_check: contextvars.ContextVar[bool] = contextvars.ContextVar("wsplay_in_check", default=False)
-
-
 class _Harness:
     """Wraps the app under test: marks its tasks as checked, and can make a peer vanish.
 
@@ -293,8 +284,9 @@ class _Harness:
     WebSocketDisconnectError) before its own handler has heard the disconnect.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, capture: _Capture) -> None:
         self.app = app
+        self.capture = capture
         self.peers: dict[str, _Peer] = {}  # the newest connection of each scripted client
         self.all_gone = False
 
@@ -316,9 +308,10 @@ class _Harness:
                 raise OSError(f"the connection to {name or 'this client'} was lost")
             await send(message)
 
-        _in_check.set(True)
+        host = self.capture.host
         try:
-            await self.app(scope, receive, guarded_send)
+            with hosting(host):  # what a non-wsplay app logs, too
+                await self.app(hosted(scope, host), receive, guarded_send)
         except (SystemExit, KeyboardInterrupt) as exit_:
             # Escaping, these would stop the test client's event loop (and a real server's).
             raise RuntimeError(
@@ -331,22 +324,14 @@ class _Peer:
     gone: bool = False
 
 
-class _Capture(logging.Filter):
-    """Collects what the app under test logs (its handler's exceptions), keeping it quiet."""
+class _Capture:
+    """Collects the app's failures (its handler's exceptions, why it refused), quietly: the
+    host the harness puts in each connection's scope (framework.errors)."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.errors: list[BaseException] = []
         self.warnings: list[str] = []
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not _in_check.get():
-            return True  # another app in the process (e.g. the playground's) logs as usual
-        if record.exc_info and record.exc_info[1] is not None:
-            self.errors.append(record.exc_info[1])
-        elif record.levelno >= logging.WARNING:
-            self.warnings.append(record.getMessage())
-        return False
+        self.host = Host(on_error=self.errors.append, on_notice=self.warnings.append)
 
     def drain(self) -> tuple[list[BaseException], list[str]]:
         errors, warnings = self.errors[:], self.warnings[:]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .errors import Host, host_of
 from .exceptions import WebSocketDisconnectError
 from .routing import Route, Router, default_router
 from .websocket import DISCONNECTED, WebSocket, format_reason
@@ -48,14 +49,14 @@ class Application:
 
     async def _handle_websocket(self, scope: Scope, receive: Any, send: Any) -> None:
         websocket = WebSocket(scope, receive, send)
+        host = host_of(scope)
         found = self.router.match(self._route_path(scope))
         if found is None:
             known = ", ".join(route.pattern.text for route in self.router) or "none yet"
-            logger.warning(
-                "No WebSocket route matches %s, so the handshake is refused (HTTP 403). "
-                "Known routes: %s.",
-                websocket.path,
-                known,
+            _notice(
+                host,
+                f"No WebSocket route matches {websocket.path}, so the handshake is refused "
+                f"(HTTP 403). Known routes: {known}.",
             )
             await websocket.close()
             return
@@ -68,28 +69,34 @@ class Application:
                 return
             # Another connection's client left (e.g. during a broadcast) and the handler did
             # not catch it: for this connection that is an error like any other.
-            await self._handler_failed(route, websocket, disconnect)
+            await self._handler_failed(route, websocket, disconnect, host)
         except Exception as error:
-            await self._handler_failed(route, websocket, error)
+            await self._handler_failed(route, websocket, error, host)
         else:
             if websocket.client_state is DISCONNECTED:
                 return  # the usual end: the conversation is already closed
             if not websocket.accepted:
-                logger.warning(
-                    "The handler for %s returned without calling `await websocket.accept()`, "
-                    "so the handshake is refused (HTTP 403).",
-                    websocket.path,
+                _notice(
+                    host,
+                    f"The handler for {websocket.path} returned without calling "
+                    "`await websocket.accept()`, so the handshake is refused (HTTP 403).",
                 )
             await _close_quietly(websocket, 1000, None)
 
-    async def _handler_failed(self, route: Route, websocket: WebSocket, error: Exception) -> None:
-        """Log the handler's exception; close 1011 after accept, refuse (403) before it."""
-        logger.error(
-            "Exception in WebSocket handler %s for %r",
-            getattr(route.handler, "__qualname__", route.handler),
-            websocket,
-            exc_info=error,
-        )
+    async def _handler_failed(
+        self, route: Route, websocket: WebSocket, error: Exception, host: Host | None
+    ) -> None:
+        """Report the handler's exception (to the host, else the log); close 1011 after
+        accept, refuse (403) before it."""
+        if host is not None:
+            host.on_error(error)
+        else:
+            logger.error(
+                "Exception in WebSocket handler %s for %r",
+                getattr(route.handler, "__qualname__", route.handler),
+                websocket,
+                exc_info=error,
+            )
         if websocket.accepted:
             await _close_quietly(websocket, 1011, format_reason(str(error)))
         else:
@@ -115,6 +122,13 @@ class Application:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _notice(host: Host | None, text: str) -> None:
+    if host is not None:
+        host.on_notice(text)
+    else:
+        logger.warning("%s", text)
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str | None) -> None:

@@ -29,12 +29,13 @@ from urllib.parse import urlsplit
 from .._loop import LoopThread
 from .._watchdog import Stall
 from ..framework import Application, Router
+from ..framework.errors import logged_failures
 from .apps import route_patterns
 from .client import BlockingConnection, ClientCore, Connection
 from .export import ExportedApp, export_app
 from .origins import OriginPolicy, is_loopback_host
 from .recorder import Recorder, ServerConnection
-from .reports import HandlerError, LoopBlocked, error_log_bridge, print_error, say
+from .reports import HandlerError, LoopBlocked, print_error, say
 from .server import PortInUseError, ServerOptions, ServerThread, switch_intervals
 from .timeline import DEFAULT_MAX_EVENTS, REJECT, WARNING, Event, Timeline
 
@@ -166,7 +167,7 @@ class Playground:
             self.stop()  # what a server that died left behind
             self._warn_if_not_loopback()
             with contextlib.ExitStack() as resources:
-                resources.enter_context(error_log_bridge())
+                resources.enter_context(logged_failures(unhosted=say))
                 resources.enter_context(switch_intervals.lowered(self.switch_interval))
                 recorders: list[Recorder] = []
                 server = resources.enter_context(

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..framework.close_codes import check_close_code
+from ..framework.errors import Host, hosted, hosting
 from ..framework.websocket import format_reason
 from .origins import OriginPolicy
-from .reports import HandlerError, handler_error
+from .reports import HandlerError, handler_error, say
 from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, kept_headers
 
 logger = logging.getLogger("wsplay")
@@ -34,12 +34,6 @@ CONNECTION_HEADER = b"x-wsplay-connection"  # the kernel client's id, shared by 
 # as a query parameter, taken out before the app sees the query.
 CONNECTION_QUERY = b"wsplay-connection"
 SWEEP_INTERVAL = 0.5  # seconds between looks at the transports
-
-# The conversation whose task is running: an exception a framework catches and logs is
-# reported against it (see reports.error_log_bridge).
-current_conversation: contextvars.ContextVar[_Conversation | None] = contextvars.ContextVar(
-    "wsplay_current_conversation", default=None
-)
 
 
 class ConnectionClosedOnServer(OSError):
@@ -228,9 +222,12 @@ class _Conversation:
             await self._refuse_origin(*refused)
             return
         self.recorder._opened(self)
-        token = current_conversation.set(self)
+        # wsplay's apps hand their failures to the host in the scope; others log them, and
+        # the log reaches the same host through framework.errors.logged_failures.
+        host = Host(on_error=self.report, on_notice=self._notice)
         try:
-            await self.recorder.app(self.scope, self.receive, self.send)
+            with hosting(host):
+                await self.recorder.app(hosted(self.scope, host), self.receive, self.send)
         except (SystemExit, KeyboardInterrupt) as error:
             # Not the kernel's to obey: only this handler ends. Said, then closed like any
             # other failure (uvicorn would log it as a crash of the whole ASGI app).
@@ -242,7 +239,6 @@ class _Conversation:
                 raise  # before the handshake the server answers HTTP 500
             await self._close_after(error)
         finally:
-            current_conversation.reset(token)
             self.recorder._finished(self)
             if self.connection.closed_by is None:
                 # The app returned, or failed, and the server ended the connection for it.
@@ -285,6 +281,12 @@ class _Conversation:
     def report(self, error: BaseException) -> None:
         """An exception in the app: into the timeline, and to the playground's listeners."""
         self.recorder.report(self.connection, error)
+
+    def _notice(self, text: str) -> None:
+        """What the app warns about (e.g. why it refused the handshake), said in the
+        notebook, unless the kernel's client connected: its own exception says it there."""
+        if not self.from_kernel_client:
+            say(text)
 
     def notice_ending(self) -> None:
         """Record an ending the transport knows of and the app has not been told yet."""

@@ -1,19 +1,16 @@
 """What went wrong in a handler, kept for ``pg.errors`` and ``pg.warnings`` and said in the
 notebook.
 
-Errors reach the playground two ways: wsplay's own ``Application`` (and BlackSheep) catch a
-handler's exception and log it, and the recorder catches what escapes any other app. The
-log bridge here turns the first kind into a report on the connection that was running
-(the recorder keeps it in a context variable), so both end in the same place.
+Errors reach the playground three ways, all ending in ``Recorder.report``: wsplay's own
+``Application`` hands them to the host the recorder puts in the scope
+(``framework.errors``), BlackSheep and Starlette log them (``framework.errors.logged_failures``
+passes the log to the same host), and the recorder catches what escapes any app.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import sys
 import traceback
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -137,33 +134,3 @@ def say(text: str) -> None:
 def print_error(error: HandlerError) -> None:
     """The default error listener."""
     say(str(error))
-
-
-class _ErrorLogBridge(logging.Handler):
-    """Turns exceptions that frameworks log inside a connection into reports on it."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        from .recorder import current_conversation
-
-        conversation = current_conversation.get()
-        if record.exc_info and record.exc_info[1] is not None and conversation is not None:
-            conversation.report(record.exc_info[1])
-        elif record.name == "wsplay" or record.name.startswith(("wsplay.", "uvicorn")):
-            if conversation is not None and conversation.from_kernel_client:
-                return  # the kernel client's own exception says this, at the right place
-            say(record.getMessage())
-
-
-@contextlib.contextmanager
-def error_log_bridge() -> Iterator[None]:
-    """While it is entered, logged handler errors reach ``pg.errors`` and the notebook."""
-    bridge = _ErrorLogBridge()
-    root = logging.getLogger()
-    root.addHandler(bridge)
-    try:
-        yield
-    finally:
-        root.removeHandler(bridge)
