@@ -11,7 +11,10 @@ from __future__ import annotations
 import ctypes
 import gc
 import itertools
+import resource
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -211,6 +214,8 @@ REFUSED_ORIGINS = [
     "127.0.0.1:8888",  # malformed: no scheme
     "http://127.0.0.1:99999",  # malformed: no such port
     "http://[::1",  # malformed: unclosed bracket
+    "http://localhost:8888/page",  # malformed: an origin has no path
+    "http://user@localhost:8888",  # malformed: an origin has no user info
 ]
 
 
@@ -290,6 +295,17 @@ def test_allowed_origins_star_accepts_any_origin(allowed: str | list[str]):
         playground.stop()
 
 
+def test_two_origin_headers_are_refused(pg: wsplay.Playground, witness: ClientConnection):
+    """A browser sends one Origin; a request with a loopback one and another is refused."""
+    since = time.time()
+    request = upgrade_request(pg.port, "/echo", {"Origin": "http://localhost:8888"})
+    request = request.replace(b"\r\n\r\n", b"\r\nOrigin: https://evil.example\r\n\r\n")
+    status, _, closed = http_exchange(pg.port, request)
+    assert status.startswith(("HTTP/1.1 403", "HTTP/1.1 400")) and closed, status
+    assert [e for e in pg.timeline.events(kind="accept") if e.time >= since] == []
+    assert_served(pg, witness)
+
+
 # --- handshakes that never finish -----------------------------------------------------------------
 def closed_within(sock: socket.socket, seconds: float) -> tuple[bytes, float | None]:
     """What the server sent, and after how long it closed (None: not within ``seconds``)."""
@@ -367,6 +383,76 @@ def test_the_default_handshake_timeout_closes_unfinished_handshakes_within_30_s(
         playground.stop()
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One HTTP response with a Content-Length body, read without waiting for a close."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed after {received!r}"
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(
+        next(
+            line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        ).split(b":")[1]
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_a_second_request_on_a_kept_alive_connection_that_stalls_is_closed(
+    pg: wsplay.Playground, witness: ClientConnection
+):
+    """The handshake timeout holds for every request, not only a connection's first."""
+    with connect_raw(pg.port) as sock:
+        sock.sendall(b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert read_response(sock).startswith(b"HTTP/1.1 404")
+        sock.sendall(b"GET /echo HT")  # and then nothing
+        assert_served(pg, witness)  # meanwhile
+        _, took = closed_within(sock, 8)
+    assert took is not None, "a stalled second request was still open after 8 s"
+    assert_served(pg, witness)
+
+
+# Opens idle connections from another process, so that only the server's own sockets count
+# against this process's descriptor limit.
+IDLE_CLIENTS = """
+import resource, socket, sys
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+port, count = int(sys.argv[1]), int(sys.argv[2])
+idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+print("open", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_thousand_idle_connections_do_not_use_up_the_servers_file_descriptors():
+    """With the descriptor limit a kernel often has (1024), 1 100 idle connections that would
+    each wait 30 s for a request leave room for a well-behaved client."""
+    playground = wsplay.Playground(make_app(), handshake_timeout=30).start()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limit = min(1024, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    try:
+        with subprocess.Popen(
+            [sys.executable, "-c", IDLE_CLIENTS, str(playground.port), "1100"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as clients:
+            try:
+                assert clients.stdout is not None and clients.stdout.readline() == "open\n"
+                assert_served(playground)
+                assert psutil.Process().num_fds() < limit
+            finally:
+                clients.communicate(timeout=TIMEOUT)  # closes its stdin: it exits
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        playground.stop()
+
+
 # --- close frames a client may not send -----------------------------------------------------------
 @pytest.mark.parametrize("code", [999, 1004, 1005, 1006, 1015, 5000])
 def test_a_close_frame_with_an_invalid_code_is_answered_with_1002(
@@ -403,37 +489,54 @@ def text_start(data: bytes) -> bytes:
     return raw_frame(OP_TEXT, data, fin=False)
 
 
+# case: (what the client sends, the close codes it may get, a word the timeline's reason must
+# contain so that it says what the client did wrong)
 BAD_FRAMES = {
-    "unmasked client frame": (raw_frame(OP_TEXT, b"hello", mask=False), (1002,)),
-    "reserved data opcode 0x3": (raw_frame(0x3, b"hello"), (1002,)),
-    "reserved control opcode 0xB": (raw_frame(0xB, b"hello"), (1002,)),
-    "RSV1 without an extension": (raw_frame(OP_TEXT, b"hello", rsv=0b100), (1002,)),
-    "RSV2 set": (raw_frame(OP_TEXT, b"hello", rsv=0b010), (1002,)),
-    "RSV3 set": (raw_frame(OP_BINARY, b"hello", rsv=0b001), (1002,)),
-    "invalid UTF-8 in a text frame": (raw_frame(OP_TEXT, b"caf\xc3"), (1007,)),
+    "unmasked client frame": (raw_frame(OP_TEXT, b"hello", mask=False), (1002,), "mask"),
+    "reserved data opcode 0x3": (raw_frame(0x3, b"hello"), (1002,), "opcode"),
+    "reserved control opcode 0xB": (raw_frame(0xB, b"hello"), (1002,), "opcode"),
+    "RSV1 without an extension": (raw_frame(OP_TEXT, b"hi", rsv=0b100), (1002,), "reserved bit"),
+    "RSV2 set": (raw_frame(OP_TEXT, b"hello", rsv=0b010), (1002,), "reserved bit"),
+    "RSV3 set": (raw_frame(OP_BINARY, b"hello", rsv=0b001), (1002,), "reserved bit"),
+    "invalid UTF-8 in a text frame": (raw_frame(OP_TEXT, b"caf\xc3"), (1007,), "UTF-8"),
     "invalid UTF-8 across fragments": (
         text_start(b"ok \xed") + raw_frame(OP_CONT, b"\xa0\x80"),  # a UTF-16 surrogate
         (1007,),
+        "UTF-8",
     ),
-    "control frame over 125 bytes": (raw_frame(OP_PING, b"p" * 126), (1002,)),
-    "fragmented control frame": (raw_frame(OP_PING, b"p", fin=False), (1002,)),
-    "continuation with no message started": (raw_frame(OP_CONT, b"orphan"), (1002,)),
+    "control frame over 125 bytes": (raw_frame(OP_PING, b"p" * 126), (1002,), "too long"),
+    "fragmented control frame": (raw_frame(OP_PING, b"p", fin=False), (1002,), "fragmented"),
+    "continuation with no message started": (
+        raw_frame(OP_CONT, b"orphan"),
+        (1002,),
+        "continuation",
+    ),
     "new message inside a fragmented one": (
         text_start(b"first") + raw_frame(OP_TEXT, b"second"),
         (1002,),
+        "continuation",
     ),
     "frame over the server's max size": (
         raw_frame(OP_BINARY, b"", length=MAX_SIZE + 1),  # the header alone; no payload sent
         (1009,),
+        "exceeds",
+    ),
+    "fragmented message over the max size in all": (
+        Frame(Opcode.BINARY, b"x" * 2**20, fin=False).serialize(mask=True)
+        + raw_frame(OP_CONT, b"", length=MAX_SIZE),  # 1 MiB sent, then 16 MiB announced
+        (1009,),
+        "exceeds",
     ),
     "close reason with invalid UTF-8": (
         raw_frame(OP_CLOSE, close_payload(1000, b"bad \xff")),
         (1007, 1002),
+        "UTF-8",
     ),
-    "close frame with a 1-byte payload": (raw_frame(OP_CLOSE, b"\x03"), (1002,)),
+    "close frame with a 1-byte payload": (raw_frame(OP_CLOSE, b"\x03"), (1002,), "too short"),
     "close reason over 123 bytes": (
         raw_frame(OP_CLOSE, close_payload(1000, b"r" * 124)),
         (1002,),
+        "too long",
     ),
 }
 
@@ -442,7 +545,7 @@ BAD_FRAMES = {
 def test_a_frame_that_breaks_the_protocol_is_answered_with_its_close_code(
     pg: wsplay.Playground, witness: ClientConnection, case: str
 ):
-    data, codes = BAD_FRAMES[case]
+    data, codes, named = BAD_FRAMES[case]
     mark = marker()
     with RawClient(pg.port, "/echo", mark) as client:
         client.send(data)
@@ -451,6 +554,7 @@ def test_a_frame_that_breaks_the_protocol_is_answered_with_its_close_code(
         assert client.closed_by_server()
     closed = ending(pg, mark)
     assert (closed.by, closed.code) == ("server", answer.code), closed
+    assert named.lower() in closed.reason.lower(), f"{case}: the reason was {closed.reason!r}"
     assert_served(pg, witness)
 
 
@@ -509,10 +613,18 @@ FLOOD_PINGS = 1_000_000
 FLOOD_SECONDS = 30
 
 
+PING = raw_frame(OP_PING, b"p" * 125)
+FLOODS = {  # 1 000 pings a batch
+    "pings only": PING * 1000,
+    "pings between data messages the handler reads": (PING * 100 + raw_frame(OP_BINARY, b"m")) * 10,
+}
+
+
+@pytest.mark.parametrize("flood", FLOODS)
 def test_a_ping_flood_from_a_client_that_never_reads_does_not_grow_memory_without_bound(
-    pg: wsplay.Playground, witness: ClientConnection
+    pg: wsplay.Playground, witness: ClientConnection, flood: str
 ):
-    batch = raw_frame(OP_PING, b"p" * 125) * 1000
+    batch = FLOODS[flood]
     before = rss()
     with RawClient(pg.port, "/reader", marker(), timeout=2) as flooder:
         sent, started = 0, time.monotonic()
