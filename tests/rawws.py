@@ -128,10 +128,10 @@ class RawClient:
         try:
             self.protocol = ClientProtocol(parse_uri(f"ws://{HOST}:{port}{path}"))
             request = self.protocol.connect()
+            if marker is not None:  # early: the timeline keeps only a handshake's first headers
+                request.headers[MARKER_HEADER] = marker
             for name, value in (headers or {}).items():
                 request.headers[name] = value
-            if marker is not None:
-                request.headers[MARKER_HEADER] = marker
             self.protocol.send_request(request)
             self.sock.sendall(b"".join(self.protocol.data_to_send()))
             self.response = self._handshake()
