@@ -30,6 +30,8 @@ from .framework import (
     ws,
 )
 from .runtime import Playground, PortInUseError, start
+from .runtime.redis_server import RedisNotInstalledError, redis_server
+from .runtime.workers import serve_workers
 
 __version__ = "0.1.0"
 
@@ -109,6 +111,7 @@ __all__ = [
     "MessageMode",
     "Playground",
     "PortInUseError",
+    "RedisNotInstalledError",
     "Router",
     "WebSocket",
     "WebSocketClosedError",
@@ -120,6 +123,8 @@ __all__ = [
     "describe_close_code",
     "load_ipython_extension",
     "panel",
+    "redis_server",
+    "serve_workers",
     "start",
     "ws",
 ]

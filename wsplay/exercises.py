@@ -1060,3 +1060,7 @@ def _rooms(run: _Run) -> None:
     )
     run.leave("bob", "bob leaves; the handler ends quietly", left_fix)
     run.leave("dave", "dave leaves; the handler ends quietly", left_fix)
+
+
+# Notebooks 06-08 keep their exercises in modules of their own; importing registers them.
+from . import exercises_beyond, exercises_scaling  # noqa: E402, F401

@@ -31,6 +31,7 @@ from .._watchdog import Stall
 from ..framework import Application, Router
 from .apps import route_patterns
 from .client import BlockingConnection, ClientCore, Connection
+from .export import ExportedApp, export_app
 from .origins import OriginPolicy, is_loopback_host
 from .recorder import Recorder, ServerConnection
 from .reports import HandlerError, LoopBlocked, error_log_bridge, print_error, say
@@ -321,6 +322,11 @@ class Playground:
             known = ", ".join(self.routes) or "none yet"
             return f"no route matches {urlsplit(path).path} (routes: {known})"
         return "the handler closed or returned before calling `await websocket.accept()`"
+
+    # --- out of the notebook -----------------------------------------------------------
+    def export(self, path: str, framework: str = "blacksheep", **options: Any) -> ExportedApp:
+        """Write the served handlers to a runnable app file (see wsplay.runtime.export)."""
+        return export_app(self._app, path, framework, **options)
 
     def _why_unanswered(self, connection: int, path: str) -> str:
         """Why a handshake got no answer in time, in words."""

@@ -34,7 +34,13 @@ try:
 except ImportError:  # httptools is optional: uvicorn falls back to h11 in the same way
     _FastestHttp = H11Protocol
 
-MAX_UNFINISHED = 256  # connections that have not completed a request, at most
+MAX_UNFINISHED = 256
+# websockets' words for a protocol error, said the way a learner can act on.
+_PLAIN_WORDS = {
+    "invalid status code": (
+        "it sent an invalid close code (RFC 6455 allows 1000-1003, 1007-1014 and 3000-4999)"
+    ),
+}  # connections that have not completed a request, at most
 
 Notice = Callable[[str], None]
 
@@ -86,6 +92,7 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         close = self.conn.close_sent
         failure = self.conn.parser_exc
         why = str(failure) if failure is not None else (close.reason if close else "")
+        why = _PLAIN_WORDS.get(why, why)
         self.queue.put_nowait(
             {
                 "type": "websocket.disconnect",

@@ -1,0 +1,30 @@
+"""A solution to notebook 06's exercise: check("login", private)."""
+
+import asyncio
+
+from wsplay import WebSocket, ws
+
+TOKENS = {"t-ada": "ada", "t-bob": "bob"}
+TRUSTED_ORIGIN = b"http://localhost:8888"
+
+
+@ws("/private")
+async def private(websocket: WebSocket):
+    origin = websocket.headers.get_first(b"origin")
+    if origin is not None and origin != TRUSTED_ORIGIN:
+        await websocket.close()  # before accept(): the handshake is refused (HTTP 403)
+        return
+    await websocket.accept()
+    token = websocket.query.get("token", [None])[0] or websocket.cookies.get("session")
+    if token is None:
+        try:
+            login = await asyncio.wait_for(websocket.receive_json(), 1)
+        except TimeoutError:
+            await websocket.close(4001, "log in with your first message")
+            return
+        token = login.get("token") if isinstance(login, dict) else None
+    user = TOKENS.get(token)
+    if user is None:
+        await websocket.close(4001, "unknown token")
+        return
+    await websocket.send_text(f"welcome {user}")

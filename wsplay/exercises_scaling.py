@@ -1,0 +1,325 @@
+"""Notebook 08's exercise: a chat with rooms that works across two worker processes.
+
+Unlike the other exercises, this one cannot run in process: the point is that memory is
+not shared between workers. ``check("redis-rooms", room_chat)`` writes the handler to an
+app file (as ``pg.export`` does), starts a private Redis server and two real uvicorn
+workers on loopback, and connects the scripted clients to one worker or the other with the
+real ``websockets`` client. Everything it starts is stopped before it returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from .exercises import (
+    FAIL,
+    PASS,
+    PEER_HEADER,
+    StepResult,
+    _Client,
+    _exercise,
+    _Run,
+    _Seen,
+)
+from .framework import MessageMode, WebSocketClosedError
+from .framework.messages import dumps_json
+from .runtime.export import ExportError, export_app
+from .runtime.redis_server import RedisNotInstalledError, RedisServer
+from .runtime.sources import Unrecoverable
+from .runtime.workers import Workers
+
+# Which worker each scripted client talks to (0 is "worker 1").
+PLACEMENT = {"alice": 0, "carol": 0, "bob": 1, "dave": 1}
+_EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.*)$", re.MULTILINE)
+
+
+@_exercise(
+    "redis-rooms",
+    "08",
+    "rooms across workers, with Redis",
+    "/room/{room}/{user}",
+    """
+Serve /room/{room}/{user}: the chat with rooms of notebook 05, working when its users are
+spread over several worker processes. Each room is a Redis channel (e.g. f"room:{room}").
+When a user connects, subscribe to their room's channel and forward everything it brings
+to them; then publish "<user> joined". Publish each text of theirs as "<user>: <text>", and
+"<user> left" when they leave or vanish. Read the Redis address from
+os.environ["REDIS_URL"]: the check starts its own Redis and two workers.
+""",
+)
+def _redis_rooms(run: _Run) -> None:
+    with tempfile.TemporaryDirectory(prefix="wsplay-check-") as folder:
+        app_file = _export(run, Path(folder) / "rooms_app.py")
+        if app_file is None:
+            return
+        try:
+            redis = RedisServer.launch()
+        except (RedisNotInstalledError, RuntimeError) as error:
+            run.report.steps.append(
+                StepResult(FAIL, "start a Redis server", "Redis running", str(error), "")
+            )
+            return
+        try:
+            _with_workers(run, app_file, redis)
+        finally:
+            redis.stop()
+
+
+def _export(run: _Run, path: Path) -> Path | None:
+    step = "write your handler and what it uses to an app file, as pg.export does"
+    try:
+        exported = export_app(run.harness.app, path, "wsplay")
+    except (ExportError, Unrecoverable, TypeError, ValueError) as error:
+        hint = (
+            "Define the handler, and everything it uses, at the top level of notebook cells "
+            "(not inside another function), run those cells, then this check."
+        )
+        run.report.steps.append(StepResult(FAIL, step, "an app file", str(error), hint))
+        return None
+    pattern = run.exercise.pattern
+    for skipped_pattern, name, why in exported.skipped:
+        if skipped_pattern == pattern:
+            hint = "Define it at the top level of a cell, run that cell, then this check."
+            run.report.steps.append(StepResult(FAIL, step, "an app file", f"{name}: {why}", hint))
+            return None
+    run.report.steps.append(StepResult(PASS, step))
+    return exported.path
+
+
+def _with_workers(run: _Run, app_file: Path, redis: RedisServer) -> None:
+    step = "start two workers serving the app file, with REDIS_URL set"
+    workers = Workers(app_file, 2, env={"REDIS_URL": redis.url})
+    try:
+        workers.start()
+    except (ChildProcessError, TimeoutError) as error:
+        got = _last_exception(str(error)) or str(error).splitlines()[0]
+        hint = (
+            "The workers could not load your app file: everything the handler uses must "
+            "import in a fresh Python process."
+        )
+        run.report.steps.append(StepResult(FAIL, step, "two workers listening", got, hint))
+        return
+    try:
+        placed = "; ".join(
+            " and ".join(name for name, number in PLACEMENT.items() if number == index)
+            + f" on worker {worker.number} (pid {worker.pid}, port {worker.port})"
+            for index, worker in enumerate(workers)
+        )
+        run.report.steps.append(StepResult(PASS, f"{step}: {placed}"))
+        conversation = _WorkersRun(run, workers)
+        try:
+            _rooms_script(conversation)
+        finally:
+            conversation.leave_all()
+    finally:
+        workers.stop()
+
+
+def _rooms_script(run: _WorkersRun) -> None:
+    across = (
+        "alice is on worker 1 and bob on worker 2, and each worker has its own memory: a "
+        "message kept in one worker never reaches the other. Publish every message to the "
+        "room's Redis channel, and forward what the channel brings to each client."
+    )
+    join_fix = (
+        "After accept(), subscribe to the room's channel (and wait for Redis to confirm: "
+        'await pubsub.get_message(timeout=5)), then publish f"{user} joined". A message '
+        "published before the subscription is not delivered to it."
+    )
+    relay_fix = 'Publish f"{user}: {text}" to the room\'s channel for each text received.'
+    rooms_fix = (
+        'Use one channel per room, e.g. f"room:{room}": a user hears only their own room\'s '
+        "channel."
+    )
+    twice = (
+        "That came twice: send to clients only what the channel brings, not also "
+        "directly, or the sender's worker delivers it a second time."
+    )
+    left_fix = (
+        'When the client leaves (WebSocketDisconnectError), in a `finally:`, publish f"{user} '
+        "left\" to the room's channel."
+    )
+    leak = {"dave": rooms_fix}
+    run.conversation()
+    run.connect("alice", "/room/a/alice", fix="Call `await websocket.accept()` first.")
+    run.expect_text(
+        "alice", "alice joined", "alice joins room a: alice receives 'alice joined'", join_fix
+    )
+    run.connect("bob", "/room/a/bob")
+    run.expect_texts(
+        ["bob"], ["bob joined"], "bob joins room a on worker 2: bob receives 'bob joined'", join_fix
+    )
+    run.expect_texts(
+        ["alice"], ["bob joined"], "alice, on worker 1, receives 'bob joined' too", across
+    )
+    run.connect("dave", "/room/b/dave")
+    run.expect_text(
+        "dave", "dave joined", "dave joins room b: dave receives 'dave joined'", join_fix
+    )
+    if run.send("alice", "hi"):
+        run.expect_texts(
+            ["alice", "bob"],
+            ["alice: hi"],
+            "alice says 'hi': alice and bob receive 'alice: hi' (nothing from room b)",
+            f"{relay_fix} {across}",
+            hints=leak,
+        )
+    if run.send("bob", "hello"):
+        run.expect_texts(
+            ["bob", "alice"],
+            ["bob: hello"],
+            "bob says 'hello': bob and alice receive 'bob: hello'",
+            f"{relay_fix} {across}",
+            hints={"alice: hi": twice, **leak},
+        )
+    if run.send("dave", "anyone?"):
+        run.expect_text(
+            "dave",
+            "dave: anyone?",
+            "dave says 'anyone?' in room b: dave receives 'dave: anyone?'",
+            relay_fix,
+            hints={"bob: hello": twice, "alice": rooms_fix, "bob": rooms_fix},
+        )
+    run.connect("carol", "/room/a/carol")
+    run.expect_texts(
+        ["carol", "alice", "bob"],
+        ["carol joined"],
+        "carol joins room a on worker 1: carol, alice and bob receive 'carol joined'",
+        join_fix,
+        hints={"dave": rooms_fix},
+    )
+    run.leave("bob", "bob leaves", left_fix)
+    run.expect_texts(
+        ["alice", "carol"], ["bob left"], "alice and carol receive 'bob left'", left_fix
+    )
+    run.drop("carol")
+    run.expect_text(
+        "alice",
+        "carol left",
+        "carol's connection drops (1006): alice receives 'carol left'",
+        left_fix,
+        hints={"bob left": "'bob left' came twice: publish the departure once."},
+    )
+    run.leave("alice", "alice leaves", left_fix)
+    run.leave("dave", "dave leaves", left_fix)
+
+
+class _WorkersRun(_Run):
+    """A conversation whose clients are real ``websockets`` clients of the two workers."""
+
+    def __init__(self, run: _Run, workers: Workers) -> None:
+        super().__init__(
+            run.exercise, run.client, run.harness, run.capture, run.report, run.timeout
+        )
+        self.workers = workers
+        self._read = [0 for _ in workers]  # how much of each worker's log was looked at
+
+    def _open(self, name: str, path: str, subprotocols: list[str]) -> _Seen:
+        worker = self.workers[PLACEMENT.get(name, 0)]
+        try:
+            # Entered by hand: the session is closed by the conversation, not by a block.
+            connection = connect(
+                worker.url + path,
+                additional_headers={PEER_HEADER: name},
+                subprotocols=subprotocols or None,
+                open_timeout=self.timeout,
+                close_timeout=self.timeout,
+                max_size=None,
+            ).__enter__()
+        except InvalidStatus as refused:
+            return _Seen("refused", code=refused.response.status_code)
+        except TimeoutError:
+            return _Seen("timeout")
+        except Exception as error:
+            return _Seen("failure", error)
+        self.clients[name] = _Client(name, path, None, _Session(connection, self.timeout))
+        return _Seen("accepted", connection.subprotocol)
+
+    def drop(self, name: str) -> None:
+        """``name``'s connection ends with no close frame: its worker sees 1006."""
+        client = self.clients.pop(name, None)
+        if not self.failed and client is not None:
+            client.session.drop()
+
+    def _explain(self, seen: _Seen, fix: str, *, expected_kind: str = "") -> str:
+        logged = self._worker_errors()
+        if logged:
+            if "connecting to" in logged.lower() or "connection refused" in logged.lower():
+                return (
+                    f'{logged} Read the Redis address from os.environ["REDIS_URL"] (e.g. '
+                    'redis.from_url(os.environ["REDIS_URL"], decode_responses=True)): the '
+                    "check's Redis is not where your code looks."
+                )
+            return f"{logged} {fix}"
+        if seen.kind == "timeout":
+            return fix  # each step's fix says what silence means here
+        return super()._explain(seen, fix, expected_kind=expected_kind)
+
+    def _worker_errors(self) -> str:
+        """The last exception each worker logged since the last look, in a sentence."""
+        found = []
+        for index, worker in enumerate(self.workers):
+            text = worker.log()
+            new, self._read[index] = text[self._read[index] :], len(text)
+            error = _last_exception(new)
+            if error:
+                found.append(f"Worker {worker.number} logged {error}.")
+        return " ".join(found)
+
+
+def _last_exception(text: str) -> str:
+    """'ConnectionError: Error 111 ...' from the last traceback in ``text``, or ''."""
+    if "Traceback" not in text:
+        return ""
+    tail = text[text.rindex("Traceback") :]
+    matches = _EXCEPTION_LINE.findall(tail)
+    if not matches:
+        return ""
+    kind, message = matches[-1]
+    return f"{kind}: {message.strip().rstrip('.')}"
+
+
+class _Session:
+    """A real client connection with the blocking session's face that ``_Run`` drives."""
+
+    def __init__(self, connection: ClientConnection, timeout: float) -> None:
+        self.socket = connection
+        self.timeout = timeout
+        self.accepted_subprotocol = connection.subprotocol
+
+    def send_text(self, data: str) -> None:
+        self.socket.send(data)
+
+    def send_bytes(self, data: bytes) -> None:
+        self.socket.send(data)
+
+    def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
+        text = dumps_json(data)
+        self.socket.send(text.encode() if mode == MessageMode.BYTES else text)
+
+    def receive(self) -> dict[str, Any]:
+        try:
+            data = self.socket.recv(timeout=self.timeout)
+        except ConnectionClosed as closed:
+            received = closed.rcvd
+            code = received.code if received else 1006
+            raise WebSocketClosedError(code, received.reason if received else "") from None
+        if isinstance(data, str):
+            return {"type": "websocket.send", "text": data}
+        return {"type": "websocket.send", "bytes": data}
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        self.socket.close(code, reason)
+
+    def drop(self) -> None:
+        with contextlib.suppress(OSError):  # no close frame: as if the network went away
+            self.socket.socket.shutdown(socket.SHUT_RDWR)
+        self.socket.socket.close()
