@@ -8,6 +8,7 @@ traffic goes over raw sockets (tests/rawws.py), the good client is the real
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import http.client
@@ -408,46 +409,81 @@ def test_a_second_request_on_a_kept_alive_connection_that_stalls_is_closed(
     assert_served(pg, witness)
 
 
-# Opens idle connections from another process, so that only the server's own sockets count
-# against this process's descriptor limit.
+# Opens idle connections from another process when told "go", so that only the server's own
+# sockets count against this process's descriptor limit.
 IDLE_CLIENTS = """
 import resource, socket, sys
 hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 port, count = int(sys.argv[1]), int(sys.argv[2])
+sys.stdin.readline()
 idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
 print("open", flush=True)
 sys.stdin.read()
 """
 
 
-def test_a_thousand_idle_connections_do_not_use_up_the_servers_file_descriptors():
-    """With the descriptor limit a kernel often has (1024), 1 100 idle connections that would
-    each wait 30 s for a request leave room for a well-behaved client."""
-    playground = wsplay.Playground(make_app(), handshake_timeout=30).start()
+async def pause(websocket: WebSocket):
+    """Holds the server's loop for a moment: connections arriving meanwhile queue up."""
+    await websocket.accept()
+    time.sleep(1.5)  # noqa: ASYNC251 (blocking on purpose)
+    await websocket.close()
+
+
+@contextlib.contextmanager
+def descriptor_limit(limit: int) -> Iterator[int]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    limit = min(1024, hard)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(limit, hard), hard))
     try:
-        with subprocess.Popen(
-            [sys.executable, "-c", IDLE_CLIENTS, str(playground.port), "1100"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        ) as clients:
+        yield min(limit, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_thousand_idle_connections_at_once_do_not_use_up_the_kernels_file_descriptors(
+    caplog: pytest.LogCaptureFixture,
+):
+    """Under the descriptor limit a kernel often has (1024), 1 100 connections that arrive
+    together and would each wait 30 s for a request never take this process to its limit
+    (a kernel's zmq sockets and files share it), and a well-behaved client is served."""
+    app = make_app()
+    app.router.add_ws("/pause", pause)
+    playground = wsplay.Playground(app, handshake_timeout=30).start()
+    try:
+        with (
+            descriptor_limit(1024) as limit,
+            subprocess.Popen(
+                [sys.executable, "-c", IDLE_CLIENTS, str(playground.port), "1100"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            ) as clients,
+        ):
+            assert clients.stdin is not None and clients.stdout is not None
             try:
-                assert clients.stdout is not None
-                assert select.select([clients.stdout], [], [], 30)[0], "the clients never opened"
-                assert clients.stdout.readline() == "open\n"
+                with connect(f"{playground.url}/pause", open_timeout=TIMEOUT):
+                    clients.stdin.write("go\n")  # while the loop is held: they all queue up
+                    clients.stdin.flush()
+                    assert select.select([clients.stdout], [], [], 30)[0], "never opened"
+                    assert clients.stdout.readline() == "open\n"
+                eventually(
+                    lambda: psutil.Process().num_fds() < limit - 100 or None,
+                    "the idle connections to be let go",
+                    timeout=TIMEOUT,
+                )
                 assert_served(playground)
-                assert psutil.Process().num_fds() < limit
             finally:
                 try:
                     clients.communicate(timeout=TIMEOUT)  # closes its stdin: it exits
                 except subprocess.TimeoutExpired:
                     clients.kill()
+        exhausted = [
+            r.getMessage() for r in caplog.records if "out of system resource" in r.getMessage()
+        ]
+        assert exhausted == [], (
+            f"accepting hit the descriptor limit (EMFILE) {len(exhausted)} times"
+        )
     finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         playground.stop()
 
 
