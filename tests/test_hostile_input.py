@@ -13,6 +13,7 @@ import ctypes
 import gc
 import http.client
 import itertools
+import logging
 import resource
 import select
 import socket
@@ -377,7 +378,9 @@ def test_a_slowloris_handshake_is_closed_after_the_handshake_timeout(
     assert_served(pg, witness)
 
 
-def test_the_default_handshake_timeout_closes_unfinished_handshakes_within_30_s():
+def test_the_default_handshake_timeout_closes_unfinished_handshakes_within_30_s(
+    capsys: pytest.CaptureFixture[str],
+):
     playground = wsplay.Playground(make_app()).start()
     try:
         with connect_raw(playground.port) as idle, connect_raw(playground.port) as half:
@@ -388,6 +391,8 @@ def test_the_default_handshake_timeout_closes_unfinished_handshakes_within_30_s(
         assert idle_took is not None, "an idle connection was still open after 30 s"
         assert half_took is not None, "half a request line was still open after 30 s"
         assert_served(playground)
+        told = capsys.readouterr().err.count("no complete request within 10 s")
+        assert told == 1, f"the notebook was told {told} times"  # once for both
     finally:
         playground.stop()
 
@@ -440,8 +445,30 @@ def descriptor_limit(limit: int) -> Iterator[int]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+@contextlib.contextmanager
+def accept_failures() -> Iterator[list[str]]:
+    """What asyncio says each time accepting a connection fails for want of a descriptor,
+    kept here instead of being logged (a thousand lines would bury a failure)."""
+    failures: list[str] = []
+    asyncio_log = logging.getLogger("asyncio")
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "out of system resource" in record.getMessage():
+                failures.append(record.getMessage())
+
+    keep, propagate = Keep(), asyncio_log.propagate
+    asyncio_log.addHandler(keep)
+    asyncio_log.propagate = False
+    try:
+        yield failures
+    finally:
+        asyncio_log.removeHandler(keep)
+        asyncio_log.propagate = propagate
+
+
 def test_a_thousand_idle_connections_at_once_do_not_use_up_the_kernels_file_descriptors(
-    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ):
     """Under the descriptor limit a kernel often has (1024), 1 100 connections that arrive
     together and would each wait 30 s for a request never take this process to its limit
@@ -452,6 +479,7 @@ def test_a_thousand_idle_connections_at_once_do_not_use_up_the_kernels_file_desc
     try:
         with (
             descriptor_limit(1024) as limit,
+            accept_failures() as exhausted,
             subprocess.Popen(
                 [sys.executable, "-c", IDLE_CLIENTS, str(playground.port), "1100"],
                 stdin=subprocess.PIPE,
@@ -477,12 +505,11 @@ def test_a_thousand_idle_connections_at_once_do_not_use_up_the_kernels_file_desc
                     clients.communicate(timeout=TIMEOUT)  # closes its stdin: it exits
                 except subprocess.TimeoutExpired:
                     clients.kill()
-        exhausted = [
-            r.getMessage() for r in caplog.records if "out of system resource" in r.getMessage()
-        ]
         assert exhausted == [], (
             f"accepting hit the descriptor limit (EMFILE) {len(exhausted)} times"
         )
+        told = capsys.readouterr().err.count("too many connections were waiting")
+        assert told == 1, f"the notebook was told {told} times"  # once, not once a client
     finally:
         playground.stop()
 
