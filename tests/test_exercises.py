@@ -591,5 +591,5 @@ def test_exercises_imports_only_the_framework_and_the_test_client() -> None:
         "exercises_beyond",
         "exercises_scaling",
     }
-    assert _wsplay_imports("exercises_beyond") == {"exercises", "framework"}
+    assert _wsplay_imports("exercises_beyond") == {"exercises"}
     assert _wsplay_imports("exercises_scaling") == {"exercises", "framework", "runtime"}

@@ -28,6 +28,8 @@ SECTIONS = {
     "03-communicating": "calculator",
     "04-disconnects": "goodbye",
     "05-chat": "rooms",
+    "06-authentication": "login",
+    "07-keepalive-and-backpressure": "feed",
     "08-scaling": "redis-rooms",
 }
 NEEDS_REDIS = {"08-scaling"}
@@ -120,8 +122,17 @@ def test_runs_top_to_bottom_in_a_fresh_kernel(path: Path, tmp_path: Path) -> Non
     assert "✗" in report
     if path.stem == "01-creating-routes":
         assert text_of(cells[2]) == "'hello'"
+    if path.stem == "06-authentication":
+        assert cell_text(cells, "nb06-hijack") == "'welcome bob'"  # no Origin check: hijacked
+        assert cell_text(cells, "nb06-refused").startswith("403 - ")  # with the check
+    if path.stem == "07-keepalive-and-backpressure":
+        assert "close 1011 keepalive ping timeout" in cell_text(cells, "nb07-frames")
+        lines = cell_text(cells, "nb07-stalled").splitlines()
+        counts = {line for line in lines if line.endswith("messages sent")}
+        assert len(counts) == 1 and "0 messages sent" not in counts, f"no stall: {counts}"
+        assert "code 1009 (Message Too Big" in cell_text(cells, "nb07-too-big")
     if path.stem == "08-scaling":
         # Across two workers, a message reaches the other worker's client only through Redis.
-        assert "bob hears nothing" in cell_text(cells, "nb08-17")
-        assert "bob hears: alice: hi Bob!" in cell_text(cells, "nb08-31")
+        assert "bob hears nothing" in cell_text(cells, "nb08-memory-across")
+        assert "bob hears: alice: hi Bob!" in cell_text(cells, "nb08-redis-across")
         assert {"chat_memory.py", "chat_redis.py"} <= {p.name for p in tmp_path.iterdir()}

@@ -4,6 +4,7 @@ BlackSheep and Starlette apps as for wsplay's, because they are recorded at the 
 No ``from __future__ import annotations`` here: BlackSheep must see real annotation objects.
 """
 
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -155,3 +156,39 @@ def test_the_gil_switch_interval_is_lowered_while_playgrounds_run_and_restored()
         assert sys.getswitchinterval() == before
     finally:
         untouched.stop()
+
+
+def test_ping_returns_the_round_trip_and_both_sides_draw_it(playground: Playground) -> None:
+    connection = playground.connect_sync("/echo")
+    round_trip = connection.ping()
+    assert 0 < round_trip < playground.timeout
+    seen = [
+        (event.side, event.kind, event.direction)
+        for event in playground.timeline.events(connection=connection.id)
+        if event.kind in ("ping", "pong")
+    ]
+    assert ("client", "ping", "in") in seen and ("client", "pong", "out") in seen
+    assert ("server", "ping", "in") in seen and ("server", "pong", "out") in seen
+    connection.close()
+
+
+def test_the_keepalive_is_settable_and_drawn(playground: Playground) -> None:
+    playground.stop()
+    keepalive = Playground(playground.app, ping_interval=0.1, ping_timeout=5).start()
+    try:
+        connection = keepalive.connect_sync("/echo")
+
+        def server_pings() -> list[str | None]:
+            return [
+                event.direction
+                for event in keepalive.timeline.events(connection=connection.id)
+                if event.side == "server" and event.kind in ("ping", "pong")
+            ]
+
+        deadline = time.monotonic() + 10
+        while server_pings()[:2] != ["out", "in"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server_pings()[:2] == ["out", "in"]  # the server's ping, the client's pong
+        connection.close()
+    finally:
+        keepalive.stop()

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import functools
+import inspect
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -167,3 +169,113 @@ def _copy_outcome(task: asyncio.Task[Any], future: concurrent.futures.Future[Any
         future.set_exception(task.exception())
     else:
         future.set_result(task.result())
+
+
+class _OnLoop:
+    """The face of an object whose coroutines must run on a LoopThread, seen from outside.
+
+    Attributes pass through; each coroutine method becomes a call that runs it on the loop
+    and waits at most its own ``timeout`` (or the face's default) plus a second. Why one
+    generic face: the kernel's client and wsplay.testing each need an awaitable and a
+    blocking twin of the same methods, and they must not drift apart.
+    """
+
+    def __init__(
+        self,
+        target: Any,
+        loop: LoopThread,
+        timeout: float,
+        after_stop: Callable[[], None] | None = None,
+    ) -> None:
+        self._target = target
+        self._loop = loop
+        self._timeout = timeout
+        self._after_stop = after_stop
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if name.startswith("_") or not inspect.iscoroutinefunction(attribute):
+            return attribute
+        return self._face(name, attribute)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*dir(type(self)), *(n for n in dir(self._target) if n[0] != "_")})
+
+    def __repr__(self) -> str:
+        inner = repr(self._target).removeprefix("<").split(" ", 1)
+        return f"<{type(self).__name__} {inner[-1]}" if len(inner) == 2 else repr(self._target)
+
+    def _prepare(self, method: Any, args: Any, kwargs: Any) -> tuple[Coroutine, float]:
+        """The coroutine to run and how long to wait for it."""
+        takes = _timeout_parameter(getattr(method, "__func__", method))
+        if takes is not None:
+            bound = takes.bind(*args, **kwargs)
+            if bound.arguments.get("timeout") is None:
+                bound.arguments["timeout"] = self._timeout
+            args, kwargs = bound.args, bound.kwargs
+            wait = bound.arguments["timeout"]
+        else:
+            wait = self._timeout
+        return method(*args, **kwargs), wait + 1
+
+    def _without_loop(self, name: str, coroutine: Coroutine) -> Any:
+        """Once the loop is gone: finish a call that needs no I/O at once, or say why not.
+
+        ``after_stop`` raises when the target cannot answer without its loop; otherwise the
+        coroutine must complete without suspending (it returns or raises at once).
+        """
+        __tracebackhide__ = True
+        try:
+            if self._after_stop is None:
+                raise RuntimeError(
+                    f"The {self._loop.name} thread has stopped: {name}() cannot run."
+                )
+            self._after_stop()
+            coroutine.send(None)
+        except StopIteration as finished:
+            return finished.value
+        finally:
+            coroutine.close()
+        raise RuntimeError(f"{name}() needs the {self._loop.name} thread, which has stopped.")
+
+    def _face(self, name: str, method: Any) -> Any:
+        raise NotImplementedError
+
+
+class Blocking(_OnLoop):
+    """Coroutine methods as plain blocking calls: ``face.receive_text()``."""
+
+    def _face(self, name: str, method: Any) -> Any:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            coroutine, wait = self._prepare(method, args, kwargs)
+            if not self._loop.alive:
+                return self._without_loop(name, coroutine)
+            return self._loop.run(coroutine, wait, f"{name}()")
+
+        return call
+
+
+class Awaiting(_OnLoop):
+    """Coroutine methods awaitable from another loop: ``await face.receive_text()``."""
+
+    def _face(self, name: str, method: Any) -> Any:
+        @functools.wraps(method)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            coroutine, wait = self._prepare(method, args, kwargs)
+            if not self._loop.alive:
+                return self._without_loop(name, coroutine)
+            return await self._loop.run_async(coroutine, wait, f"{name}()")
+
+        return call
+
+
+@functools.cache
+def _timeout_parameter(function: Any) -> inspect.Signature | None:
+    """A method's signature without ``self``, when it takes a ``timeout``; else None."""
+    signature = inspect.signature(function)
+    if "timeout" not in signature.parameters:
+        return None
+    return signature.replace(parameters=list(signature.parameters.values())[1:])

@@ -509,9 +509,11 @@ class _Run:
         else:
             self._pass(f"{step}: {expected.removeprefix('the connection ')}")
 
-    def _open(self, name: str, path: str, subprotocols: list[str]) -> _Seen:
+    def _open(
+        self, name: str, path: str, subprotocols: list[str], headers: dict[str, str] | None = None
+    ) -> _Seen:
         connect = self.client.websocket_connect(
-            path, headers={PEER_HEADER: name}, subprotocols=subprotocols
+            path, headers={PEER_HEADER: name, **(headers or {})}, subprotocols=subprotocols
         )
         try:
             session = connect.__enter__()
@@ -546,7 +548,7 @@ class _Run:
     def receive(self, name: str) -> _Seen:
         client = self.clients[name]
         try:
-            message = client.session.receive()
+            message = client.session.receive_message()
         except WebSocketClosedError as closed:
             client.left = True
             return _Seen("close", code=closed.code, reason=closed.reason)
@@ -665,7 +667,7 @@ class _Run:
         if self.failed or client is None or client.left:
             return
         self.harness.gone(name)
-        client.session.send({"type": "websocket.disconnect", "code": 1006, "reason": ""})
+        client.session.send_message({"type": "websocket.disconnect", "code": 1006, "reason": ""})
 
     def leave(self, name: str, step: str, fix: str, code: int = 1000, reason: str = "") -> None:
         """``name`` closes with ``code``; the handler must end within the timeout, quietly."""

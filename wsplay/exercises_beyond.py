@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .exercises import ANY_TEXT, PEER_HEADER, _Client, _exercise, _Run, _Seen
-from .framework import HandshakeRejectedError
+from .exercises import ANY_TEXT, PEER_HEADER, _exercise, _Run, _Seen
 
 TRUSTED_ORIGIN = "http://localhost:8888"
 TOKENS = {"t-ada": "ada", "t-bob": "bob"}
@@ -20,10 +19,8 @@ BIG = 70_000  # characters: over the feed's 64 KiB limit
 
 
 class _Stalling:
-    """Wraps the app under test with two things a real server does and the in-process
-    client does not: a stalled client's sends wait for ever, as on a full buffer; and once
-    the app has closed a connection (from any handler), that connection's receive hands
-    the app a disconnect, as uvicorn's does.
+    """Wraps the app under test with what a real server does and the in-process client
+    does not: a stalled client's sends wait for ever, as on a full buffer.
 
     Only messages stall: a close still gets through, as a server that gives up on a
     connection ends it whatever its buffers hold.
@@ -35,33 +32,13 @@ class _Stalling:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         name = dict(scope.get("headers", ())).get(PEER_HEADER.encode(), b"").decode()
-        closed: list[int] = []
-        closing = asyncio.Event()
 
         async def stalling_send(message: dict[str, Any]) -> None:
             if message["type"] == "websocket.send" and name in self.stalled:
                 await asyncio.Event().wait()  # until the handler gives up (cancels)
             await send(message)
-            if message["type"] == "websocket.close":
-                closed.append(message.get("code", 1000))
-                closing.set()
 
-        async def closing_receive() -> dict[str, Any]:
-            if closed:
-                return {"type": "websocket.disconnect", "code": closed[0]}
-            incoming = asyncio.ensure_future(receive())
-            ended = asyncio.ensure_future(closing.wait())
-            try:
-                await asyncio.wait({incoming, ended}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (incoming, ended):
-                    if not task.done():
-                        task.cancel()
-            if incoming.done() and not incoming.cancelled():
-                return incoming.result()
-            return {"type": "websocket.disconnect", "code": closed[0]}
-
-        await self.app(scope, closing_receive, stalling_send)
+        await self.app(scope, receive, stalling_send)
 
 
 class _BeyondRun(_Run):
@@ -90,19 +67,10 @@ class _BeyondRun(_Run):
             expected = "the connection accepted"
             self._fail(step, expected, seen.describe(self.timeout), self._explain(seen, fix))
 
-    def _open(self, name: str, path: str, subprotocols: list[str]) -> _Seen:
-        headers = {PEER_HEADER: name, **self._headers.pop(name, {})}
-        connect = self.client.websocket_connect(path, headers=headers, subprotocols=subprotocols)
-        try:
-            session = connect.__enter__()
-        except HandshakeRejectedError as refused:
-            return _Seen("refused", code=refused.status_code)
-        except TimeoutError:
-            return _Seen("timeout")
-        except Exception as error:
-            return _Seen("failure", error)
-        self.clients[name] = _Client(name, path, connect, session)
-        return _Seen("accepted", session.accepted_subprotocol)
+    def _open(
+        self, name: str, path: str, subprotocols: list[str], headers: dict[str, str] | None = None
+    ) -> _Seen:
+        return super()._open(name, path, subprotocols, self._headers.pop(name, {}))
 
     def expect_refused(
         self, name: str, path: str, headers: dict[str, str], step: str, fix: str

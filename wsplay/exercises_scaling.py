@@ -305,7 +305,7 @@ class _Session:
         text = dumps_json(data)
         self.socket.send(text.encode() if mode == MessageMode.BYTES else text)
 
-    def receive(self) -> dict[str, Any]:
+    def receive_message(self) -> dict[str, Any]:
         try:
             data = self.socket.recv(timeout=self.timeout)
         except ConnectionClosed as closed:

@@ -19,28 +19,18 @@ WebSocketClosedError (with the code and reason) when you try to receive.
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from ._loop import LoopThread
+from ._loop import Blocking, LoopThread
+from ._session import Headers, MessageSession, header_pairs, require_path
 from ._watchdog import HandlerInterrupted, LoopWatchdog
 from .framework.close_codes import check_close_code
 from .framework.exceptions import (
     HandshakeRejectedError,
     WebSocketClosedError,
     WebSocketError,
-)
-from .framework.messages import (
-    MessageMode,
-    dumps_json,
-    message_mode,
-    parse_json,
-    require_bytes,
-    require_text,
-    wrong_frame,
 )
 
 __all__ = ["HandlerInterrupted", "TestClient", "WebSocketTestSession"]
@@ -99,11 +89,8 @@ class TestClient:
         self.close()
 
 
-def _scope(path: str, headers: Any, subprotocols: Iterable[str] | None) -> dict[str, Any]:
-    if not path.startswith("/"):
-        raise ValueError(f"A path starts with '/', e.g. '/ws'; got {path!r}.")
-    raw_path, _, query = path.partition("?")
-    pairs = headers.items() if isinstance(headers, dict) else (headers or ())
+def _scope(path: str, headers: Headers, subprotocols: Iterable[str] | None) -> dict[str, Any]:
+    raw_path, _, query = require_path(path).partition("?")
     header_list = [
         (b"host", b"testserver"),
         (b"connection", b"upgrade"),
@@ -111,7 +98,8 @@ def _scope(path: str, headers: Any, subprotocols: Iterable[str] | None) -> dict[
         (b"sec-websocket-version", b"13"),
     ]
     header_list += [
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in header_pairs(headers)
     ]
     protocols = list(subprotocols or ())
     if protocols:
@@ -134,8 +122,13 @@ def _scope(path: str, headers: Any, subprotocols: Iterable[str] | None) -> dict[
     }
 
 
-class WebSocketTestSession:
-    """The client's end of one in-process connection (the async form)."""
+class WebSocketTestSession(MessageSession):
+    """The client's end of one in-process connection (the async form).
+
+    ``send_text/bytes/json`` and ``receive``/``receive_text/bytes/json`` as the kernel's
+    client has them (the same code: wsplay._session); ``send_message`` and
+    ``receive_message`` for raw ASGI messages.
+    """
 
     __test__ = False
 
@@ -160,14 +153,22 @@ class WebSocketTestSession:
         if self._closed and message["type"] != "websocket.close":
             raise RuntimeError(f"The app sent {message['type']!r} after the connection closed.")
         await self._from_app.put(message)
+        if message["type"] == "websocket.close" and not self._closed:
+            # A real client answers the server's close with its own: the handler (this
+            # one, or one waiting on this connection) then hears websocket.disconnect.
+            code = message.get("code", 1000)
+            await self._to_app.put(
+                {"type": "websocket.disconnect", "code": code, "reason": message.get("reason")}
+            )
 
-    async def _next_from_app(self, what: str) -> dict[str, Any]:
+    async def _next_from_app(self, what: str, timeout: float | None = None) -> dict[str, Any]:
         """The app's next message, or what its ending means if it ends first."""
         assert self._task is not None
+        wait = self._timeout if timeout is None else timeout
         getter = asyncio.ensure_future(self._from_app.get())
         try:
             done, _ = await asyncio.wait(
-                {getter, self._task}, timeout=self._timeout, return_when=asyncio.FIRST_COMPLETED
+                {getter, self._task}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             if not getter.done():
@@ -178,7 +179,7 @@ class WebSocketTestSession:
             self._task.result()  # re-raise what escaped the app
             return {"type": "wsplay.app_returned"}
         raise TimeoutError(
-            f"{what} waited {self._timeout:g} s and the app sent nothing. Is the handler "
+            f"{what} waited {wait:g} s and the app sent nothing. Is the handler "
             "waiting for a message you have not sent? (TestClient(app, timeout=...) sets the "
             "limit.)"
         )
@@ -226,34 +227,25 @@ class WebSocketTestSession:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    # --- sending -----------------------------------------------------------------------
-    async def send_text(self, data: str) -> None:
-        await self._send({"type": "websocket.receive", "text": require_text("send_text()", data)})
+    # --- sending and receiving (the typed methods come from MessageSession) -------------
+    async def send(self, data: str | bytes) -> None:
+        key = "text" if isinstance(data, str) else "bytes"
+        await self.send_message({"type": "websocket.receive", key: data})
 
-    async def send_bytes(self, data: bytes) -> None:
-        data = require_bytes("send_bytes()", data)
-        await self._send({"type": "websocket.receive", "bytes": data})
-
-    async def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
-        text = dumps_json(data)
-        if message_mode(mode) is MessageMode.TEXT:
-            await self.send_text(text)
-        else:
-            await self.send_bytes(text.encode())
-
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send_message(self, message: dict[str, Any]) -> None:
         """Send a raw ASGI message to the app, e.g. ``{"type": "websocket.receive", ...}``."""
-        await self._send(message)
-
-    async def _send(self, message: dict[str, Any]) -> None:
         if self._closed:
             raise WebSocketError("This test connection is closed; open a new one to send.")
         await self._to_app.put(message)
 
-    # --- receiving ---------------------------------------------------------------------
-    async def receive(self) -> dict[str, Any]:
+    async def receive(self, timeout: float | None = None) -> str | bytes:
+        message = await self.receive_message(timeout)
+        text = message.get("text")
+        return text if text is not None else message.get("bytes") or b""
+
+    async def receive_message(self, timeout: float | None = None) -> dict[str, Any]:
         """The app's next raw message (``websocket.send``); a close raises WebSocketClosedError."""
-        message = await self._next_from_app("receive()")
+        message = await self._next_from_app("receive()", timeout)
         if message["type"] == "websocket.send":
             return message
         if message["type"] == "websocket.close":
@@ -267,46 +259,6 @@ class WebSocketTestSession:
             raise WebSocketClosedError(1006, "the app returned without closing")
         raise WebSocketError(f"Unexpected message from the app: {message!r}")
 
-    async def receive_text(self) -> str:
-        message = await self.receive()
-        if message.get("text") is None:
-            raise wrong_frame("receive_text()", message.get("bytes") or b"", "server")
-        return message["text"]
-
-    async def receive_bytes(self) -> bytes:
-        message = await self.receive()
-        if message.get("bytes") is None:
-            raise wrong_frame("receive_bytes()", message.get("text") or "", "server")
-        return message["bytes"]
-
-    async def receive_json(self, mode: MessageMode = MessageMode.TEXT) -> Any:
-        if message_mode(mode) is MessageMode.TEXT:
-            return parse_json(await self.receive_text())
-        return parse_json(await self.receive_bytes())
-
-
-class _BlockingSession:
-    """The blocking face of a WebSocketTestSession: same methods, no ``await``."""
-
-    __test__ = False
-
-    def __init__(self, session: WebSocketTestSession, portal: LoopThread, timeout: float):
-        self._session = session
-        self._portal = portal
-        self._timeout = timeout
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._session, name)
-        if not inspect.iscoroutinefunction(attribute):
-            return attribute
-
-        @functools.wraps(attribute)
-        def blocking(*args: Any, **kwargs: Any) -> Any:
-            # The session bounds its own waits; the extra second only guards the portal.
-            return self._portal.run(attribute(*args, **kwargs), self._timeout + 1, name)
-
-        return blocking
-
 
 class _Connect:
     """What ``websocket_connect`` returns: usable with ``with`` or ``async with``."""
@@ -315,7 +267,7 @@ class _Connect:
         self._client = client
         self._scope = scope
         self._session: WebSocketTestSession | None = None
-        self._blocking: _BlockingSession | None = None
+        self._blocking: Blocking | None = None
 
     async def _make_and_open(self) -> WebSocketTestSession:
         self._session = WebSocketTestSession(self._client.app, self._scope, self._client.timeout)
@@ -324,7 +276,8 @@ class _Connect:
     def __enter__(self) -> Any:
         portal = self._client._portal()
         session = portal.run(self._make_and_open(), self._client.timeout + 1, "Connecting")
-        self._blocking = _BlockingSession(session, portal, self._client.timeout)
+        # The session bounds its own waits; the face's extra second only guards the portal.
+        self._blocking = Blocking(session, portal, self._client.timeout)
         return self._blocking
 
     def __exit__(self, *exc_info: object) -> None:

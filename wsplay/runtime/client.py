@@ -16,37 +16,39 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from .._loop import LoopThread
+from .._loop import Awaiting, Blocking, LoopThread
+from .._session import Headers, MessageSession, header_pairs, require_path
 from ..framework.close_codes import check_close_code
 from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError, WebSocketError
-from ..framework.messages import (
-    MessageMode,
-    dumps_json,
-    message_mode,
-    parse_json,
-    require_bytes,
-    require_text,
-    wrong_frame,
-)
 from .recorder import CONNECTION_HEADER
-from .timeline import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline, kept_headers
+from .timeline import (
+    ACCEPT,
+    CLOSE,
+    HANDSHAKE,
+    PING,
+    PONG,
+    REJECT,
+    Event,
+    Timeline,
+    kept_headers,
+)
 
 
-class ClientCore:
+class ClientCore(MessageSession):
     """The client's state and I/O; every coroutine here runs on the playground's loop."""
 
     def __init__(
         self,
         base_url: str,
         path: str,
-        headers: dict[str, str] | Iterable[tuple[str, str]] | None,
+        headers: Headers,
         subprotocols: Iterable[str] | None,
         timeline: Timeline,
         loop: LoopThread,
@@ -54,12 +56,9 @@ class ClientCore:
         explain_refusal: Callable[[int, str], str | None] = lambda connection, path: None,
         explain_silence: Callable[[int, str], str] = lambda connection, path: "",
     ) -> None:
-        if not isinstance(path, str) or not path.startswith("/"):
-            raise ValueError(f"A path starts with '/', e.g. '/echo'; got {path!r}.")
-        self.path = path
+        self.path = require_path(path)
         self.url = base_url + quote(path, safe="/?&=%:@!$'()*+,;~")
-        pairs = headers.items() if isinstance(headers, dict) else headers or ()
-        self.headers = [(str(name), str(value)) for name, value in pairs]
+        self.headers = header_pairs(headers)
         self.subprotocols = list(subprotocols or ())
         self.timeline = timeline
         self.loop = loop
@@ -122,6 +121,10 @@ class ClientCore:
         )
 
     @property
+    def closed(self) -> bool:
+        return self.closed_by is not None
+
+    @property
     def is_open(self) -> bool:
         """The handshake completed and nobody has closed the connection yet."""
         return self._ws is not None and self.closed_by is None
@@ -142,7 +145,7 @@ class ClientCore:
             raise WebSocketClosedError(self.close_code, self.close_reason) from None
         self.timeline.message(self.id, "client", "in", data)
 
-    async def receive(self, timeout: float | None) -> str | bytes:
+    async def receive(self, timeout: float | None = None) -> str | bytes:
         """The next message; ``timeout=None`` waits as long as the connection lives."""
         __tracebackhide__ = True
         if self._unread:
@@ -162,6 +165,26 @@ class ClientCore:
         self.timeline.message(self.id, "client", "out", data)
         return data
 
+    async def ping(self, timeout: float | None = None) -> float:
+        """Send a ping and wait for its pong: the round trip, in seconds."""
+        __tracebackhide__ = True
+        ws = self._require_open()
+        try:
+            waiter = await ws.ping()
+            self._event(PING, direction="in")
+            async with asyncio.timeout(timeout):
+                latency = await waiter
+        except TimeoutError:
+            raise TimeoutError(
+                f"No pong came back on {self.path} within {timeout:g} s: the server is busy "
+                "(is a handler blocking its loop?) or the connection is stuck."
+            ) from None
+        except ConnectionClosed as closed:
+            self._closed_by_peer(closed)
+            raise WebSocketClosedError(self.close_code, self.close_reason) from None
+        self._event(PONG, direction="out", preview=f"round trip {latency * 1000:.1f} ms")
+        return latency
+
     async def drain(self) -> None:
         """Read what is still in flight until the server's close arrives (when it stops).
 
@@ -177,18 +200,15 @@ class ClientCore:
         except ConnectionClosed as closed:
             self._closed_by_peer(closed)
 
-    def after_stop(self, action: str) -> Any:
-        """What ``action`` means once the playground has stopped and its loop is gone."""
-        if action == "receive" and self._unread:
-            return self._unread.popleft()
-        if self.closed_by is None:
+    def after_stop(self) -> None:
+        """Whether a call can still finish once the playground's loop is gone: it can
+        when it needs no I/O (messages drained at the stop, or a connection already
+        closed, whose calls raise or return at once); else why not."""
+        if not self._unread and self.closed_by is None:
             raise RuntimeError(
                 "The playground has stopped, so this connection is gone. Start it again "
                 "(pg.start()) and connect anew."
             )
-        if action in ("close", "drop"):
-            return None  # already closed: nothing to do
-        raise WebSocketClosedError(self.close_code, self.close_reason)
 
     def _closed_by_peer(self, closed: ConnectionClosed) -> None:
         if self.closed_by is not None:
@@ -199,7 +219,8 @@ class ClientCore:
         self.closed_by = "server" if received else "dropped"
         self._event(CLOSE, by=self.closed_by, code=self.close_code, reason=self.close_reason)
 
-    async def close(self, code: int, reason: str) -> None:
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close from the client's side with ``code`` and ``reason``."""
         __tracebackhide__ = True
         check_close_code(code)
         if self._ws is None or self.closed_by is not None:
@@ -210,7 +231,7 @@ class ClientCore:
         await self._ws.close(code, reason)
 
     async def drop(self) -> None:
-        """End the TCP connection with no close frame: the server sees code 1006."""
+        """End abruptly, with no close frame (as a crashed browser tab would): 1006."""
         __tracebackhide__ = True
         if self._ws is None or self.closed_by is not None:
             return
@@ -225,151 +246,25 @@ class ClientCore:
             return "open"
         return f"closed by {self.closed_by} ({self.close_code})"
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} #{self.id} {self.path} {self.state}>"
 
-class _Face:
-    """What both faces share: the read-only state and the payload checks."""
+
+class Connection(Awaiting):
+    """A client connection from a cell, every method awaitable: ``await conn.send_text("hi")``.
+
+    ``send_text/bytes/json``, ``receive``, ``receive_text/bytes/json`` (each receive waits at
+    most ``timeout`` seconds, the playground's by default), ``ping()`` (the round trip, in
+    seconds), ``close(code, reason)`` and ``drop()``; ``id``, ``path``, ``subprotocol``,
+    ``response_headers``, ``close_code``, ``close_reason`` and ``closed`` to read.
+    """
 
     def __init__(self, core: ClientCore) -> None:
-        self._core = core
-
-    id = property(lambda self: self._core.id)
-    path = property(lambda self: self._core.path)
-    subprotocol = property(lambda self: self._core.subprotocol)
-    response_headers = property(lambda self: self._core.response_headers)
-    close_code = property(lambda self: self._core.close_code)
-    close_reason = property(lambda self: self._core.close_reason)
-
-    @property
-    def closed(self) -> bool:
-        return self._core.closed_by is not None
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} #{self.id} {self.path} {self._core.state}>"
+        super().__init__(core, core.loop, core.timeout, core.after_stop)
 
 
-def _json_payload(data: Any, mode: MessageMode) -> str | bytes:
-    text = dumps_json(data)
-    return text if message_mode(mode) is MessageMode.TEXT else text.encode()
-
-
-def _as_text(data: str | bytes) -> str:
-    if isinstance(data, bytes):
-        raise wrong_frame("receive_text()", data, "server")
-    return data
-
-
-def _as_bytes(data: str | bytes) -> bytes:
-    if isinstance(data, str):
-        raise wrong_frame("receive_bytes()", data, "server")
-    return data
-
-
-class Connection(_Face):
-    """A client connection from a cell, every method awaitable: ``await conn.send_text("hi")``."""
-
-    async def _run(
-        self, coroutine: Coroutine[Any, Any, Any], what: str, wait: float | None = None
-    ) -> Any:
-        __tracebackhide__ = True
-        if not self._core.loop.alive:
-            coroutine.close()
-            return self._core.after_stop(what.removesuffix("()"))
-        return await self._core.loop.run_async(coroutine, (wait or self._core.timeout) + 1, what)
-
-    async def send_text(self, data: str) -> None:
-        __tracebackhide__ = True
-        await self._run(self._core.send(require_text("send_text()", data)), "send_text()")
-
-    async def send_bytes(self, data: bytes) -> None:
-        __tracebackhide__ = True
-        await self._run(self._core.send(require_bytes("send_bytes()", data)), "send_bytes()")
-
-    async def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
-        __tracebackhide__ = True
-        await self._run(self._core.send(_json_payload(data, mode)), "send_json()")
-
-    async def receive(self, timeout: float | None = None) -> str | bytes:
-        """The next message, text (str) or binary (bytes)."""
-        __tracebackhide__ = True
-        wait = self._core.timeout if timeout is None else timeout
-        return await self._run(self._core.receive(wait), "receive()", wait)
-
-    async def receive_text(self, timeout: float | None = None) -> str:
-        __tracebackhide__ = True
-        return _as_text(await self.receive(timeout))
-
-    async def receive_bytes(self, timeout: float | None = None) -> bytes:
-        __tracebackhide__ = True
-        return _as_bytes(await self.receive(timeout))
-
-    async def receive_json(
-        self, mode: MessageMode = MessageMode.TEXT, timeout: float | None = None
-    ) -> Any:
-        data = await self.receive(timeout)
-        return parse_json(
-            _as_text(data) if message_mode(mode) is MessageMode.TEXT else _as_bytes(data)
-        )
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close from the client's side with ``code`` and ``reason``."""
-        __tracebackhide__ = True
-        check_close_code(code)
-        await self._run(self._core.close(code, reason), "close()")
-
-    async def drop(self) -> None:
-        """End abruptly, with no close frame (as a crashed browser tab would)."""
-        __tracebackhide__ = True
-        await self._run(self._core.drop(), "drop()")
-
-
-class BlockingConnection(_Face):
+class BlockingConnection(Blocking):
     """The blocking twin of Connection, for plain code: ``conn.send_text("hi")``."""
 
-    def _run(self, coroutine: Coroutine[Any, Any, Any], what: str, wait: float | None = None):
-        __tracebackhide__ = True
-        if not self._core.loop.alive:
-            coroutine.close()
-            return self._core.after_stop(what.removesuffix("()"))
-        return self._core.loop.run(coroutine, (wait or self._core.timeout) + 1, what)
-
-    def send_text(self, data: str) -> None:
-        __tracebackhide__ = True
-        self._run(self._core.send(require_text("send_text()", data)), "send_text()")
-
-    def send_bytes(self, data: bytes) -> None:
-        __tracebackhide__ = True
-        self._run(self._core.send(require_bytes("send_bytes()", data)), "send_bytes()")
-
-    def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
-        __tracebackhide__ = True
-        self._run(self._core.send(_json_payload(data, mode)), "send_json()")
-
-    def receive(self, timeout: float | None = None) -> str | bytes:
-        __tracebackhide__ = True
-        wait = self._core.timeout if timeout is None else timeout
-        return self._run(self._core.receive(wait), "receive()", wait)
-
-    def receive_text(self, timeout: float | None = None) -> str:
-        __tracebackhide__ = True
-        return _as_text(self.receive(timeout))
-
-    def receive_bytes(self, timeout: float | None = None) -> bytes:
-        __tracebackhide__ = True
-        return _as_bytes(self.receive(timeout))
-
-    def receive_json(
-        self, mode: MessageMode = MessageMode.TEXT, timeout: float | None = None
-    ) -> Any:
-        data = self.receive(timeout)
-        return parse_json(
-            _as_text(data) if message_mode(mode) is MessageMode.TEXT else _as_bytes(data)
-        )
-
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        __tracebackhide__ = True
-        check_close_code(code)
-        self._run(self._core.close(code, reason), "close()")
-
-    def drop(self) -> None:
-        __tracebackhide__ = True
-        self._run(self._core.drop(), "drop()")
+    def __init__(self, core: ClientCore) -> None:
+        super().__init__(core, core.loop, core.timeout, core.after_stop)

@@ -30,6 +30,7 @@ from .sources import (
     function_definition,
     import_for,
     is_builtin,
+    render_imports,
     source_of,
     statement_definition,
 )
@@ -339,7 +340,7 @@ class _Collector:
             *(f"    {pattern}  ->  {handler}" for pattern, handler in routes),
             '"""',
         ]
-        blocks = [_render_imports(self.imports.values())]
+        blocks = [render_imports(self.imports.values())]
         blocks += [definition.text.strip("\n") for definition in self._ordered()]
         blocks.append(
             "\n".join(
@@ -380,32 +381,6 @@ class _Collector:
         for item in sorted(unique.values(), key=lambda item: item.position):
             visit(item, ())
         return ordered
-
-
-def _render_imports(imports: Any) -> str:
-    """Import lines as isort writes them: the standard library first, then the rest."""
-    sections: dict[bool, list[str]] = {True: [], False: []}
-    grouped: dict[str, set[str]] = {}
-    for item in imports:
-        if item.attribute is None:
-            alias = f" as {item.name}" if item.name != item.module else ""
-            line = f"import {item.module}{alias}"
-            sections[_is_stdlib(item.module)].append(line)
-        else:
-            alias = "" if item.name == item.attribute else f" as {item.name}"
-            grouped.setdefault(item.module, set()).add(item.attribute + alias)
-    for module, names in grouped.items():
-        line = f"from {module} import {', '.join(sorted(names))}"
-        sections[_is_stdlib(module)].append(line)
-    ordered = [
-        sorted(set(lines), key=lambda line: (line.startswith("from"), line.lower()))
-        for lines in (sections[True], sections[False])
-    ]
-    return "\n\n".join("\n".join(lines) for lines in ordered if lines)
-
-
-def _is_stdlib(module: str) -> bool:
-    return module.split(".")[0] in sys.stdlib_module_names
 
 
 def _is_definition(block: str) -> bool:

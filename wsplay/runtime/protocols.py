@@ -49,6 +49,25 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O WebSocket protocol with the gaps above closed."""
 
     notice: Notice = staticmethod(lambda text: None)  # set per playground (see guarded)
+    # Set by the recorder: told of each control frame, (kind, direction), for the timeline.
+    wsplay_control: Callable[[str, str], None] | None = None
+
+    def handle_ping(self) -> None:
+        super().handle_ping()
+        if self.wsplay_control is not None:
+            self.wsplay_control("ping", "in")
+            self.wsplay_control("pong", "out")
+
+    def send_keepalive_ping(self) -> None:
+        super().send_keepalive_ping()
+        if self.wsplay_control is not None and self.pending_ping_payload is not None:
+            self.wsplay_control("ping", "out")
+
+    def handle_pong(self, event: Any) -> None:
+        awaited = self.pending_ping_payload is not None
+        super().handle_pong(event)
+        if self.wsplay_control is not None and awaited and self.pending_ping_payload is None:
+            self.wsplay_control("pong", "in")
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

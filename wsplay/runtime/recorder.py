@@ -203,6 +203,13 @@ class _Conversation:
             client_id = self.timeline.new_connection_id()
         self.id = client_id
         self.connection = ServerConnection(self.id, scope, self, recorder._loop)
+        protocol = getattr(send, "__self__", None)
+        if hasattr(protocol, "wsplay_control"):  # the playground's own protocol class
+            protocol.wsplay_control = self._control
+
+    def _control(self, kind: str, direction: str) -> None:
+        """A ping or pong the server's protocol handled (the app never sees them)."""
+        self._event(kind, direction=direction)
 
     def _event(self, kind: str, **fields: Any) -> None:
         self.timeline.record(Event(time.time(), self.id, "server", kind, **fields))
@@ -302,16 +309,27 @@ class _Conversation:
                 self.id, "server", "in", data if data is not None else message.get("bytes") or b""
             )
         elif kind == "websocket.disconnect" and self.connection.closed_by is None:
-            if message.get("code") == 1005 and "reason" not in message:
-                # uvicorn reports a connection lost without a close frame as 1005 (ASGI's
-                # "no code received"); RFC 6455 calls it 1006, and so does the playground.
-                message = {**message, "code": 1006, "reason": ""}
-            code = message.get("code", 1005)
-            by = message.get("wsplay.by") or ("dropped" if code == 1006 else "client")
-            reason = message.get("wsplay.why") or message.get("reason") or ""
-            self.connection.ended(by, code, reason)
-            self._event(CLOSE, by=by, code=code, reason=reason)
-            self.recorder._gone(self)
+            message = self._disconnected(message)
+        return message
+
+    def _disconnected(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Record the end the app is told of, as it really happened."""
+        if "wsplay.by" not in message:
+            # The protocol knows best who closed (a keepalive timeout is the server's 1011,
+            # though the app is told 1005 or 1006): ask it first.
+            self.notice_ending()
+            if self.connection.closed_by is not None:
+                return message
+        if message.get("code") == 1005 and "reason" not in message:
+            # uvicorn reports a connection lost without a close frame as 1005 (ASGI's
+            # "no code received"); RFC 6455 calls it 1006, and so does the playground.
+            message = {**message, "code": 1006, "reason": ""}
+        code = message.get("code", 1005)
+        by = message.get("wsplay.by") or ("dropped" if code == 1006 else "client")
+        reason = message.get("wsplay.why") or message.get("reason") or ""
+        self.connection.ended(by, code, reason)
+        self._event(CLOSE, by=by, code=code, reason=reason)
+        self.recorder._gone(self)
         return message
 
     def send(self, message: dict[str, Any]) -> Awaitable[None]:

@@ -1,4 +1,5 @@
-"""Recover the code behind a handler: its own source and the top-level code it needs.
+"""Recover the code behind a handler: its own source and the top-level code it needs
+(and write the import lines that bring the rest).
 
 A handler defined in a notebook cell leans on other cells: a dict of members, a helper,
 an import. To write it into a file that runs on its own, each global name the handler
@@ -26,6 +27,7 @@ import linecache
 import sys
 import textwrap
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -331,3 +333,29 @@ def _literal(value: Any) -> str | None:
 
 def is_builtin(name: str) -> bool:
     return hasattr(builtins, name)
+
+
+def render_imports(imports: Iterable[Import]) -> str:
+    """Import lines as isort writes them: the standard library first, then the rest."""
+    sections: dict[bool, list[str]] = {True: [], False: []}
+    grouped: dict[str, set[str]] = {}
+    for item in imports:
+        if item.attribute is None:
+            alias = f" as {item.name}" if item.name != item.module else ""
+            line = f"import {item.module}{alias}"
+            sections[is_stdlib(item.module)].append(line)
+        else:
+            alias = "" if item.name == item.attribute else f" as {item.name}"
+            grouped.setdefault(item.module, set()).add(item.attribute + alias)
+    for module, names in grouped.items():
+        line = f"from {module} import {', '.join(sorted(names))}"
+        sections[is_stdlib(module)].append(line)
+    ordered = [
+        sorted(set(lines), key=lambda line: (line.startswith("from"), line.lower()))
+        for lines in (sections[True], sections[False])
+    ]
+    return "\n\n".join("\n".join(lines) for lines in ordered if lines)
+
+
+def is_stdlib(module: str) -> bool:
+    return module.split(".")[0] in sys.stdlib_module_names

@@ -45,6 +45,8 @@ MESSAGE = "message"  # a data frame; direction "in" (to the server) or "out" (to
 CLOSE = "close"  # the connection ended; by "client", "server" or nobody ("dropped")
 ERROR = "error"  # a handler raised; traceback attached
 WARNING = "warning"  # a handler blocked the server's loop (by "wsplay": and was stopped)
+PING = "ping"  # a ping frame; direction as for messages; preview: the round trip, when known
+PONG = "pong"  # a pong frame, the answer to a ping
 
 
 class Event(NamedTuple):
@@ -97,6 +99,9 @@ class Event(NamedTuple):
             return f"#{self.connection} {who}: {self.code} ({self.meaning}){reason}"
         if self.kind == WARNING:
             return f"#{self.connection} warning: {self.preview}"
+        if self.kind in (PING, PONG):
+            extra = f" ({self.preview})" if self.preview else ""
+            return f"#{self.connection} {arrow} {self.kind}{extra}"
         return f"#{self.connection} error: {self.preview}"
 
 

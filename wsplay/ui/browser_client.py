@@ -39,6 +39,7 @@ from .inputs import InputError, parse_path, parse_subprotocols
 HERE = Path(__file__).parent
 ROUTES = ("auto", "direct", "proxy")
 SERVER_SIDE_WAIT = 2.0  # seconds to wait for the server's record of a close, to compare
+KEPT_CONNECTIONS = 100  # the newest connections whose page reports are still recorded
 
 
 class BrowserClient(anywidget.AnyWidget):
@@ -88,7 +89,7 @@ class BrowserClient(anywidget.AnyWidget):
             return
         core = self._cores.get(content.get("id"))
         if core is None:
-            return  # a connection from before a kernel restart: nothing to record it in
+            return  # one of the oldest connections, forgotten (KEPT_CONNECTIONS)
         event = content.get("event")
         if event == "open":
             self._opened(core, content)
@@ -114,6 +115,8 @@ class BrowserClient(anywidget.AnyWidget):
             return
         core = self.playground.new_client(path, (), offered)
         self._cores[core.id] = core
+        if len(self._cores) > KEPT_CONNECTIONS:
+            del self._cores[next(iter(self._cores))]
         self.connection = core.id
         _record(core, HANDSHAKE, path=path, preview=", ".join(offered))
         self.send(
@@ -173,7 +176,8 @@ class BrowserClient(anywidget.AnyWidget):
 
     @property
     def _last_route(self) -> str:
-        return "proxy" if "/proxy/" in self.url else "direct"
+        direct = f"ws://127.0.0.1:{self.playground.port}/"
+        return "direct" if self.url.startswith(direct) else "proxy"
 
     def _subprotocol_note(self, core: ClientCore, server: Event | None) -> str | None:
         chosen = server.subprotocol if server else None
