@@ -61,13 +61,18 @@ def connect_raw(port: int, timeout: float = TIMEOUT) -> socket.socket:
     return socket.create_connection((HOST, port), timeout=timeout)
 
 
-def read_until_closed(sock: socket.socket, limit: int = 1 << 20) -> tuple[bytes, bool]:
+def read_until_closed(
+    sock: socket.socket, limit: int = 1 << 20, upgraded: bool = False
+) -> tuple[bytes, bool]:
     """Everything the server sends until it closes the connection (or the timeout).
 
-    Returns the bytes and whether the server closed (EOF or reset) within the timeout.
+    Returns the bytes and whether the server closed (EOF or reset) within the timeout;
+    with ``upgraded``, stops at a whole ``101 Switching Protocols`` (the connection stays).
     """
     received = b""
     while len(received) < limit:
+        if upgraded and received.startswith(b"HTTP/1.1 101") and b"\r\n\r\n" in received:
+            return received, False
         try:
             chunk = sock.recv(65536)
         except TimeoutError:
@@ -86,7 +91,7 @@ def http_exchange(port: int, request: bytes) -> tuple[str, str, bool]:
         # The server may answer and close before it has read all of a long request.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(request)
-        answer, closed = read_until_closed(sock)
+        answer, closed = read_until_closed(sock, upgraded=True)
     head, _, body = answer.partition(b"\r\n\r\n")
     return head.split(b"\r\n", 1)[0].decode("latin-1"), body.decode("utf-8", "replace"), closed
 
@@ -123,10 +128,10 @@ class RawClient:
         try:
             self.protocol = ClientProtocol(parse_uri(f"ws://{HOST}:{port}{path}"))
             request = self.protocol.connect()
+            if marker is not None:  # early: the timeline keeps only a handshake's first headers
+                request.headers[MARKER_HEADER] = marker
             for name, value in (headers or {}).items():
                 request.headers[name] = value
-            if marker is not None:
-                request.headers[MARKER_HEADER] = marker
             self.protocol.send_request(request)
             self.sock.sendall(b"".join(self.protocol.data_to_send()))
             self.response = self._handshake()

@@ -8,10 +8,17 @@ traffic goes over raw sockets (tests/rawws.py), the good client is the real
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
+import http.client
 import itertools
+import logging
+import resource
+import select
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -132,6 +139,12 @@ def handshakes_since(pg: wsplay.Playground, since: float) -> list[Event]:
     return [e for e in pg.timeline.events(kind="handshake") if e.time >= since]
 
 
+def many_headers(in_all: int) -> dict[str, str]:
+    """Extra headers that bring a handshake request to ``in_all`` header lines."""
+    own = upgrade_request(0).count(b"\r\n") - 2  # less the request line and the blank line
+    return {f"X-Many-{index}": "v" for index in range(in_all - own)}
+
+
 # --- handshakes that are not WebSocket handshakes -------------------------------------------------
 HTTP_CASES = {
     "garbage instead of HTTP": (lambda port: b"\x16\x03\x01\x00\xa5garbage\r\n\r\n", ("400", "")),
@@ -160,7 +173,7 @@ HTTP_CASES = {
         ("431", "400"),
     ),
     "129 headers": (
-        lambda port: upgrade_request(port, **{f"X-Many-{i}": "v" for i in range(129)}),
+        lambda port: upgrade_request(port, **many_headers(129)),
         ("431", "400"),
     ),
 }
@@ -211,6 +224,8 @@ REFUSED_ORIGINS = [
     "127.0.0.1:8888",  # malformed: no scheme
     "http://127.0.0.1:99999",  # malformed: no such port
     "http://[::1",  # malformed: unclosed bracket
+    "http://localhost:8888/page",  # malformed: an origin has no path
+    "http://user@localhost:8888",  # malformed: an origin has no user info
 ]
 
 
@@ -290,6 +305,17 @@ def test_allowed_origins_star_accepts_any_origin(allowed: str | list[str]):
         playground.stop()
 
 
+def test_two_origin_headers_are_refused(pg: wsplay.Playground, witness: ClientConnection):
+    """A browser sends one Origin; a request with a loopback one and another is refused."""
+    since = time.time()
+    request = upgrade_request(pg.port, "/echo", {"Origin": "http://localhost:8888"})
+    request = request.replace(b"\r\n\r\n", b"\r\nOrigin: https://evil.example\r\n\r\n")
+    status, _, closed = http_exchange(pg.port, request)
+    assert status.startswith(("HTTP/1.1 403", "HTTP/1.1 400")) and closed, status
+    assert [e for e in pg.timeline.events(kind="accept") if e.time >= since] == []
+    assert_served(pg, witness)
+
+
 # --- handshakes that never finish -----------------------------------------------------------------
 def closed_within(sock: socket.socket, seconds: float) -> tuple[bytes, float | None]:
     """What the server sent, and after how long it closed (None: not within ``seconds``)."""
@@ -352,7 +378,9 @@ def test_a_slowloris_handshake_is_closed_after_the_handshake_timeout(
     assert_served(pg, witness)
 
 
-def test_the_default_handshake_timeout_closes_unfinished_handshakes_within_30_s():
+def test_the_default_handshake_timeout_closes_unfinished_handshakes_within_30_s(
+    capsys: pytest.CaptureFixture[str],
+):
     playground = wsplay.Playground(make_app()).start()
     try:
         with connect_raw(playground.port) as idle, connect_raw(playground.port) as half:
@@ -363,6 +391,125 @@ def test_the_default_handshake_timeout_closes_unfinished_handshakes_within_30_s(
         assert idle_took is not None, "an idle connection was still open after 30 s"
         assert half_took is not None, "half a request line was still open after 30 s"
         assert_served(playground)
+        told = capsys.readouterr().err.count("no complete request within 10 s")
+        assert told == 1, f"the notebook was told {told} times"  # once for both
+    finally:
+        playground.stop()
+
+
+def test_a_second_request_on_a_kept_alive_connection_that_stalls_is_closed(
+    pg: wsplay.Playground, witness: ClientConnection
+):
+    """The handshake timeout holds for every request, not only a connection's first."""
+    with connect_raw(pg.port) as sock:
+        sock.sendall(b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        first = http.client.HTTPResponse(sock)
+        first.begin()
+        first.read()  # the whole body: the connection stays open for the next request
+        assert (first.status, first.will_close) == (404, False)
+        sock.sendall(b"GET /echo HT")  # and then nothing
+        assert_served(pg, witness)  # meanwhile
+        _, took = closed_within(sock, 8)
+    assert took is not None, "a stalled second request was still open after 8 s"
+    assert_served(pg, witness)
+
+
+# Opens idle connections from another process when told "go", so that only the server's own
+# sockets count against this process's descriptor limit.
+IDLE_CLIENTS = """
+import resource, socket, sys
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+port, count = int(sys.argv[1]), int(sys.argv[2])
+sys.stdin.readline()
+idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+print("open", flush=True)
+sys.stdin.read()
+"""
+
+
+async def pause(websocket: WebSocket):
+    """Holds the server's loop for a moment: connections arriving meanwhile queue up."""
+    await websocket.accept()
+    time.sleep(1.5)  # noqa: ASYNC251 (blocking on purpose)
+    await websocket.close()
+
+
+@contextlib.contextmanager
+def descriptor_limit(limit: int) -> Iterator[int]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(limit, hard), hard))
+    try:
+        yield min(limit, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@contextlib.contextmanager
+def accept_failures() -> Iterator[list[str]]:
+    """What asyncio says each time accepting a connection fails for want of a descriptor,
+    kept here instead of being logged (a thousand lines would bury a failure)."""
+    failures: list[str] = []
+    asyncio_log = logging.getLogger("asyncio")
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "out of system resource" in record.getMessage():
+                failures.append(record.getMessage())
+
+    keep, propagate = Keep(), asyncio_log.propagate
+    asyncio_log.addHandler(keep)
+    asyncio_log.propagate = False
+    try:
+        yield failures
+    finally:
+        asyncio_log.removeHandler(keep)
+        asyncio_log.propagate = propagate
+
+
+def test_a_thousand_idle_connections_at_once_do_not_use_up_the_kernels_file_descriptors(
+    capsys: pytest.CaptureFixture[str],
+):
+    """Under the descriptor limit a kernel often has (1024), 1 100 connections that arrive
+    together and would each wait 30 s for a request never take this process to its limit
+    (a kernel's zmq sockets and files share it), and a well-behaved client is served."""
+    app = make_app()
+    app.router.add_ws("/pause", pause)
+    playground = wsplay.Playground(app, handshake_timeout=30).start()
+    try:
+        with (
+            descriptor_limit(1024) as limit,
+            accept_failures() as exhausted,
+            subprocess.Popen(
+                [sys.executable, "-c", IDLE_CLIENTS, str(playground.port), "1100"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            ) as clients,
+        ):
+            assert clients.stdin is not None and clients.stdout is not None
+            try:
+                with connect(f"{playground.url}/pause", open_timeout=TIMEOUT):
+                    clients.stdin.write("go\n")  # while the loop is held: they all queue up
+                    clients.stdin.flush()
+                    assert select.select([clients.stdout], [], [], 30)[0], "never opened"
+                    assert clients.stdout.readline() == "open\n"
+                eventually(
+                    lambda: psutil.Process().num_fds() < limit - 100 or None,
+                    "the idle connections to be let go",
+                    timeout=TIMEOUT,
+                )
+                assert_served(playground)
+            finally:
+                try:
+                    clients.communicate(timeout=TIMEOUT)  # closes its stdin: it exits
+                except subprocess.TimeoutExpired:
+                    clients.kill()
+        assert exhausted == [], (
+            f"accepting hit the descriptor limit (EMFILE) {len(exhausted)} times"
+        )
+        told = capsys.readouterr().err.count("too many connections were waiting")
+        assert told == 1, f"the notebook was told {told} times"  # once, not once a client
     finally:
         playground.stop()
 
@@ -403,37 +550,54 @@ def text_start(data: bytes) -> bytes:
     return raw_frame(OP_TEXT, data, fin=False)
 
 
+# case: (what the client sends, the close codes it may get, a word the timeline's reason must
+# contain so that it says what the client did wrong)
 BAD_FRAMES = {
-    "unmasked client frame": (raw_frame(OP_TEXT, b"hello", mask=False), (1002,)),
-    "reserved data opcode 0x3": (raw_frame(0x3, b"hello"), (1002,)),
-    "reserved control opcode 0xB": (raw_frame(0xB, b"hello"), (1002,)),
-    "RSV1 without an extension": (raw_frame(OP_TEXT, b"hello", rsv=0b100), (1002,)),
-    "RSV2 set": (raw_frame(OP_TEXT, b"hello", rsv=0b010), (1002,)),
-    "RSV3 set": (raw_frame(OP_BINARY, b"hello", rsv=0b001), (1002,)),
-    "invalid UTF-8 in a text frame": (raw_frame(OP_TEXT, b"caf\xc3"), (1007,)),
+    "unmasked client frame": (raw_frame(OP_TEXT, b"hello", mask=False), (1002,), "mask"),
+    "reserved data opcode 0x3": (raw_frame(0x3, b"hello"), (1002,), "opcode"),
+    "reserved control opcode 0xB": (raw_frame(0xB, b"hello"), (1002,), "opcode"),
+    "RSV1 without an extension": (raw_frame(OP_TEXT, b"hi", rsv=0b100), (1002,), "reserved bit"),
+    "RSV2 set": (raw_frame(OP_TEXT, b"hello", rsv=0b010), (1002,), "reserved bit"),
+    "RSV3 set": (raw_frame(OP_BINARY, b"hello", rsv=0b001), (1002,), "reserved bit"),
+    "invalid UTF-8 in a text frame": (raw_frame(OP_TEXT, b"caf\xc3"), (1007,), "UTF-8"),
     "invalid UTF-8 across fragments": (
         text_start(b"ok \xed") + raw_frame(OP_CONT, b"\xa0\x80"),  # a UTF-16 surrogate
         (1007,),
+        "UTF-8",
     ),
-    "control frame over 125 bytes": (raw_frame(OP_PING, b"p" * 126), (1002,)),
-    "fragmented control frame": (raw_frame(OP_PING, b"p", fin=False), (1002,)),
-    "continuation with no message started": (raw_frame(OP_CONT, b"orphan"), (1002,)),
+    "control frame over 125 bytes": (raw_frame(OP_PING, b"p" * 126), (1002,), "too long"),
+    "fragmented control frame": (raw_frame(OP_PING, b"p", fin=False), (1002,), "fragmented"),
+    "continuation with no message started": (
+        raw_frame(OP_CONT, b"orphan"),
+        (1002,),
+        "continuation",
+    ),
     "new message inside a fragmented one": (
         text_start(b"first") + raw_frame(OP_TEXT, b"second"),
         (1002,),
+        "continuation",
     ),
     "frame over the server's max size": (
         raw_frame(OP_BINARY, b"", length=MAX_SIZE + 1),  # the header alone; no payload sent
         (1009,),
+        "exceeds",
+    ),
+    "fragmented message over the max size in all": (
+        Frame(Opcode.BINARY, b"x" * 2**20, fin=False).serialize(mask=True)
+        + raw_frame(OP_CONT, b"", length=MAX_SIZE),  # 1 MiB sent, then 16 MiB announced
+        (1009,),
+        "exceeds",
     ),
     "close reason with invalid UTF-8": (
         raw_frame(OP_CLOSE, close_payload(1000, b"bad \xff")),
         (1007, 1002),
+        "UTF-8",
     ),
-    "close frame with a 1-byte payload": (raw_frame(OP_CLOSE, b"\x03"), (1002,)),
+    "close frame with a 1-byte payload": (raw_frame(OP_CLOSE, b"\x03"), (1002,), "too short"),
     "close reason over 123 bytes": (
         raw_frame(OP_CLOSE, close_payload(1000, b"r" * 124)),
         (1002,),
+        "too long",
     ),
 }
 
@@ -442,7 +606,7 @@ BAD_FRAMES = {
 def test_a_frame_that_breaks_the_protocol_is_answered_with_its_close_code(
     pg: wsplay.Playground, witness: ClientConnection, case: str
 ):
-    data, codes = BAD_FRAMES[case]
+    data, codes, named = BAD_FRAMES[case]
     mark = marker()
     with RawClient(pg.port, "/echo", mark) as client:
         client.send(data)
@@ -451,6 +615,21 @@ def test_a_frame_that_breaks_the_protocol_is_answered_with_its_close_code(
         assert client.closed_by_server()
     closed = ending(pg, mark)
     assert (closed.by, closed.code) == ("server", answer.code), closed
+    assert named.lower() in closed.reason.lower(), f"{case}: the reason was {closed.reason!r}"
+    assert_served(pg, witness)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [many_headers(128), {"Cookie": "c=" + "v" * 8000}],
+    ids=["128 headers in all", "an 8 000-byte cookie"],
+)
+def test_large_handshakes_within_the_limits_are_accepted(
+    pg: wsplay.Playground, witness: ClientConnection, headers: dict[str, str]
+):
+    with RawClient(pg.port, "/echo", headers=headers) as client:
+        client.send_frame(Frame(Opcode.TEXT, b"big but fine"))
+        assert client.read_text() == "big but fine"
     assert_served(pg, witness)
 
 
@@ -509,10 +688,20 @@ FLOOD_PINGS = 1_000_000
 FLOOD_SECONDS = 30
 
 
+PING = raw_frame(OP_PING, b"p" * 125)
+# 1 000 pings a batch. The second records 10 000 messages, a whole timeline window: the floods
+# come last in this file, so that no later test looks for a handshake the window let go.
+FLOODS = {
+    "pings only": PING * 1000,
+    "pings between data messages the handler reads": (PING * 100 + raw_frame(OP_BINARY, b"m")) * 10,
+}
+
+
+@pytest.mark.parametrize("flood", FLOODS)
 def test_a_ping_flood_from_a_client_that_never_reads_does_not_grow_memory_without_bound(
-    pg: wsplay.Playground, witness: ClientConnection
+    pg: wsplay.Playground, witness: ClientConnection, flood: str
 ):
-    batch = raw_frame(OP_PING, b"p" * 125) * 1000
+    batch = FLOODS[flood]
     before = rss()
     with RawClient(pg.port, "/reader", marker(), timeout=2) as flooder:
         sent, started = 0, time.monotonic()
