@@ -26,8 +26,9 @@ from urllib.parse import urlsplit
 _HUB_VARIABLES = ("JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_HOST")
 
 
-def origin_of(url: str) -> str | None:
-    """``scheme://host[:port]`` of ``url``, lower-cased; None if it is not an http(s) URL."""
+def origin_of(url: str, *, strict: bool = False) -> str | None:
+    """``scheme://host[:port]`` of ``url``, lower-cased; None if it is not an http(s) URL
+    (or, ``strict``, if it is more than an origin: a path, a query, a user)."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -35,6 +36,8 @@ def origin_of(url: str) -> str | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
+    if strict and (parts.path or parts.query or parts.fragment or "@" in parts.netloc):
+        return None  # a browser's Origin is scheme://host[:port] and nothing more
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     default = {"http": 80, "https": 443}[parts.scheme]
     suffix = f":{port}" if port is not None and port != default else ""
@@ -92,7 +95,7 @@ class OriginPolicy:
         if not sent:
             return None
         raw = sent[0].decode("latin-1")
-        origin = origin_of(raw)
+        origin = origin_of(raw, strict=True)
         if origin is not None and (is_loopback_origin(origin) or origin in self.allowed):
             return None
         return raw, self.explain(raw)

@@ -355,14 +355,13 @@ class Playground:
             self._refused_origins.add(origin)
             say(why)
 
-    def _notice(self, text: str) -> None:
+    def _notice(self, kind: str, text: str) -> None:
         """What the server's protocols did to a misbehaving client: timeline, and notebook.
 
         The same kind of notice is said at most once per half minute (a flood of slow
         clients must not flood the notebook); the timeline keeps every one.
         """
         self.timeline.record(Event(time.time(), 0, "server", WARNING, preview=text))
-        kind = text[:40]
         now = time.monotonic()
         if now - self._noticed.get(kind, -NOTICE_EVERY) >= NOTICE_EVERY:
             self._noticed[kind] = now

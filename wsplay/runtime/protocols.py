@@ -42,13 +42,14 @@ _PLAIN_WORDS = {
     ),
 }  # connections that have not completed a request, at most
 
-Notice = Callable[[str], None]
+BACKLOG = 128  # connections accepted at most per turn of the loop (and the listen queue)
+Notice = Callable[[str, str], None]  # (kind, text): the kind keeps the notebook from a flood
 
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O WebSocket protocol with the gaps above closed."""
 
-    notice: Notice = staticmethod(lambda text: None)  # set per playground (see guarded)
+    notice: Notice = staticmethod(lambda kind, text: None)  # set per playground (guarded)
     # Set by the recorder: told of each control frame, (kind, direction), for the timeline.
     wsplay_control: Callable[[str, str], None] | None = None
 
@@ -86,9 +87,10 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         status = answer.split(b" ", 2)[1].decode("latin-1", "replace")
         cause = error.__cause__ or error
         self.notice(
+            "unparsable",
             f"a WebSocket handshake was refused with HTTP {status}: {cause}. A browser that "
             "sends large cookies for localhost can hit this: clear them, or connect to "
-            "127.0.0.1 instead of localhost (cookies are kept per host name)."
+            "127.0.0.1 instead of localhost (cookies are kept per host name).",
         )
 
     async def send(self, message: Any) -> None:
@@ -107,11 +109,23 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         if not self.read_paused:  # uvicorn pauses reading too, until the app reads
             self.transport.resume_reading()
 
+    async def receive(self) -> Any:
+        # uvicorn's, except that reading resumes only while the peer reads what it is sent:
+        # else each message the app reads would undo the pause of pause_writing.
+        message = await self.queue.get()
+        if self.read_paused and self.queue.empty():
+            self.read_paused = False
+            if self.writable.is_set():
+                self.transport.resume_reading()
+        return message
+
     def handle_parser_exception(self) -> None:
         close = self.conn.close_sent
         failure = self.conn.parser_exc
         why = str(failure) if failure is not None else (close.reason if close else "")
         why = _PLAIN_WORDS.get(why, why)
+        if not why and close is not None and close.code == 1007:
+            why = "a text message is not valid UTF-8"
         self.queue.put_nowait(
             {
                 "type": "websocket.disconnect",
@@ -130,11 +144,20 @@ class _HandshakeDeadline:
     """Mixed into uvicorn's HTTP protocols: a request must be complete within a deadline."""
 
     handshake_timeout = 10.0
-    notice: Notice = staticmethod(lambda text: None)
+    notice: Notice = staticmethod(lambda kind, text: None)
     _unfinished: OrderedDict[int, Any]  # per playground: id -> protocol, oldest first
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)  # type: ignore[misc]
+        self._deadline: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is None:
+            self._arm()  # the next request on a kept-alive connection has the same deadline
+        super().data_received(data)  # type: ignore[misc]
+
+    def _arm(self) -> None:
         loop: asyncio.AbstractEventLoop = self.loop  # type: ignore[attr-defined]
         self._deadline = loop.call_later(self.handshake_timeout, self._too_slow)
         self._unfinished[id(self)] = self
@@ -143,7 +166,9 @@ class _HandshakeDeadline:
             oldest._give_up("too many connections were waiting to complete a request")
 
     def _finished(self) -> None:
-        self._deadline.cancel()
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         self._unfinished.pop(id(self), None)
 
     def _too_slow(self) -> None:
@@ -154,7 +179,7 @@ class _HandshakeDeadline:
         transport: asyncio.Transport = self.transport  # type: ignore[attr-defined]
         if not transport.is_closing():
             transport.close()
-            self.notice(f"closed a connection from {self._peer()}: {why}.")
+            self.notice("unfinished", f"closed a connection from {self._peer()}: {why}.")
 
     def _peer(self) -> str:
         client = getattr(self, "client", None)

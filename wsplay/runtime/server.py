@@ -26,7 +26,7 @@ import uvicorn
 
 from .._loop import LoopThread
 from .._watchdog import LoopWatchdog, Stall
-from .protocols import guarded
+from .protocols import BACKLOG, guarded
 
 START_TIMEOUT = 10.0
 STOP_STEP_TIMEOUT = 3.0  # each step of a stop: unblock, shut uvicorn down, join the thread
@@ -72,7 +72,7 @@ class ServerThread:
         options: ServerOptions,
         on_stall: Callable[[Stall], None],
         describe_task: Callable[[Any], str],
-        notice: Callable[[str], None] = lambda text: None,
+        notice: Callable[[str, str], None] = lambda kind, text: None,
     ) -> None:
         self._make_app = make_app
         self.host = host
@@ -128,6 +128,7 @@ class ServerThread:
             ws_ping_interval=self.options.ping_interval,
             ws_ping_timeout=self.options.ping_timeout,
             timeout_graceful_shutdown=1,
+            backlog=BACKLOG,
         )
 
     def _wait_until_started(self) -> None:
@@ -181,7 +182,7 @@ def _listening_socket(host: str, port: int | None):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port or 0))
-            sock.listen(2048)
+            sock.listen(BACKLOG)
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 raise PortInUseError(host, port or 0) from None
