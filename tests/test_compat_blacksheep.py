@@ -648,3 +648,52 @@ def test_disconnect_error_carries_the_reason_only_in_wsplay():
     assert wsplay_error.code == blacksheep_error.code == 4002
     assert wsplay_error.reason == "client bye"
     assert not hasattr(blacksheep_error, "reason")
+
+
+# --- running third-party BlackSheep code on wsplay: the three gaps, closed -------------------
+def test_a_hand_made_scope_with_a_str_query_string_has_a_repr() -> None:
+    from wsplay import WebSocket as WsplayWebSocket
+
+    scope = {"type": "websocket", "path": "/chat", "query_string": "room=1", "headers": []}
+    websocket = WsplayWebSocket(scope, None, None)
+    assert repr(websocket) == "<WebSocket /chat?room=1>"
+    assert websocket.query == {"room": ["1"]}
+
+
+def test_a_handler_under_blacksheeps_auth_is_refused_not_served_to_anyone() -> None:
+    from blacksheep.server.authorization import auth
+
+    from wsplay import InvalidRouteError
+    from wsplay import Router as WsplayRouter
+
+    @auth("admin")
+    async def admin_only(websocket):
+        await websocket.accept()
+
+    with pytest.raises(InvalidRouteError, match=r"@auth\(...\), which wsplay does not enforce"):
+        WsplayRouter().add_ws("/admin", admin_only)
+
+
+def test_blacksheeps_header_binder_is_named_with_what_to_use_instead() -> None:
+    from blacksheep import FromCookie, FromHeader, FromQuery
+
+    from wsplay import InvalidRouteError
+    from wsplay import Router as WsplayRouter
+
+    async def by_header(websocket, x_user: FromHeader[str]):
+        await websocket.accept()
+
+    async def by_cookie(websocket, session: FromCookie[str]):
+        await websocket.accept()
+
+    async def by_query(websocket, page: FromQuery[int]):
+        await websocket.accept()
+
+    cases = [
+        (by_header, r"FromHeader is BlackSheep's binder.*get_first_header\(b'x-user'\)"),
+        (by_cookie, r"FromCookie .* from websocket.headers"),
+        (by_query, r"FromQuery .* plain type, page: int;"),
+    ]
+    for handler, message in cases:
+        with pytest.raises(InvalidRouteError, match=message):
+            WsplayRouter().add_ws("/x", handler)

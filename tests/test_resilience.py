@@ -305,9 +305,7 @@ def test_connections_the_server_ended_leave_the_list(kernel: Kernel):
         wait_until(lambda: paths_open(kernel, "/echo") == 0, what="the keepalive to end it")
     finally:
         reader.close()
-    last = kernel.value(
-        "[(e.by, e.code, e.reason) for e in pg.timeline.events(kind='close')][-1]"
-    )
+    last = kernel.value("[(e.by, e.code, e.reason) for e in pg.timeline.events(kind='close')][-1]")
     assert last == ["server", 1011, "keepalive ping timeout"]  # what went out on the wire
     quitters = [raw_handshake(port, "/never") for _ in range(5)]
     wait_until(lambda: paths_open(kernel, "/never") == 5)

@@ -121,6 +121,14 @@ def bind_handler(handler: Callable[..., Any], pattern: RoutePattern) -> HandlerB
             f"The handler {name}() for {pattern.text!r} is not `async def`: it must await "
             f"websocket.accept() and the messages. Write:\n    {example}"
         )
+    if getattr(handler, "auth", False) is True and hasattr(handler, "auth_policy"):
+        raise InvalidRouteError(
+            f"The handler {name}() for {pattern.text!r} is decorated with BlackSheep's "
+            "@auth(...), which wsplay does not enforce: it would be served to anyone. Remove "
+            "@auth and check the credentials in the handler before `await websocket.accept()` "
+            "(a token in websocket.query, or a cookie in websocket.headers), or serve it with "
+            "BlackSheep and its authentication."
+        )
     signature = inspect.signature(handler)
     hints = _type_hints(handler)
     websocket_name = _find_websocket_parameter(signature, hints)
@@ -195,6 +203,7 @@ def _plan_argument(parameter: inspect.Parameter, annotation: Any, pattern: Route
             False,
             parameter.default if has_default else None,
         )
+    _refuse_blacksheep_binder(parameter.name, annotation)
     inner, optional = _unwrap_optional(annotation)
     many = False
     if typing.get_origin(inner) in (list, tuple, set) and source == "query":
@@ -210,6 +219,30 @@ def _plan_argument(parameter: inspect.Parameter, annotation: Any, pattern: Route
     required = source == "query" and not has_default and not optional
     default = parameter.default if has_default else None
     return _Argument(parameter.name, source, convert, inner.__name__, many, required, default)
+
+
+def _refuse_blacksheep_binder(name: str, annotation: Any) -> None:
+    """BlackSheep's FromHeader, FromCookie, FromQuery...: say what wsplay reads instead."""
+    binder = typing.get_origin(annotation) or annotation
+    module = getattr(binder, "__module__", "") or ""
+    kind = getattr(binder, "__name__", "")
+    if not (module.startswith("blacksheep") and kind.startswith("From")):
+        return
+    header = name.replace("_", "-")
+    inner = (typing.get_args(annotation) or (str,))[0]
+    plain = getattr(inner, "__name__", "str")
+    instead = {
+        "FromHeader": f"read the header in the handler: websocket.get_first_header(b{header!r})",
+        "FromCookie": "read the cookie in the handler, from websocket.headers (b'cookie')",
+        "FromQuery": f"annotate it with the plain type, {name}: {plain}; wsplay reads the "
+        "query string for any simply-typed parameter",
+        "FromRoute": f"annotate it with the plain type, {name}: {plain}; wsplay passes route "
+        "values by name",
+    }.get(kind, "read the value from websocket.headers, websocket.query or the route")
+    raise InvalidRouteError(
+        f"Cannot bind parameter {name!r}: {kind} is BlackSheep's binder, which wsplay does not "
+        f"implement. Instead, {instead}."
+    )
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:

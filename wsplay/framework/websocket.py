@@ -133,7 +133,9 @@ class WebSocket:
 
     @property
     def query_string(self) -> bytes:
-        return self.scope.get("query_string", b"")
+        value = self.scope.get("query_string", b"")
+        # A hand-made scope (a test, another framework) may give a str: ASGI says bytes.
+        return value.encode("latin-1") if isinstance(value, str) else value
 
     @property
     def query(self) -> dict[str, list[str]]:
