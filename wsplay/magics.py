@@ -1,5 +1,9 @@
 """The ``%wsplay`` and ``%%wsplay`` magics: the playground without writing Python around it.
 
+Declared with IPython's own ``magic_arguments`` (so ``%wsplay?`` shows the usage) and thin
+over the library: each command is one call of ``wsplay.start``, ``pg.stop``, the panel or
+``runtime.live.deploy``. Commands that only read (``status``, ``routes``) start nothing.
+
 %load_ext wsplay
 %wsplay                      # the panel (starts the server if needed)
 %wsplay start --port 8765    # also: stop, status, routes, connect /echo
@@ -11,85 +15,60 @@ await websocket.send_text(f"hello {name}")
 
 from __future__ import annotations
 
-import argparse
-import shlex
-
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from . import runtime
-from .framework import InvalidRouteError
+from .framework import Application, InvalidRouteError
+from .runtime.apps import route_patterns
 from .runtime.live import HandlerSourceError, deploy
 
-USAGE = """\
-Usage:
-  %wsplay                                  show the panel (starts the server if needed)
-  %wsplay start [--port N] [--host H]      start the server (default: a free port on 127.0.0.1)
-  %wsplay stop                             stop it (open connections get 1001)
-  %wsplay status                           is it running, where, how many connections
-  %wsplay routes                           the route patterns being served
-  %wsplay connect PATH                     a panel with a client connected to PATH
-  %%wsplay PATTERN                         the cell's body becomes the handler for PATTERN"""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports mistakes as a UsageError with the usage, not a SystemExit."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"%wsplay: {message}\n{USAGE}")
-
-
-def _parser() -> _Parser:
-    parser = _Parser(prog="%wsplay", add_help=False)
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
-    start = commands.add_parser("start", add_help=False)
-    start.add_argument("--port", type=int, default=None)
-    start.add_argument("--host", default="127.0.0.1")
-    for name in ("stop", "status", "routes", "help"):
-        commands.add_parser(name, add_help=False)
-    connect = commands.add_parser("connect", add_help=False)
-    connect.add_argument("path")
-    return parser
+COMMANDS = ("start", "stop", "status", "routes", "connect")
 
 
 @magics_class
 class WsplayMagics(Magics):
     @no_var_expand
+    @magic_arguments()
+    @argument(
+        "command",
+        nargs="?",
+        choices=COMMANDS,
+        help="start, stop, status, routes, or connect PATH; none: show the panel",
+    )
+    @argument("path", nargs="?", help="with connect: the path a panel client connects to")
+    @argument("--port", type=int, default=None, help="with start: the port (default: a free one)")
+    @argument("--host", default="127.0.0.1", help="with start: the address (default: loopback)")
     @line_cell_magic
     def wsplay(self, line: str, cell: str | None = None):
-        """Run the playground from a cell; ``%wsplay help`` lists the commands."""
+        """Run the playground from a cell.
+
+        As a cell magic, ``%%wsplay PATTERN``: the cell's body becomes the body of an
+        ``async def`` handler for PATTERN, with ``websocket`` and the route's parameters in
+        scope.
+        """
         if cell is not None:
             return self._define_handler(line.strip(), cell)
         try:
-            words = shlex.split(line)
-        except ValueError as error:
-            raise UsageError(f"%wsplay: {error}\n{USAGE}") from None
-        arguments = _parser().parse_args(words)
+            arguments = parse_argstring(self.wsplay, line)
+        except UsageError as error:
+            # IPython formats the usage for its docs ("::" and an indent): one line here.
+            usage = " ".join(self.wsplay.parser.format_usage().removeprefix("::").split())
+            raise UsageError(f"{error}\nUsage: {usage}\n(%wsplay? explains each.)") from None
         command = arguments.command
         if command is None:
             return _panel()
-        if command == "help":
-            print(USAGE)
-            return None
         if command == "start":
-            playground = runtime.start(host=arguments.host, port=arguments.port)
-            print(f"The playground is running at {playground.url}")
-            return None
+            return _start(arguments.host, arguments.port)
         if command == "stop":
-            playground = runtime.current()
-            if playground is None or not playground.running:
-                print("The playground is not running.")
-            else:
-                playground.stop()
-                print("The playground has stopped; its port is free.")
-            return None
+            return _stop()
         if command == "status":
-            print(_status())
-            return None
+            return print(_status())
         if command == "routes":
-            playground = runtime.current() or runtime.start()
-            print("\n".join(playground.routes) or "No routes yet: define one with %%wsplay /path")
-            return None
+            return print(_routes())
+        if not arguments.path:
+            raise UsageError("%wsplay connect needs a path, e.g. %wsplay connect /echo")
         view = _panel()
         client = view.clients[0]
         client.path.value = arguments.path
@@ -98,7 +77,7 @@ class WsplayMagics(Magics):
 
     def _define_handler(self, pattern: str, body: str) -> None:
         if not pattern:
-            raise UsageError("%%wsplay needs a route pattern, e.g. %%wsplay /echo\n" + USAGE)
+            raise UsageError("%%wsplay needs a route pattern on its first line: %%wsplay /echo")
         try:
             deploy(pattern, body, self.shell.user_ns)
         except (InvalidRouteError, HandlerSourceError) as error:
@@ -114,6 +93,28 @@ def _panel():
     return panel()
 
 
+def _start(host: str, port: int | None) -> None:
+    before = runtime.current()
+    was = before.url if before is not None and before.running else None
+    playground = runtime.start(host=host, port=port)
+    if was is not None and was != playground.url:
+        print(
+            f"The playground moved from {was} to {playground.url}: its open connections "
+            "were closed with 1001 (Going Away)."
+        )
+    else:
+        print(f"The playground is running at {playground.url}")
+
+
+def _stop() -> None:
+    playground = runtime.current()
+    if playground is None or not playground.running:
+        print("The playground is not running.")
+        return
+    playground.stop()
+    print("The playground has stopped; its port is free.")
+
+
 def _status() -> str:
     playground = runtime.current()
     if playground is None or not playground.running:
@@ -123,6 +124,12 @@ def _status() -> str:
         f"{len(playground.connections)} open connection(s), {len(playground.routes)} route(s) "
         f"and {len(playground.errors)} handler error(s)."
     )
+
+
+def _routes() -> str:
+    playground = runtime.current()
+    patterns = playground.routes if playground is not None else route_patterns(Application())
+    return "\n".join(patterns) or "No routes yet: define one with %%wsplay /path"
 
 
 def load_ipython_extension(ipython) -> None:
