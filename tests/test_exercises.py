@@ -563,16 +563,14 @@ def test_the_checker_keeps_the_handlers_errors_out_of_the_log(caplog) -> None:
 
 
 def _wsplay_imports(module: str) -> set[str]:
-    """The wsplay modules (relative to the package) that ``wsplay/<module>.py`` imports."""
-    source = (ROOT / "wsplay" / f"{module}.py").read_text()
+    """The wsplay modules outside the exercises package that ``wsplay/exercises/<module>.py``
+    imports (``framework``, ``testing``, ``runtime``...)."""
+    source = (ROOT / "wsplay" / "exercises" / f"{module}.py").read_text()
     found = set()
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:
-                found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom | ast.Import):
+        if isinstance(node, ast.ImportFrom) and node.level == 2:
+            found.add((node.module or "").split(".")[0])
+        elif isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and not node.level):
             names = (
                 [node.module]
                 if isinstance(node, ast.ImportFrom)
@@ -582,14 +580,18 @@ def _wsplay_imports(module: str) -> set[str]:
     return found
 
 
-def test_exercises_imports_only_the_framework_and_the_test_client() -> None:
-    """The in-process checker needs no server; the exercises of notebook 08 (in a module of
-    their own) need the runtime: real workers and a real Redis."""
-    assert _wsplay_imports("exercises") == {
-        "framework",
-        "testing",
-        "exercises_beyond",
-        "exercises_scaling",
-    }
-    assert _wsplay_imports("exercises_beyond") == {"exercises"}
-    assert _wsplay_imports("exercises_scaling") == {"exercises", "framework", "runtime"}
+def test_exercises_import_only_the_framework_and_the_test_client() -> None:
+    """The in-process checker needs no server; the exercise of notebook 08 (a module of its
+    own) needs the runtime: real workers and a real Redis."""
+    package = ROOT / "wsplay" / "exercises"
+    modules = sorted(path.stem for path in package.glob("*.py"))
+    for module in modules:
+        allowed = {"framework", "testing"} | ({"runtime"} if module == "redis_rooms" else set())
+        assert _wsplay_imports(module) <= allowed, module
+    assert _wsplay_imports("redis_rooms") == {"framework", "runtime"}
+    assert "testing" in _wsplay_imports("checking")
+
+
+def test_no_module_of_the_exercises_is_over_400_lines() -> None:
+    for path in (ROOT / "wsplay" / "exercises").glob("*.py"):
+        assert len(path.read_text().splitlines()) <= 400, path.name

@@ -19,22 +19,17 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from .exercises import (
-    FAIL,
-    PASS,
-    PEER_HEADER,
-    StepResult,
-    _Client,
-    _exercise,
-    _Run,
-    _Seen,
-)
-from .framework import MessageMode, WebSocketClosedError
-from .framework.messages import dumps_json
-from .runtime.export import ExportError, export_app
-from .runtime.redis_server import RedisNotInstalledError, RedisServer
-from .runtime.sources import Unrecoverable
-from .runtime.workers import Workers
+from ..framework import MessageMode, WebSocketClosedError
+from ..framework.messages import dumps_json
+from ..runtime.export import ExportError, export_app
+from ..runtime.redis_server import RedisNotInstalledError, RedisServer
+from ..runtime.sources import Unrecoverable
+from ..runtime.workers import Workers
+from .conversation import _Client, _Run
+from .harness import PEER_HEADER
+from .registry import _exercise
+from .report import FAIL, PASS, StepResult
+from .seen import _Seen
 
 # Which worker each scripted client talks to (0 is "worker 1").
 PLACEMENT = {"alice": 0, "carol": 0, "bob": 1, "dave": 1}

@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .exercises import ANY_TEXT, PEER_HEADER, _exercise, _Run, _Seen
+from .conversation import _Run
+from .harness import PEER_HEADER
+from .registry import _exercise
+from .seen import ANY_TEXT, _Seen
 
 TRUSTED_ORIGIN = "http://localhost:8888"
 TOKENS = {"t-ada": "ada", "t-bob": "bob"}

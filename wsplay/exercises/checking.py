@@ -1,0 +1,76 @@
+"""``check``: run an exercise's scripted conversations against a solution, in process."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ..framework import Application, InvalidRouteError, Router
+from ..framework.errors import logged_failures
+from ..testing import TestClient
+from .conversation import _Run
+from .harness import _Capture, _Harness
+from .registry import _find
+from .report import FAIL, Report, StepResult
+from .seen import _one_line
+
+DEFAULT_TIMEOUT = 3.0
+
+
+def check(exercise: str, solution: Any, *, timeout: float = DEFAULT_TIMEOUT) -> Report:
+    """Run ``exercise``'s conversations against ``solution`` and report each step.
+
+    ``solution`` is your handler (an ``async def`` function: it is served on the exercise's
+    route), or an ``Application`` or ``Router`` that serves that route. ``timeout`` bounds
+    every wait, so a handler that hangs costs at most that many seconds per conversation.
+    """
+    found = _find(exercise)
+    report = Report(found.name, found.title)
+    app, problem = _as_app(solution, found.pattern)
+    if problem is not None:
+        report.steps.append(problem)
+        return report
+    capture = _Capture()
+    harness = _Harness(app, capture)
+    with logged_failures(), TestClient(harness, timeout=timeout) as client:
+        run = _Run(found, client, harness, capture, report, timeout)
+        try:
+            found.script(run)
+        finally:
+            run.leave_all()
+            harness.all_gone = True
+    return report
+
+
+def _as_app(solution: Any, pattern: str) -> tuple[Any, StepResult | None]:
+    """The ASGI app to check, or the step that says why ``solution`` cannot be served."""
+    step = f"serve your handler on {pattern}"
+    if isinstance(solution, Application):
+        return solution, None
+    if isinstance(solution, Router):
+        return Application(router=solution), None
+    if inspect.isfunction(solution) or inspect.ismethod(solution):
+        router = Router()
+        try:
+            router.add_ws(pattern, solution)
+        except InvalidRouteError as error:
+            return None, StepResult(
+                FAIL, step, "a handler wsplay can serve", _one_line(error), _fix(error)
+            )
+        return Application(router=router), None
+    if solution is None or not callable(solution):
+        return None, StepResult(
+            FAIL,
+            step,
+            "an async def handler, an Application or a Router",
+            repr(solution),
+            "pass the handler function itself, e.g. check('greet', greet), without calling it.",
+        )
+    return solution, None  # any other ASGI app (BlackSheep's, Starlette's)
+
+
+def _fix(error: BaseException) -> str:
+    example = [line.strip() for line in str(error).splitlines()[1:] if line.strip()]
+    if example:
+        return f"Write its first line as `{example[0]}` and re-run the cell."
+    return "Change the handler as the error says, re-run its cell, then this check."

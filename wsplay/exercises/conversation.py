@@ -1,0 +1,372 @@
+"""A small language for scripted conversations: connect, send, expect, leave; each step
+into the report, with the hint that fits what the handler did."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from ..framework import (
+    HandshakeRejectedError,
+    InvalidRouteError,
+    MessageMode,
+    WebSocketClosedError,
+    compile_pattern,
+    describe_close_code,
+)
+from ..framework.exceptions import BindingError
+from ..testing import HandlerInterrupted, TestClient
+from .harness import PEER_HEADER, _Capture, _Harness
+from .registry import Exercise
+from .report import FAIL, PASS, SKIP, Report, StepResult
+from .seen import (
+    ANY_TEXT,
+    ANYTHING,
+    _crash_text,
+    _json_matches,
+    _one_line,
+    _pick,
+    _Seen,
+    _short,
+    _where,
+)
+
+
+class _Client:
+    """One scripted client: its name, path and blocking test session."""
+
+    def __init__(self, name: str, path: str, connect: Any, session: Any) -> None:
+        self.name = name
+        self.path = path
+        self._connect = connect
+        self.session = session
+        self.left = False
+
+
+class _Run:
+    """Drives the conversations of one check and writes their steps into the report.
+
+    After a failed step, the rest of that conversation is listed as not run: the handler's
+    state is unknown, and one mistake should read as one ✗.
+    """
+
+    def __init__(
+        self,
+        exercise: Exercise,
+        client: TestClient,
+        harness: _Harness,
+        capture: _Capture,
+        report: Report,
+        timeout: float,
+    ) -> None:
+        self.exercise = exercise
+        self.client = client
+        self.harness = harness
+        self.capture = capture
+        self.report = report
+        self.timeout = timeout
+        self.clients: dict[str, _Client] = {}
+        self.failed = False
+
+    # --- bookkeeping ---------------------------------------------------------------------
+    def conversation(self) -> _Run:
+        """Start a new conversation: steps run again even if an earlier one failed."""
+        self.leave_all()
+        self.failed = False
+        return self
+
+    def _pass(self, step: str) -> None:
+        self.report.steps.append(StepResult(PASS, step))
+
+    def _fail(self, step: str, expected: str, got: str, hint: str) -> None:
+        self.report.steps.append(StepResult(FAIL, step, expected, got, hint))
+        self.failed = True
+
+    def _skip(self, step: str) -> bool:
+        if self.failed:
+            self.report.steps.append(StepResult(SKIP, step))
+        return self.failed
+
+    def _explain(self, seen: _Seen, fix: str, *, expected_kind: str = "") -> str:
+        """The hint for an unexpected ``seen``: what the handler did, then what to change."""
+        errors, warnings = self.capture.drain()
+        crash = _crash_text(errors)
+        if errors and isinstance(errors[0], BindingError):
+            names = ", ".join(
+                f"`{name}`" for name in compile_pattern(self.exercise.pattern).parameters
+            )
+            return (
+                f"{crash} The route {self.exercise.pattern} passes its values to the "
+                f"parameters named {names}: name yours the same."
+            )
+        if errors and isinstance(errors[0], HandlerInterrupted):
+            return (
+                f"{crash} A handler must `await` something on every turn of a loop (a receive, "
+                "a send, `await asyncio.sleep(...)`); blocking calls such as time.sleep, or "
+                "CPU work, belong in `await asyncio.to_thread(...)`."
+            )
+        if crash:
+            return f"{crash} {fix}"
+        if seen.kind == "refused" and warnings:
+            return f"{warnings[0]} {fix}"
+        if seen.kind == "refused":
+            return (
+                "The handler closed the connection before calling `await websocket.accept()`, "
+                f"so the client was refused. {fix}"
+            )
+        if seen.kind == "timeout":
+            return (
+                "Your handler sent nothing back: is it waiting for another message, missing a "
+                f"send, or blocked by a call that is not awaited (e.g. time.sleep)? {fix}"
+            )
+        if seen.kind == "close" and seen.code == 1000:
+            return (
+                f"Your handler returned (wsplay then closes with 1000) before sending this. {fix}"
+            )
+        if seen.kind == "close" and seen.code == 1006:
+            return (
+                "Your handler stopped without closing the connection, e.g. a "
+                f"WebSocketDisconnectError about another client ended it. {fix}"
+            )
+        if seen.kind in ("text", "bytes") and expected_kind and seen.kind != expected_kind:
+            frame = {"text": "a text frame", "bytes": "a binary frame"}
+            return f"This needs {frame[expected_kind]}, not {frame[seen.kind]}. {fix}"
+        return fix
+
+    # --- client actions ------------------------------------------------------------------
+    def connect(
+        self,
+        name: str,
+        path: str,
+        *,
+        subprotocols: Iterable[str] = (),
+        expect_subprotocol: Any = ANYTHING,
+        fix: str = "",
+    ) -> None:
+        offered = list(subprotocols)
+        step = f"{name} connects to {path}" + (f", offering {offered}" if offered else "")
+        expected = "the connection accepted"
+        if expect_subprotocol is not ANYTHING:
+            chosen = f"subprotocol {expect_subprotocol!r}" if expect_subprotocol else ""
+            expected += f" with {chosen or 'no subprotocol'}"
+        if self._skip(step):
+            return
+        seen = self._open(name, path, offered)
+        if seen.kind != "accepted":
+            self._fail(step, expected, seen.describe(self.timeout), self._explain(seen, fix))
+        elif expect_subprotocol is not ANYTHING and seen.data != expect_subprotocol:
+            self._fail(step, expected, seen.describe(self.timeout), fix)
+        else:
+            self._pass(f"{step}: {expected.removeprefix('the connection ')}")
+
+    def _open(
+        self, name: str, path: str, subprotocols: list[str], headers: dict[str, str] | None = None
+    ) -> _Seen:
+        connect = self.client.websocket_connect(
+            path, headers={PEER_HEADER: name, **(headers or {})}, subprotocols=subprotocols
+        )
+        try:
+            session = connect.__enter__()
+        except HandshakeRejectedError as refused:
+            return _Seen("refused", code=refused.status_code)
+        except TimeoutError:
+            return _Seen("timeout")
+        except Exception as error:
+            return _Seen("failure", error)
+        self.clients[name] = _Client(name, path, connect, session)
+        return _Seen("accepted", session.accepted_subprotocol)
+
+    def send(self, name: str, data: Any, mode: str = "text") -> bool:
+        """Send without a step of its own (sending cannot fail in process); False if skipped."""
+        client = self.clients.get(name)
+        if self.failed or client is None:
+            return False
+        try:
+            if mode == "json":
+                client.session.send_json(data)
+            elif mode == "json-bytes":
+                client.session.send_json(data, mode=MessageMode.BYTES)
+            elif mode == "bytes":
+                client.session.send_bytes(data)
+            else:
+                client.session.send_text(data)
+        except Exception as error:
+            self._fail(f"{name} sends {_short(data)}", "the message sent", repr(error), "")
+            return False
+        return True
+
+    def receive(self, name: str) -> _Seen:
+        client = self.clients[name]
+        try:
+            message = client.session.receive_message()
+        except WebSocketClosedError as closed:
+            client.left = True
+            return _Seen("close", code=closed.code, reason=closed.reason)
+        except TimeoutError:
+            return _Seen("timeout")
+        except Exception as error:
+            return _Seen("failure", error)
+        if message.get("text") is not None:
+            return _Seen("text", message["text"])
+        return _Seen("bytes", message.get("bytes") or b"")
+
+    def expect_text(
+        self, name: str, expected: str, step: str, fix: str, hints: dict[str, str] | None = None
+    ) -> None:
+        """``name`` receives the text ``expected``. ``hints`` maps a text that may come
+        instead (e.g. a message from another room) to what that mistake means."""
+        if self._skip(step):
+            return
+        seen = self.receive(name)
+        if seen.kind == "text" and seen.data == expected:
+            self._pass(step)
+            return
+        hint = _pick(hints, [seen.data] if seen.kind == "text" else []) or fix
+        hint = self._explain(seen, hint, expected_kind="text")
+        self._fail(step, f"text {expected!r}", seen.describe(self.timeout), hint)
+
+    def expect_texts(
+        self,
+        names: Iterable[str],
+        expected: Iterable[str],
+        step: str,
+        fix: str,
+        hints: dict[str, str] | None = None,
+    ) -> None:
+        """Each of ``names`` receives exactly the texts ``expected``, in any order."""
+        if self._skip(step):
+            return
+        wanted = Counter(expected)
+        shown = " and ".join(map(repr, sorted(wanted))) + (
+            " (any order)" if len(wanted) > 1 else ""
+        )
+        for name in names:
+            got: list[str] = []
+            for _ in range(wanted.total()):
+                seen = self.receive(name)
+                if seen.kind != "text":
+                    what = f"{got!r}, then " if got else ""
+                    hint = self._explain(seen, _pick(hints, got) or fix, expected_kind="text")
+                    self._fail(
+                        step, f"{name} receives {shown}", what + seen.describe(self.timeout), hint
+                    )
+                    return
+                got.append(seen.data)
+            if Counter(got) != wanted:
+                self._fail(step, f"{name} receives {shown}", repr(got), _pick(hints, got) or fix)
+                return
+        self._pass(step)
+
+    def expect_json(
+        self, name: str, expected: Any, step: str, fix: str, *, binary: bool = False
+    ) -> None:
+        if self._skip(step):
+            return
+        seen = self.receive(name)
+        frame = "bytes" if binary else "text"
+        shown = json.dumps(expected, default=lambda _: "<any text>", ensure_ascii=False)
+        wanted = f"JSON {shown} in a {'binary' if binary else 'text'} frame"
+        if seen.kind != frame:
+            hint = self._explain(seen, fix, expected_kind=frame)
+            self._fail(step, wanted, seen.describe(self.timeout), hint)
+            return
+        try:
+            value = json.loads(seen.data)
+        except (ValueError, UnicodeDecodeError):
+            self._fail(
+                step,
+                wanted,
+                f"{seen.describe(self.timeout)}, which is not JSON",
+                f"Answer with `await websocket.send_json(...)`, which writes JSON. {fix}",
+            )
+            return
+        if not _json_matches(expected, value):
+            self._fail(step, wanted, f"JSON {json.dumps(value, ensure_ascii=False)}", fix)
+            return
+        self._pass(step)
+
+    def expect_close(
+        self, name: str, code: int, step: str, fix: str, reason: Any = ANYTHING
+    ) -> None:
+        """``name`` is closed with ``code``; ``reason`` is a text, ANY_TEXT or ANYTHING."""
+        if self._skip(step):
+            return
+        seen = self.receive(name)
+        wanted = f"a close {code} ({describe_close_code(code).split(':')[0]})"
+        if reason is ANY_TEXT:
+            wanted += " with a reason"
+        elif reason is not ANYTHING:
+            wanted += f" with reason {reason!r}"
+        if seen.kind == "close" and seen.code == code:
+            if reason is ANYTHING or _json_matches(reason, seen.reason):
+                self._pass(step)
+            else:
+                got = seen.describe(self.timeout) + ("" if seen.reason else " with no reason")
+                self._fail(step, wanted, got, fix)
+            return
+        self._fail(step, wanted, seen.describe(self.timeout), self._explain(seen, fix))
+
+    def vanish(self, name: str) -> None:
+        """``name``'s network goes away: sends to it fail; its handler hears nothing yet."""
+        if not self.failed:
+            self.harness.gone(name)
+
+    def lost(self, name: str) -> None:
+        """The server notices that ``name`` vanished: its handler gets a 1006 disconnect."""
+        client = self.clients.get(name)
+        if self.failed or client is None or client.left:
+            return
+        self.harness.gone(name)
+        client.session.send_message({"type": "websocket.disconnect", "code": 1006, "reason": ""})
+
+    def leave(self, name: str, step: str, fix: str, code: int = 1000, reason: str = "") -> None:
+        """``name`` closes with ``code``; the handler must end within the timeout, quietly."""
+        if self._skip(step):
+            return
+        client = self.clients.pop(name, None)
+        if client is None:
+            self._pass(step)
+            return
+        failure = self._close(client, code, reason)
+        errors, _ = self.capture.drain()
+        if failure is not None:
+            self._fail(step, "the handler ends", failure, fix)
+        elif errors:
+            error = errors[0]
+            hint = self._leave_hint(error, fix)
+            self._fail(step, "the handler ends quietly", _one_line(error), hint)
+        else:
+            self._pass(step)
+
+    def _leave_hint(self, error: BaseException, fix: str) -> str:
+        where = _where(error)
+        if isinstance(error, BindingError | InvalidRouteError):
+            return fix
+        state = "The client has gone: the handler can neither send nor receive any more"
+        if "Invalid" in type(error).__name__ and "state" in str(error):
+            return f"{state}{where}. Stop (return) when WebSocketDisconnectError arrives. {fix}"
+        return f"Your handler raised it{where}. {fix}"
+
+    def _close(self, client: _Client, code: int, reason: str) -> str | None:
+        self.harness.gone(client.name)
+        try:
+            client.session.close(code, reason)
+        except TimeoutError:
+            return (
+                f"it was still running {self.timeout:g} s after {client.name} left (does it "
+                "catch WebSocketDisconnectError and carry on?)"
+            )
+        except Exception as error:
+            return f"{type(error).__name__}: {error}"
+        finally:
+            client.left = True
+        return None
+
+    def leave_all(self) -> None:
+        for client in list(self.clients.values()):
+            if not client.left:
+                self._close(client, 1000, "")
+        self.clients.clear()
+        self.capture.drain()

@@ -1,0 +1,105 @@
+"""Notebook 05's exercise: chat rooms."""
+
+from __future__ import annotations
+
+from .conversation import _Run
+from .registry import _exercise
+
+
+@_exercise(
+    "rooms",
+    "05",
+    "a chat with rooms",
+    "/room/{room}/{user}",
+    """
+Serve /room/{room}/{user}: a chat where each room is separate. When a user connects, everyone
+in their room (them included) gets "<user> joined". A text from a user goes to everyone in
+their room (them included) as "<user>: <text>". When a user leaves, or vanishes, the others
+in the room get "<user> left", once. A member who vanishes in the middle of a broadcast must
+not break the conversation for the others.
+""",
+)
+def _rooms(run: _Run) -> None:
+    join_fix = (
+        "After accept(), add the websocket to `rooms[room]` and send "
+        'f"{user} joined" to every member of that room, the newcomer included.'
+    )
+    relay_fix = 'Send f"{user}: {text}" to every member of the sender\'s room, sender included.'
+    rooms_fix = (
+        "Keep one dict of members per room (`rooms.setdefault(room, {})`) and broadcast "
+        "to that room only."
+    )
+    left_fix = (
+        "When a member's handler ends (WebSocketDisconnectError, in a `finally:`), remove them "
+        'from the room and send f"{user} left" to the others, once.'
+    )
+    vanish_fix = (
+        "Sending to a member who vanished raises WebSocketDisconnectError in the *sender's* "
+        "handler: wrap each member's send_text in try/except, drop that member and carry on; "
+        'then send f"{user} left" once, whichever notices first: the failed send or the '
+        "member's own handler."
+    )
+    leak = {"alice": rooms_fix, "bob": rooms_fix, "carol": rooms_fix}
+    run.conversation()
+    run.connect("dave", "/room/b/dave", fix="Call `await websocket.accept()` first.")
+    run.expect_text(
+        "dave", "dave joined", "dave joins room b: dave receives 'dave joined'", join_fix
+    )
+    run.connect("alice", "/room/a/alice")
+    run.expect_text(
+        "alice", "alice joined", "alice joins room a: alice receives 'alice joined'", join_fix
+    )
+    if run.send("dave", "hello b"):
+        run.expect_text(
+            "dave",
+            "dave: hello b",
+            "dave says 'hello b': dave receives 'dave: hello b' (nothing from room a)",
+            relay_fix,
+            hints=leak,
+        )
+    run.connect("bob", "/room/a/bob")
+    run.expect_texts(
+        ["bob", "alice"],
+        ["bob joined"],
+        "bob joins room a: bob and alice receive 'bob joined' (nothing from room b)",
+        join_fix,
+        hints={"dave": rooms_fix},
+    )
+    if run.send("alice", "hi"):
+        run.expect_texts(
+            ["alice", "bob"],
+            ["alice: hi"],
+            "alice says 'hi': alice and bob receive 'alice: hi'",
+            relay_fix,
+        )
+    run.connect("carol", "/room/a/carol")
+    run.expect_texts(
+        ["carol", "alice", "bob"],
+        ["carol joined"],
+        "carol joins room a: carol, alice and bob receive 'carol joined'",
+        join_fix,
+    )
+    run.vanish("carol")
+    if run.send("alice", "anyone?"):
+        run.lost("carol")
+        run.expect_texts(
+            ["alice", "bob"],
+            ["alice: anyone?", "carol left"],
+            "carol vanishes as alice says 'anyone?': alice and bob receive 'alice: anyone?' "
+            "and 'carol left'",
+            vanish_fix,
+        )
+    run.leave("carol", "carol's handler ends quietly", left_fix)
+    run.leave("alice", "alice leaves; her handler ends quietly", left_fix)
+    run.expect_text(
+        "bob",
+        "alice left",
+        "bob receives 'alice left'",
+        left_fix,
+        hints={
+            "carol left": "'carol left' came twice: announce a departure only where the "
+            "member is removed from the room, and only if they were still in it."
+        },
+    )
+    run.leave("bob", "bob leaves; the handler ends quietly", left_fix)
+    run.leave("dave", "dave leaves; the handler ends quietly", left_fix)

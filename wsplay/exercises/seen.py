@@ -1,0 +1,117 @@
+"""What a scripted client saw (a frame, a close, a refusal, silence, a failure), in words."""
+
+from __future__ import annotations
+
+import math
+import os
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..framework import describe_close_code
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # wsplay/
+
+
+@dataclass
+class _Seen:
+    """One thing a scripted client saw: a frame, a close, a refusal, silence or a failure."""
+
+    kind: str  # "text", "bytes", "close", "refused", "accepted", "timeout", "failure"
+    data: Any = None
+    code: int | None = None
+    reason: str = ""
+
+    def describe(self, timeout: float) -> str:
+        if self.kind == "text":
+            return f"text {_short(self.data)}"
+        if self.kind == "bytes":
+            return f"a binary frame {_short(self.data)}"
+        if self.kind == "close":
+            meaning = describe_close_code(self.code).split(":")[0]
+            reason = f" with reason {_short(self.reason)}" if self.reason else ""
+            return f"a close {self.code} ({meaning}){reason}"
+        if self.kind == "refused":
+            return f"the handshake refused (HTTP {self.code})"
+        if self.kind == "accepted":
+            protocol = f"with subprotocol {self.data!r}" if self.data else "with no subprotocol"
+            return f"the connection accepted {protocol}"
+        if self.kind == "timeout":
+            return f"nothing within {timeout:g} s"
+        return f"{type(self.data).__name__}: {self.data}"
+
+
+def _short(value: Any, size: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= size else text[: size - 3] + "..."
+
+
+class _Marker:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+ANYTHING = _Marker("<anything>")  # no expectation
+ANY_TEXT = _Marker("<any text>")  # any non-blank string
+
+
+def _where(error: BaseException) -> str:
+    """'line 7 in calc(): return a / b' for the learner's own frame of a traceback."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR)
+        and "asyncio" not in frame.filename
+    ]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    code = f": `{frame.line.strip()}`" if frame.line else ""
+    return f" (line {frame.lineno} in {frame.name}(){code})"
+
+
+def _crash_text(errors: list[BaseException]) -> str:
+    if not errors:
+        return ""
+    error = errors[0]
+    return f"Your handler raised {_one_line(error)}{_where(error)}."
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(line.strip() for line in str(error).splitlines()).rstrip(".")
+    return f"{type(error).__name__}: {text}"
+
+
+def _json_matches(expected: Any, got: Any) -> bool:
+    if expected is ANY_TEXT:
+        return isinstance(got, str) and bool(got.strip())
+    if isinstance(expected, dict):
+        return (
+            isinstance(got, dict)
+            and set(got) == set(expected)
+            and all(_json_matches(value, got[key]) for key, value in expected.items())
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(got, list)
+            and len(got) == len(expected)
+            and all(_json_matches(e, g) for e, g in zip(expected, got, strict=True))
+        )
+    if isinstance(expected, bool) or isinstance(got, bool):
+        return expected is got
+    if isinstance(expected, int | float) and isinstance(got, int | float):
+        return math.isclose(expected, got, rel_tol=1e-9, abs_tol=1e-12)
+    return expected == got
+
+
+def _pick(hints: dict[str, str] | None, texts: Iterable[Any]) -> str:
+    """The hint for the first of ``texts`` that contains one of ``hints``' keys."""
+    for text in texts:
+        for key, hint in (hints or {}).items():
+            if isinstance(text, str) and key in text:
+                return hint
+    return ""
