@@ -23,7 +23,7 @@ from wsplay import (
     WebSocketDisconnectError,
 )
 from wsplay.exercises import EXERCISES, check, describe
-from wsplay.framework import default_router
+from wsplay.framework.routing import default_router
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "notebooks" / "solutions"

@@ -129,7 +129,7 @@ def test_a_class_and_a_magic_handler_from_cells_are_exported(
         with connect(f"{url}/hello/grace", open_timeout=TIMEOUT) as client:
             assert client.recv(timeout=TIMEOUT) == "grace"
     kernel.run(
-        "pg.routes and [wsplay.framework.default_router.remove_ws(p) for p in "
+        "pg.routes and [wsplay.framework.routing.default_router.remove_ws(p) for p in "
         "('/score/{name}', '/hello/{name}')]"
     )
 
@@ -149,7 +149,7 @@ def test_what_cannot_be_exported_is_named_with_the_reason(kernel: Kernel, tmp_pa
 
                 return inner
 
-            wsplay.framework.default_router.add_ws("/closure", make())
+            wsplay.framework.routing.default_router.add_ws("/closure", make())
 
             @ws("/who")
             async def who(websocket: WebSocket):
@@ -177,7 +177,7 @@ def test_what_cannot_be_exported_is_named_with_the_reason(kernel: Kernel, tmp_pa
     assert "async def who" not in source and "pg =" not in source
     assert "async def slow" not in source and "delay" not in source
     for pattern in ("/closure", "/who", "/slow"):
-        kernel.run(f"wsplay.framework.default_router.remove_ws({pattern!r})")
+        kernel.run(f"wsplay.framework.routing.default_router.remove_ws({pattern!r})")
 
 
 def test_file_names_that_would_not_run_are_refused(kernel: Kernel, tmp_path: Path) -> None:

@@ -26,7 +26,9 @@ from wsplay import (
     WebSocketDisconnectError,
     WebSocketState,
 )
-from wsplay.framework import compile_pattern, describe_close_code, format_reason
+from wsplay.framework import describe_close_code
+from wsplay.framework.routing import compile_pattern
+from wsplay.framework.websocket import format_reason
 from wsplay.testing import TestClient
 
 
@@ -561,7 +563,7 @@ async def test_lifespan_is_answered(router: Router) -> None:
 
 def test_default_router_serves_ws_decorator() -> None:
     from wsplay import ws
-    from wsplay.framework import default_router
+    from wsplay.framework.routing import default_router
 
     @ws("/default-router-probe")
     async def probe(websocket: WebSocket):

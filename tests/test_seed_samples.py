@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.servers import SERVERS, serve_granian, serve_hypercorn, serve_uvicorn
-from wsplay.framework import default_router
+from wsplay.framework.routing import default_router
 
 TIMEOUT = 5
 PREAMBLE = "from wsplay import Application, WebSocket, ws\n\napp = Application()\n\n"

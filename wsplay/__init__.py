@@ -15,6 +15,7 @@ import warnings
 
 from .framework import (
     Application,
+    CloseCode,
     HandshakeRejectedError,
     InvalidMessageError,
     InvalidRouteError,
@@ -45,11 +46,6 @@ def panel(playground: Playground | None = None):
     return _ui().panel(playground)
 
 
-def HandlerEditor(pattern: str = "/echo", **options):
-    """A widget to write a handler's body for ``pattern`` and deploy it."""
-    return _ui().HandlerEditor(pattern, **options)
-
-
 def browser_client(path: str = "/echo", **options):
     """A client whose WebSocket the page itself opens (``new WebSocket`` in the browser).
 
@@ -57,6 +53,16 @@ def browser_client(path: str = "/echo", **options):
     (``<base>/proxy/<port>/``, as on Binder); its traffic is on the playground's timeline.
     """
     return _ui().BrowserClient(path, **options)
+
+
+# The widget classes, loaded on first use: importing wsplay starts no Jupyter machinery.
+_WIDGET_CLASSES = {"HandlerEditor", "Panel", "BrowserClient"}
+
+
+def __getattr__(name: str):
+    if name in _WIDGET_CLASSES:
+        return getattr(_ui(), name)
+    raise AttributeError(f"module 'wsplay' has no attribute {name!r}")
 
 
 def _ui():
@@ -101,8 +107,9 @@ def load_ipython_extension(ipython) -> None:
     load(ipython)
 
 
-__all__ = [
+__all__ = [  # HandlerEditor is loaded on first use (__getattr__)
     "Application",
+    "CloseCode",
     "HandlerEditor",
     "HandshakeRejectedError",
     "InvalidMessageError",

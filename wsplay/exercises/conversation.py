@@ -13,10 +13,10 @@ from ..framework import (
     InvalidRouteError,
     MessageMode,
     WebSocketClosedError,
-    compile_pattern,
     describe_close_code,
 )
 from ..framework.exceptions import BindingError
+from ..framework.routing import compile_pattern
 from ..testing import HandlerInterrupted, TestClient
 from .harness import PEER_HEADER, _Capture, _Harness
 from .registry import Exercise

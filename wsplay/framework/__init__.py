@@ -5,9 +5,8 @@ server (uvicorn, hypercorn, granian), and on BlackSheep with only its import cha
 """
 
 from .application import Application
-from .close_codes import check_close_code, describe_close_code, is_sendable_close_code
+from .close_codes import CloseCode, describe_close_code
 from .exceptions import (
-    BindingError,
     HandshakeRejectedError,
     InvalidMessageError,
     InvalidRouteError,
@@ -18,31 +17,25 @@ from .exceptions import (
     WebSocketState,
 )
 from .messages import MessageMode
-from .routing import Route, Router, compile_pattern, default_router, ws
-from .websocket import MAX_REASON_SIZE, Headers, WebSocket, format_reason
+from .routing import Router, ws
+from .websocket import WebSocket
 
+# What handlers and the notebooks use; the rest is importable from its module
+# (framework.routing.compile_pattern, framework.websocket.format_reason, ...).
 __all__ = [
-    "MAX_REASON_SIZE",
     "Application",
-    "BindingError",
+    "CloseCode",
     "HandshakeRejectedError",
-    "Headers",
     "InvalidMessageError",
     "InvalidRouteError",
     "InvalidWebSocketStateError",
     "MessageMode",
-    "Route",
     "Router",
     "WebSocket",
     "WebSocketClosedError",
     "WebSocketDisconnectError",
     "WebSocketError",
     "WebSocketState",
-    "check_close_code",
-    "compile_pattern",
-    "default_router",
     "describe_close_code",
-    "format_reason",
-    "is_sendable_close_code",
     "ws",
 ]

@@ -9,6 +9,33 @@ registered by libraries and frameworks, 4000-4999 are free for applications.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class CloseCode(IntEnum):
+    """The close codes with a name (RFC 6455 §7.4.1 and IANA's registry): ``CloseCode(1011)``.
+
+    An IntEnum, so ``CloseCode.GOING_AWAY == 1001``; wsplay hands them out wherever it knows a
+    code's name (the timeline, the exceptions), and takes plain ints everywhere.
+    """
+
+    NORMAL_CLOSURE = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    UNSUPPORTED_DATA = 1003
+    NO_STATUS_RECEIVED = 1005
+    ABNORMAL_CLOSURE = 1006
+    INVALID_PAYLOAD_DATA = 1007
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    MANDATORY_EXTENSION = 1010
+    INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+    BAD_GATEWAY = 1014
+    TLS_HANDSHAKE = 1015
+
+
 CLOSE_CODE_MEANINGS: dict[int, str] = {
     1000: "Normal Closure: the conversation is over",
     1001: "Going Away: the server is shutting down or the page is leaving",

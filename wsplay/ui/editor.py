@@ -13,7 +13,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..framework import InvalidRouteError, compile_pattern
+from ..framework import InvalidRouteError
+from ..framework.routing import compile_pattern
 from ..runtime.live import HandlerSourceError, deploy
 
 EXAMPLE_BODY = """await websocket.accept()
