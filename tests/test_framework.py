@@ -611,3 +611,16 @@ def test_a_peer_leaving_during_a_broadcast_fails_only_the_sender_cleanly(
             session.receive_text()
     assert closed.value.code == 1011
     assert "WebSocket close code: 1006" in closed.value.reason
+
+
+def test_a_close_is_one_value_carried_by_the_error() -> None:
+    from wsplay import CloseCode, WebSocketClosedError
+    from wsplay.framework.close_codes import Close
+
+    error = WebSocketClosedError(CloseCode.GOING_AWAY, "the playground is stopping")
+    assert error.close == Close(1001, "the playground is stopping", "server")
+    assert (error.code, error.reason) == (1001, "the playground is stopping")
+    assert error.meaning.startswith("Going Away")
+    assert CloseCode(1011) is CloseCode.INTERNAL_ERROR and CloseCode.INTERNAL_ERROR == 1011
+    with pytest.raises(Exception):  # noqa: B017 - frozen: a close does not change afterwards
+        error.close.code = 1000  # type: ignore[misc]

@@ -256,7 +256,7 @@ class WebSocketTestSession(MessageSession):
             raise WebSocketClosedError(self.close_code, self.close_reason)
         if message["type"] == "wsplay.app_returned":
             self._closed = True
-            raise WebSocketClosedError(1006, "the app returned without closing")
+            raise WebSocketClosedError(1006, "the app returned without closing", "dropped")
         raise WebSocketError(f"Unexpected message from the app: {message!r}")
 
 

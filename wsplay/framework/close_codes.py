@@ -9,6 +9,7 @@ registered by libraries and frameworks, 4000-4999 are free for applications.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 
@@ -34,6 +35,20 @@ class CloseCode(IntEnum):
     TRY_AGAIN_LATER = 1013
     BAD_GATEWAY = 1014
     TLS_HANDSHAKE = 1015
+
+
+@dataclass(frozen=True)
+class Close:
+    """How a connection ended: the code, the reason, and who ended it (``"client"``,
+    ``"server"``, or ``"dropped"``: nobody, the connection was lost without a close frame)."""
+
+    code: int | None
+    reason: str = ""
+    by: str = "server"
+
+    @property
+    def meaning(self) -> str:
+        return describe_close_code(self.code)
 
 
 CLOSE_CODE_MEANINGS: dict[int, str] = {

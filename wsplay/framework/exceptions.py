@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from .close_codes import describe_close_code
+from .close_codes import Close
 
 
 class WebSocketState(Enum):
@@ -77,14 +77,13 @@ class InvalidMessageError(WebSocketError, ValueError):
 class WebSocketClosedError(WebSocketError):
     """The server ended the connection: raised on the *client* side of a conversation."""
 
-    def __init__(self, code: int | None, reason: str = "") -> None:
+    def __init__(self, code: int | None, reason: str = "", by: str = "server") -> None:
         super().__init__(code, reason)
-        self.code = code
-        self.reason = reason
+        self.close = Close(code, reason, by)
 
-    @property
-    def meaning(self) -> str:
-        return describe_close_code(self.code)
+    code = property(lambda self: self.close.code)
+    reason = property(lambda self: self.close.reason)
+    meaning = property(lambda self: self.close.meaning)
 
     def __str__(self) -> str:
         reason = f" Reason: {self.reason!r}." if self.reason else ""

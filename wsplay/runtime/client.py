@@ -14,9 +14,10 @@ the server side uses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from .._loop import Awaiting, Blocking, LoopThread
 from .._session import Headers, MessageSession, header_pairs, require_path
-from ..framework.close_codes import check_close_code
+from ..framework.close_codes import Close, check_close_code
 from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError, WebSocketError
 from .recorder import CONNECTION_HEADER
 from .timeline import (
@@ -129,20 +130,36 @@ class ClientCore(MessageSession):
         """The handshake completed and nobody has closed the connection yet."""
         return self._ws is not None and self.closed_by is None
 
+    @property
+    def ending(self) -> Close | None:
+        """How the connection ended (code, reason, who), or None while it is open."""
+        if self.closed_by is None:
+            return None
+        return Close(self.close_code, self.close_reason, self.closed_by)
+
+    def _closed_error(self) -> WebSocketClosedError:
+        return WebSocketClosedError(self.close_code, self.close_reason, self.closed_by or "server")
+
+    @contextlib.contextmanager
+    def _peer_may_close(self) -> Iterator[None]:
+        """A close by the server (or a lost connection) becomes WebSocketClosedError."""
+        try:
+            yield
+        except ConnectionClosed as closed:
+            self._closed_by_peer(closed)
+            raise self._closed_error() from None
+
     def _require_open(self) -> ClientConnection:
         if self.closed_by is not None:
-            raise WebSocketClosedError(self.close_code, self.close_reason)
+            raise self._closed_error()
         if self._ws is None:
             raise WebSocketError("Not connected yet: the handshake has not completed.")
         return self._ws
 
     async def send(self, data: str | bytes) -> None:
         ws = self._require_open()
-        try:
+        with self._peer_may_close():
             await ws.send(data)
-        except ConnectionClosed as closed:
-            self._closed_by_peer(closed)
-            raise WebSocketClosedError(self.close_code, self.close_reason) from None
         self.timeline.message(self.id, "client", "in", data)
 
     async def receive(self, timeout: float | None = None) -> str | bytes:
@@ -152,16 +169,14 @@ class ClientCore(MessageSession):
             return self._unread.popleft()
         ws = self._require_open()
         try:
-            async with asyncio.timeout(timeout):
-                data = await ws.recv()
+            with self._peer_may_close():
+                async with asyncio.timeout(timeout):
+                    data = await ws.recv()
         except TimeoutError:
             raise TimeoutError(
                 f"Nothing arrived on {self.path} within {timeout:g} s. Does the handler send "
                 "something back? (Pass timeout=... to wait longer.)"
             ) from None
-        except ConnectionClosed as closed:
-            self._closed_by_peer(closed)
-            raise WebSocketClosedError(self.close_code, self.close_reason) from None
         self.timeline.message(self.id, "client", "out", data)
         return data
 
@@ -170,18 +185,16 @@ class ClientCore(MessageSession):
         __tracebackhide__ = True
         ws = self._require_open()
         try:
-            waiter = await ws.ping()
-            self._event(PING, direction="in")
-            async with asyncio.timeout(timeout):
-                latency = await waiter
+            with self._peer_may_close():
+                waiter = await ws.ping()
+                self._event(PING, direction="in")
+                async with asyncio.timeout(timeout):
+                    latency = await waiter
         except TimeoutError:
             raise TimeoutError(
                 f"No pong came back on {self.path} within {timeout:g} s: the server is busy "
                 "(is a handler blocking its loop?) or the connection is stuck."
             ) from None
-        except ConnectionClosed as closed:
-            self._closed_by_peer(closed)
-            raise WebSocketClosedError(self.close_code, self.close_reason) from None
         self._event(PONG, direction="out", preview=f"round trip {latency * 1000:.1f} ms")
         return latency
 
