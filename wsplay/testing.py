@@ -145,6 +145,11 @@ class WebSocketTestSession(MessageSession):
         self.close_reason: str = ""
         self._closed = False
 
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the app accepted (as the kernel client's ``subprotocol``)."""
+        return self.accepted_subprotocol
+
     # --- ASGI plumbing -----------------------------------------------------------------
     async def _app_receive(self) -> dict[str, Any]:
         return await self._to_app.get()

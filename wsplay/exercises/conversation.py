@@ -176,7 +176,7 @@ class _Run:
         except Exception as error:
             return _Seen("failure", error)
         self.clients[name] = _Client(name, path, connect, session)
-        return _Seen("accepted", session.accepted_subprotocol)
+        return _Seen("accepted", session.subprotocol)
 
     def send(self, name: str, data: Any, mode: str = "text") -> bool:
         """Send without a step of its own (sending cannot fail in process); False if skipped."""
@@ -200,7 +200,7 @@ class _Run:
     def receive(self, name: str) -> _Seen:
         client = self.clients[name]
         try:
-            message = client.session.receive_message()
+            data = client.session.receive()
         except WebSocketClosedError as closed:
             client.left = True
             return _Seen("close", code=closed.code, reason=closed.reason)
@@ -208,9 +208,7 @@ class _Run:
             return _Seen("timeout")
         except Exception as error:
             return _Seen("failure", error)
-        if message.get("text") is not None:
-            return _Seen("text", message["text"])
-        return _Seen("bytes", message.get("bytes") or b"")
+        return _Seen("text", data) if isinstance(data, str) else _Seen("bytes", data)
 
     def expect_text(
         self, name: str, expected: str, step: str, fix: str, hints: dict[str, str] | None = None

@@ -9,18 +9,11 @@ real ``websockets`` client. Everything it starts is stopped before it returns.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
-
-from ..framework import MessageMode, WebSocketClosedError
-from ..framework.messages import dumps_json
+from ..framework import HandshakeRejectedError
 from ..runtime.export import ExportError, export_app
 from ..runtime.redis_server import RedisNotInstalledError, RedisServer
 from ..runtime.sources import Unrecoverable
@@ -217,26 +210,23 @@ class _WorkersRun(_Run):
         self.workers = workers
         self._read = [0 for _ in workers]  # how much of each worker's log was looked at
 
-    def _open(self, name: str, path: str, subprotocols: list[str]) -> _Seen:
+    def _open(
+        self, name: str, path: str, subprotocols: list[str], headers: dict[str, str] | None = None
+    ) -> _Seen:
         worker = self.workers[PLACEMENT.get(name, 0)]
         try:
-            # Entered by hand: the session is closed by the conversation, not by a block.
-            connection = connect(
-                worker.url + path,
-                additional_headers={PEER_HEADER: name},
-                subprotocols=subprotocols or None,
-                open_timeout=self.timeout,
-                close_timeout=self.timeout,
-                max_size=None,
-            ).__enter__()
-        except InvalidStatus as refused:
-            return _Seen("refused", code=refused.response.status_code)
+            # The kernel's own client (the same one pg.connect gives), to a real worker.
+            session = worker.connect_sync(
+                path, {PEER_HEADER: name, **(headers or {})}, subprotocols, self.timeout
+            )
+        except HandshakeRejectedError as refused:
+            return _Seen("refused", code=refused.status_code)
         except TimeoutError:
             return _Seen("timeout")
         except Exception as error:
             return _Seen("failure", error)
-        self.clients[name] = _Client(name, path, None, _Session(connection, self.timeout))
-        return _Seen("accepted", connection.subprotocol)
+        self.clients[name] = _Client(name, path, None, session)
+        return _Seen("accepted", session.subprotocol)
 
     def drop(self, name: str) -> None:
         """``name``'s connection ends with no close frame: its worker sees 1006."""
@@ -280,41 +270,3 @@ def _last_exception(text: str) -> str:
         return ""
     kind, message = matches[-1]
     return f"{kind}: {message.strip().rstrip('.')}"
-
-
-class _Session:
-    """A real client connection with the blocking session's face that ``_Run`` drives."""
-
-    def __init__(self, connection: ClientConnection, timeout: float) -> None:
-        self.socket = connection
-        self.timeout = timeout
-        self.accepted_subprotocol = connection.subprotocol
-
-    def send_text(self, data: str) -> None:
-        self.socket.send(data)
-
-    def send_bytes(self, data: bytes) -> None:
-        self.socket.send(data)
-
-    def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
-        text = dumps_json(data)
-        self.socket.send(text.encode() if mode == MessageMode.BYTES else text)
-
-    def receive_message(self) -> dict[str, Any]:
-        try:
-            data = self.socket.recv(timeout=self.timeout)
-        except ConnectionClosed as closed:
-            received = closed.rcvd
-            code = received.code if received else 1006
-            raise WebSocketClosedError(code, received.reason if received else "") from None
-        if isinstance(data, str):
-            return {"type": "websocket.send", "text": data}
-        return {"type": "websocket.send", "bytes": data}
-
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        self.socket.close(code, reason)
-
-    def drop(self) -> None:
-        with contextlib.suppress(OSError):  # no close frame: as if the network went away
-            self.socket.socket.shutdown(socket.SHUT_RDWR)
-        self.socket.socket.close()
