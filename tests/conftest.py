@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.apps import echo
+
 
 @pytest.fixture(scope="module")
 def browser():
@@ -16,3 +18,13 @@ def browser():
 
     with chromium() as launched:
         yield launched
+
+
+@pytest.fixture
+def router():
+    """A fresh wsplay Router with the echo on /echo (add more routes in the test)."""
+    from wsplay import Router
+
+    router = Router()
+    router.add_ws("/echo", echo)
+    return router

@@ -29,6 +29,7 @@ from websockets.frames import Frame, Opcode
 from websockets.sync.client import ClientConnection, connect
 
 import wsplay
+from tests.apps import echo
 from tests.rawws import (
     MARKER_HEADER,
     OP_BINARY,
@@ -51,12 +52,6 @@ from wsplay.runtime.timeline import Event
 T = TypeVar("T")
 MAX_SIZE = 16 * 2**20  # uvicorn's default ws_max_size
 _cases = itertools.count(1)
-
-
-async def echo(websocket: WebSocket):
-    await websocket.accept()
-    while True:
-        await websocket.send_text(await websocket.receive_text())
 
 
 async def reader(websocket: WebSocket):

@@ -10,25 +10,11 @@ import gc
 import threading
 
 import psutil
-import pytest
 from websockets.asyncio.client import connect
 
 from wsplay import Application, Playground, Router, WebSocket
 
 DEADLINE = 90  # seconds any one load may take before the test fails
-
-
-@pytest.fixture
-def router() -> Router:
-    router = Router()
-
-    @router.ws("/echo")
-    async def echo(websocket: WebSocket):
-        await websocket.accept()
-        while True:
-            await websocket.send_text(await websocket.receive_text())
-
-    return router
 
 
 def _resources() -> tuple[int, set[str]]:
