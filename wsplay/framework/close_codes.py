@@ -117,3 +117,17 @@ def check_close_code(code: object) -> int:
         f"Invalid close code: {why}. Use 1000 for a normal close, 1008 for a policy "
         "violation, 1011 for a server error, or 4000-4999 for your own application's codes."
     )
+
+
+MAX_REASON_SIZE = 123  # bytes of UTF-8 a close frame's reason may hold (RFC 6455 §5.5)
+
+
+def check_close_reason(reason: str | None) -> str | None:
+    """Return ``reason`` if it fits in a close frame, else raise a ValueError that says so."""
+    if reason is not None and len(reason.encode()) > MAX_REASON_SIZE:
+        shown = reason if len(reason) <= 40 else reason[:40] + "…"
+        raise ValueError(
+            f"A close reason may hold at most {MAX_REASON_SIZE} bytes of UTF-8; this one has "
+            f"{len(reason.encode())}: {shown!r}. Shorten it."
+        )
+    return reason

@@ -17,7 +17,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from .close_codes import check_close_code
+from .close_codes import MAX_REASON_SIZE, check_close_code, check_close_reason
 from .exceptions import (
     InvalidWebSocketStateError,
     WebSocketDisconnectError,
@@ -29,13 +29,10 @@ from .messages import (
     dumps_json,
     message_mode,
     parse_json,
-    preview,
     require_bytes,
     require_text,
     wrong_frame,
 )
-
-MAX_REASON_SIZE = 123  # bytes of UTF-8 a close frame's reason may hold (RFC 6455 §5.5)
 
 CONNECTING = WebSocketState.CONNECTING
 CONNECTED = WebSocketState.CONNECTED
@@ -292,11 +289,7 @@ class WebSocket:
         Closing a connection that is already closed does nothing.
         """
         check_close_code(code)
-        if reason is not None and len(reason.encode()) > MAX_REASON_SIZE:
-            raise ValueError(
-                f"A close reason may hold at most {MAX_REASON_SIZE} bytes of UTF-8; this one "
-                f"has {len(reason.encode())}: {preview(reason)}. Shorten it."
-            )
+        check_close_reason(reason)
         if self.client_state is DISCONNECTED:
             return
         self._close_sent = code

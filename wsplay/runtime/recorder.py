@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..framework.close_codes import check_close_code
+from ..framework.close_codes import check_close_code, check_close_reason
 from ..framework.errors import Host, hosted, hosting
 from ..framework.websocket import format_reason
 from .origins import OriginPolicy
@@ -64,12 +64,13 @@ class ServerConnection:
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close this connection from the server's side with ``code`` and ``reason``."""
-        check_close_code(code)
         timeout = self._conversation.recorder.call_timeout
         self._loop.run(self.close_async(code, reason), timeout, f"Closing #{self.id}")
 
     async def close_async(self, code: int = 1000, reason: str = "") -> None:
         """Close, or raise ConnectionClosedOnServer saying how it had already ended."""
+        check_close_code(code)
+        check_close_reason(reason)
         if self.closed_by is None:
             self._conversation.notice_ending()
         if self.closed_by is not None:
