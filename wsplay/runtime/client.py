@@ -281,3 +281,44 @@ class BlockingConnection(Blocking):
 
     def __init__(self, core: ClientCore) -> None:
         super().__init__(core, core.loop, core.timeout, core.after_stop)
+
+
+class Connects:
+    """``connect`` and ``connect_sync`` for whatever makes client cores (a playground, a
+    worker): written once, over ``_client_core``."""
+
+    def _client_core(
+        self, path: str, headers: Headers, subprotocols: Iterable[str] | None, timeout: float | None
+    ) -> ClientCore:
+        raise NotImplementedError
+
+    def _connected(self, connection: Any) -> None:
+        """Told of each new connection (a worker keeps them, to show where each client is)."""
+
+    async def connect(
+        self,
+        path: str = "/",
+        headers: Headers = None,
+        subprotocols: Iterable[str] | None = None,
+        timeout: float | None = None,
+    ) -> Connection:
+        """Open a client connection to ``path`` (``await pg.connect("/echo")`` in a cell)."""
+        core = self._client_core(path, headers, subprotocols, timeout)
+        await core.loop.run_async(core.open(), core.timeout + 1, f"Connecting to {path}")
+        connection = Connection(core)
+        self._connected(connection)
+        return connection
+
+    def connect_sync(
+        self,
+        path: str = "/",
+        headers: Headers = None,
+        subprotocols: Iterable[str] | None = None,
+        timeout: float | None = None,
+    ) -> BlockingConnection:
+        """The blocking twin of ``connect``, for plain (non-async) code."""
+        core = self._client_core(path, headers, subprotocols, timeout)
+        core.loop.run(core.open(), core.timeout + 1, f"Connecting to {path}")
+        connection = BlockingConnection(core)
+        self._connected(connection)
+        return connection

@@ -27,11 +27,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._loop import LoopThread
+from .._session import Headers
 from .._watchdog import Stall
 from ..framework import Application, Router
 from ..framework.errors import logged_failures
 from .apps import route_patterns
-from .client import BlockingConnection, ClientCore, Connection
+from .client import ClientCore, Connects
 from .export import ExportedApp, export_app
 from .origins import OriginPolicy, is_loopback_host
 from .recorder import Recorder, ServerConnection
@@ -68,7 +69,7 @@ class _Running:
     resources: contextlib.ExitStack
 
 
-class Playground:
+class Playground(Connects):
     """A uvicorn server for one ASGI app, with a timeline, a client and the errors."""
 
     def __init__(
@@ -255,39 +256,15 @@ class Playground:
                 stacklevel=3,
             )
 
-    # --- the kernel client -------------------------------------------------------------
-    async def connect(
-        self,
-        path: str = "/",
-        headers: dict[str, str] | Iterable[tuple[str, str]] | None = None,
-        subprotocols: Iterable[str] | None = None,
-        timeout: float | None = None,
-    ) -> Connection:
-        """Open a client connection to ``path`` (``await pg.connect("/echo")`` in a cell)."""
-        core = self.new_client(path, headers, subprotocols, timeout)
-        await core.loop.run_async(core.open(), core.timeout + 1, f"Connecting to {path}")
-        return Connection(core)
-
-    def connect_sync(
-        self,
-        path: str = "/",
-        headers: dict[str, str] | Iterable[tuple[str, str]] | None = None,
-        subprotocols: Iterable[str] | None = None,
-        timeout: float | None = None,
-    ) -> BlockingConnection:
-        """The blocking twin of ``connect``, for plain (non-async) code."""
-        core = self.new_client(path, headers, subprotocols, timeout)
-        core.loop.run(core.open(), core.timeout + 1, f"Connecting to {path}")
-        return BlockingConnection(core)
-
-    def new_client(
+    # --- the kernel client (connect and connect_sync: client.Connects) ------------
+    def _client_core(
         self,
         path: str,
-        headers: dict[str, str] | Iterable[tuple[str, str]] | None = None,
+        headers: Headers = None,
         subprotocols: Iterable[str] | None = None,
         timeout: float | None = None,
     ) -> ClientCore:
-        """A client's core on the server's loop (for wsplay's widgets; cells use connect)."""
+        """A client's core on the server's loop (wsplay's widgets use it; cells, connect)."""
         if self._running is None or not self.running:
             raise RuntimeError("The playground is not running: call pg.start() first.")
         core = ClientCore(

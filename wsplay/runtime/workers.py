@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .._loop import LoopThread
-from .client import BlockingConnection, ClientCore, Connection
+from .client import BlockingConnection, ClientCore, Connection, Connects
 from .processes import HOST, START_TIMEOUT, ChildProcess, answers, child_environment, free_port
 from .timeline import Timeline
 
@@ -29,7 +29,7 @@ CLIENT_TIMEOUT = 5.0
 PORT_TRIES = 3
 
 
-class Worker:
+class Worker(Connects):
     """One worker process: its number, pid and URL, and clients that talk to it."""
 
     def __init__(self, group: Workers, number: int, process: ChildProcess, port: int) -> None:
@@ -52,35 +52,12 @@ class Worker:
         """What the worker printed: its errors and tracebacks land here."""
         return self.process.log(last)
 
-    async def connect(
-        self,
-        path: str,
-        headers: dict[str, str] | Iterable[tuple[str, str]] | None = None,
-        subprotocols: Iterable[str] | None = None,
-        timeout: float | None = None,
-    ) -> Connection:
-        """A client connected to this worker (``await workers[0].connect("/chat/ann")``)."""
-        core = self._core(path, headers, subprotocols, timeout)
-        await core.loop.run_async(core.open(), core.timeout + 1, f"Connecting to {path}")
-        connection = Connection(core)
+    def _connected(self, connection: Connection | BlockingConnection) -> None:
         self.clients.append(connection)
-        return connection
 
-    def connect_sync(
-        self,
-        path: str,
-        headers: dict[str, str] | Iterable[tuple[str, str]] | None = None,
-        subprotocols: Iterable[str] | None = None,
-        timeout: float | None = None,
-    ) -> BlockingConnection:
-        """The blocking twin of ``connect``."""
-        core = self._core(path, headers, subprotocols, timeout)
-        core.loop.run(core.open(), core.timeout + 1, f"Connecting to {path}")
-        connection = BlockingConnection(core)
-        self.clients.append(connection)
-        return connection
-
-    def _core(self, path: str, headers: Any, subprotocols: Any, timeout: float | None):
+    def _client_core(
+        self, path: str, headers: Any, subprotocols: Any, timeout: float | None
+    ) -> ClientCore:
         if not self.running:
             raise RuntimeError(
                 f"Worker {self.number} is not running (exit code {self.process.returncode}). "

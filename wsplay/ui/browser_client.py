@@ -113,7 +113,7 @@ class BrowserClient(anywidget.AnyWidget):
         if not self.playground.running:
             self.send({"error": "The server is stopped: run pg.start() first.", "view": view})
             return
-        core = self.playground.new_client(path, (), offered)
+        core = self.playground._client_core(path, (), offered)
         self._cores[core.id] = core
         if len(self._cores) > KEPT_CONNECTIONS:
             del self._cores[next(iter(self._cores))]

@@ -101,7 +101,7 @@ class ClientModel:
             self.note("✗", "error", "The server is stopped: press Start (or run pg.start()).")
             return
         self._ending = False
-        self.core = self.playground.new_client(path, headers, subprotocols)
+        self.core = self.playground._client_core(path, headers, subprotocols)
         self.note("•", "connect", f"connecting to {path} …")
         self.core.loop.submit(self._open_and_read(self.core))
 
