@@ -588,7 +588,7 @@ def test_exercises_import_only_the_framework_and_the_test_client() -> None:
     for module in modules:
         allowed = {"framework", "testing"} | ({"runtime"} if module == "redis_rooms" else set())
         assert _wsplay_imports(module) <= allowed, module
-    assert _wsplay_imports("redis_rooms") == {"framework", "runtime"}
+    assert "runtime" in _wsplay_imports("redis_rooms")
     assert "testing" in _wsplay_imports("checking")
 
 

@@ -64,6 +64,16 @@ class TestClient:
         """Open a connection: ``with`` gives a blocking session, ``async with`` an async one."""
         return _Connect(self, _scope(path, headers, subprotocols))
 
+    def open(
+        self,
+        path: str,
+        headers: Headers = None,
+        subprotocols: Iterable[str] | None = None,
+    ) -> Any:
+        """A blocking session that outlives a ``with`` block: for a harness that holds
+        several connections across steps. End it with its ``close()``."""
+        return _Connect(self, _scope(path, headers, subprotocols)).__enter__()
+
     def _portal(self) -> LoopThread:
         if self._loop_thread is None or not self._loop_thread.alive:
             self._loop_thread = LoopThread("wsplay-testclient").start()

@@ -37,10 +37,9 @@ from .seen import (
 class _Client:
     """One scripted client: its name, path and blocking test session."""
 
-    def __init__(self, name: str, path: str, connect: Any, session: Any) -> None:
+    def __init__(self, name: str, path: str, session: Any) -> None:
         self.name = name
         self.path = path
-        self._connect = connect
         self.session = session
         self.left = False
 
@@ -164,19 +163,21 @@ class _Run:
     def _open(
         self, name: str, path: str, subprotocols: list[str], headers: dict[str, str] | None = None
     ) -> _Seen:
-        connect = self.client.websocket_connect(
-            path, headers={PEER_HEADER: name, **(headers or {})}, subprotocols=subprotocols
-        )
         try:
-            session = connect.__enter__()
+            session = self._session(path, {PEER_HEADER: name, **(headers or {})}, subprotocols)
         except HandshakeRejectedError as refused:
             return _Seen("refused", code=refused.status_code)
         except TimeoutError:
             return _Seen("timeout")
         except Exception as error:
             return _Seen("failure", error)
-        self.clients[name] = _Client(name, path, connect, session)
+        self.clients[name] = _Client(name, path, session)
         return _Seen("accepted", session.subprotocol)
+
+    def _session(self, path: str, headers: dict[str, str], subprotocols: list[str]) -> Any:
+        """A blocking session with the app under test (in process here; real workers in the
+        exercise of notebook 08)."""
+        return self.client.open(path, headers, subprotocols)
 
     def send(self, name: str, data: Any, mode: str = "text") -> bool:
         """Send without a step of its own (sending cannot fail in process); False if skipped."""

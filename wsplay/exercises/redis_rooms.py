@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from ..framework import HandshakeRejectedError
 from ..runtime.export import ExportError, export_app
 from ..runtime.redis_server import RedisNotInstalledError, RedisServer
 from ..runtime.sources import Unrecoverable
 from ..runtime.workers import Workers
-from .conversation import _Client, _Run
+from .conversation import _Run
 from .harness import PEER_HEADER
 from .registry import _exercise
 from .report import FAIL, PASS, StepResult
@@ -210,23 +210,10 @@ class _WorkersRun(_Run):
         self.workers = workers
         self._read = [0 for _ in workers]  # how much of each worker's log was looked at
 
-    def _open(
-        self, name: str, path: str, subprotocols: list[str], headers: dict[str, str] | None = None
-    ) -> _Seen:
-        worker = self.workers[PLACEMENT.get(name, 0)]
-        try:
-            # The kernel's own client (the same one pg.connect gives), to a real worker.
-            session = worker.connect_sync(
-                path, {PEER_HEADER: name, **(headers or {})}, subprotocols, self.timeout
-            )
-        except HandshakeRejectedError as refused:
-            return _Seen("refused", code=refused.status_code)
-        except TimeoutError:
-            return _Seen("timeout")
-        except Exception as error:
-            return _Seen("failure", error)
-        self.clients[name] = _Client(name, path, None, session)
-        return _Seen("accepted", session.subprotocol)
+    def _session(self, path: str, headers: dict[str, str], subprotocols: list[str]) -> Any:
+        # The kernel's own client (the one pg.connect gives), to the client's worker.
+        worker = self.workers[PLACEMENT.get(headers[PEER_HEADER], 0)]
+        return worker.connect_sync(path, headers, subprotocols, self.timeout)
 
     def drop(self, name: str) -> None:
         """``name``'s connection ends with no close frame: its worker sees 1006."""
