@@ -490,3 +490,19 @@ def test_two_playgrounds_racing_for_one_port_get_port_in_use(kernel: Kernel):
         """,
     ).stdout.strip()
     assert outcome == "['Playground', 'busy']"
+
+
+def test_a_kernel_paused_as_a_whole_blames_no_handler(kernel: Kernel):
+    """A loaded machine can stop the kernel's process for a while: that is nobody's
+    handler's fault, and the watchdog must not say it is (it ran late too, and knows)."""
+    kernel.run("pg = wsplay.start()")
+    before = kernel.value("len(pg.warnings)")
+    process = psutil.Process(kernel.manager.provisioner.process.pid)
+    with connect(f"{url_of(kernel)}/echo", open_timeout=TIMEOUT) as client:
+        for _ in range(3):
+            client.send("before")
+            process.suspend()
+            time.sleep(1.0)
+            process.resume()
+            assert client.recv(timeout=TIMEOUT) == "before"
+    assert kernel.value("len(pg.warnings)") == before

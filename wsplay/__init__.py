@@ -13,23 +13,8 @@ import re
 import sys
 import warnings
 
-from .framework import (
-    Application,
-    CloseCode,
-    HandshakeRejectedError,
-    InvalidMessageError,
-    InvalidRouteError,
-    InvalidWebSocketStateError,
-    MessageMode,
-    Router,
-    WebSocket,
-    WebSocketClosedError,
-    WebSocketDisconnectError,
-    WebSocketError,
-    WebSocketState,
-    describe_close_code,
-    ws,
-)
+from . import framework
+from .framework import *  # noqa: F403 - the handler API, exactly framework.__all__
 from .runtime import Playground, PortInUseError, start
 from .runtime.redis_server import RedisNotInstalledError, redis_server
 from .runtime.workers import serve_workers
@@ -107,31 +92,17 @@ def load_ipython_extension(ipython) -> None:
     load(ipython)
 
 
-__all__ = [  # HandlerEditor is loaded on first use (__getattr__)
-    "Application",
-    "CloseCode",
-    "HandlerEditor",
-    "HandshakeRejectedError",
-    "InvalidMessageError",
-    "InvalidRouteError",
-    "InvalidWebSocketStateError",
-    "MessageMode",
+__all__ = [  # the framework's names, then the playground's; HandlerEditor is loaded on use
+    *framework.__all__,
+    "HandlerEditor",  # noqa: F405 - loaded on first use (__getattr__)
     "Playground",
     "PortInUseError",
     "RedisNotInstalledError",
-    "Router",
-    "WebSocket",
-    "WebSocketClosedError",
-    "WebSocketDisconnectError",
-    "WebSocketError",
-    "WebSocketState",
     "__version__",
     "browser_client",
-    "describe_close_code",
     "load_ipython_extension",
     "panel",
     "redis_server",
     "serve_workers",
     "start",
-    "ws",
 ]

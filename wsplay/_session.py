@@ -17,15 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .framework.messages import (
-    MessageMode,
-    dumps_json,
-    message_mode,
-    parse_json,
-    require_bytes,
-    require_text,
-    wrong_frame,
-)
+from .framework import messages
+from .framework.messages import MessageMode
 
 Headers = dict[str, str] | Iterable[tuple[str, str]] | None
 
@@ -42,34 +35,34 @@ class MessageSession:
         raise NotImplementedError
 
     async def send_text(self, data: str) -> None:
-        await self.send(require_text("send_text()", data))
+        await self.send(messages.require_text("send_text()", data))
 
     async def send_bytes(self, data: bytes) -> None:
-        await self.send(require_bytes("send_bytes()", data))
+        await self.send(messages.require_bytes("send_bytes()", data))
 
     async def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
         """``data`` as compact JSON, in a text frame or (``MessageMode.BYTES``) a binary one."""
-        text = dumps_json(data)
-        await self.send(text if message_mode(mode) is MessageMode.TEXT else text.encode())
+        text = messages.dumps_json(data)
+        await self.send(text if messages.message_mode(mode) is MessageMode.TEXT else text.encode())
 
     async def receive_text(self, timeout: float | None = None) -> str:
         data = await self.receive(timeout)
         if isinstance(data, bytes):
-            raise wrong_frame("receive_text()", data, "server")
+            raise messages.wrong_frame("receive_text()", data, "server")
         return data
 
     async def receive_bytes(self, timeout: float | None = None) -> bytes:
         data = await self.receive(timeout)
         if isinstance(data, str):
-            raise wrong_frame("receive_bytes()", data, "server")
+            raise messages.wrong_frame("receive_bytes()", data, "server")
         return data
 
     async def receive_json(
         self, mode: MessageMode = MessageMode.TEXT, timeout: float | None = None
     ) -> Any:
-        if message_mode(mode) is MessageMode.TEXT:
-            return parse_json(await self.receive_text(timeout))
-        return parse_json(await self.receive_bytes(timeout))
+        if messages.message_mode(mode) is MessageMode.TEXT:
+            return messages.parse_json(await self.receive_text(timeout))
+        return messages.parse_json(await self.receive_bytes(timeout))
 
 
 def header_pairs(headers: Headers) -> list[tuple[str, str]]:

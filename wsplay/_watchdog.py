@@ -138,8 +138,17 @@ class LoopWatchdog:
         return lag if lag > self.threshold else 0.0
 
     def _watch(self) -> None:
-        while not self._stopped.wait(self.threshold / 4):
-            lag = time.monotonic() - self._beat
+        interval = self.threshold / 4
+        last = time.monotonic()
+        while not self._stopped.wait(interval):
+            now = time.monotonic()
+            overslept, last = now - last - interval, now
+            if overslept > self.threshold / 2:
+                # This thread ran late too: the whole process was not running (a loaded
+                # machine, or another thread holding the GIL in C code). Nobody's handler is
+                # to blame for that time, so the loop is credited with it.
+                self._beat += overslept
+            lag = now - self._beat
             if lag <= self.threshold:
                 self._end_episode()
                 continue
