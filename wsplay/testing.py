@@ -26,7 +26,7 @@ from urllib.parse import unquote
 from ._loop import Blocking, LoopThread
 from ._session import Headers, MessageSession, header_pairs, require_path
 from ._watchdog import HandlerInterrupted, LoopWatchdog
-from .framework.close_codes import check_close_code
+from .framework.close_codes import ClosedBy, check_close_code
 from .framework.exceptions import (
     HandshakeRejectedError,
     WebSocketClosedError,
@@ -271,7 +271,7 @@ class WebSocketTestSession(MessageSession):
             raise WebSocketClosedError(self.close_code, self.close_reason)
         if message["type"] == "wsplay.app_returned":
             self._closed = True
-            raise WebSocketClosedError(1006, "the app returned without closing", "dropped")
+            raise WebSocketClosedError(1006, "the app returned without closing", ClosedBy.DROPPED)
         raise WebSocketError(f"Unexpected message from the app: {message!r}")
 
 

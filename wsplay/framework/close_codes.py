@@ -10,7 +10,7 @@ registered by libraries and frameworks, 4000-4999 are free for applications.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class CloseCode(IntEnum):
@@ -37,6 +37,14 @@ class CloseCode(IntEnum):
     TLS_HANDSHAKE = 1015
 
 
+class ClosedBy(StrEnum):
+    """Who ended a connection. Strings, so the timeline's events and JSON read plainly."""
+
+    CLIENT = "client"
+    SERVER = "server"
+    DROPPED = "dropped"  # nobody: the connection was lost without a close frame
+
+
 @dataclass(frozen=True)
 class Close:
     """How a connection ended: the code, the reason, and who ended it (``"client"``,
@@ -44,7 +52,7 @@ class Close:
 
     code: int | None
     reason: str = ""
-    by: str = "server"
+    by: str = ClosedBy.SERVER
 
     @property
     def meaning(self) -> str:

@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from .._loop import Awaiting, Blocking, LoopThread
 from .._session import Headers, MessageSession, header_pairs, require_path
-from ..framework.close_codes import Close, check_close_code
+from ..framework.close_codes import Close, ClosedBy, check_close_code
 from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError, WebSocketError
 from .recorder import CONNECTION_HEADER
 from .timeline import (
@@ -97,18 +97,18 @@ class ClientCore(MessageSession):
             )
         except InvalidStatus as error:
             status = error.response.status_code
-            self._event(REJECT, code=status, by="server")
-            self.closed_by = "server"
+            self._event(REJECT, code=status, by=ClosedBy.SERVER)
+            self.closed_by = ClosedBy.SERVER
             raise HandshakeRejectedError(
                 status, self._explain_refusal(self.id, self.path)
             ) from None
         except InvalidHandshake as error:
-            self._event(REJECT, by="server", preview=str(error))
+            self._event(REJECT, by=ClosedBy.SERVER, preview=str(error))
             raise HandshakeRejectedError(0, f"the handshake failed: {error}") from None
         except TimeoutError:
-            self.closed_by = "client"
+            self.closed_by = ClosedBy.CLIENT
             why = self._explain_silence(self.id, self.path)
-            self._event(CLOSE, by="client", code=1006, reason="no answer to the handshake")
+            self._event(CLOSE, by=ClosedBy.CLIENT, code=1006, reason="no answer to the handshake")
             raise TimeoutError(
                 f"Connecting to {self.path}: no answer to the handshake within "
                 f"{self.timeout:g} s: {why}"
@@ -138,7 +138,9 @@ class ClientCore(MessageSession):
         return Close(self.close_code, self.close_reason, self.closed_by)
 
     def _closed_error(self) -> WebSocketClosedError:
-        return WebSocketClosedError(self.close_code, self.close_reason, self.closed_by or "server")
+        return WebSocketClosedError(
+            self.close_code, self.close_reason, self.closed_by or ClosedBy.SERVER
+        )
 
     @contextlib.contextmanager
     def _peer_may_close(self) -> Iterator[None]:
@@ -229,7 +231,7 @@ class ClientCore(MessageSession):
         received = closed.rcvd
         self.close_code = received.code if received else 1006
         self.close_reason = received.reason if received else ""
-        self.closed_by = "server" if received else "dropped"
+        self.closed_by = ClosedBy.SERVER if received else ClosedBy.DROPPED
         self._event(CLOSE, by=self.closed_by, code=self.close_code, reason=self.close_reason)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
@@ -238,9 +240,9 @@ class ClientCore(MessageSession):
         check_close_code(code)
         if self._ws is None or self.closed_by is not None:
             return
-        self.closed_by = "client"
+        self.closed_by = ClosedBy.CLIENT
         self.close_code, self.close_reason = code, reason
-        self._event(CLOSE, by="client", code=code, reason=reason)
+        self._event(CLOSE, by=ClosedBy.CLIENT, code=code, reason=reason)
         await self._ws.close(code, reason)
 
     async def drop(self) -> None:
@@ -248,9 +250,9 @@ class ClientCore(MessageSession):
         __tracebackhide__ = True
         if self._ws is None or self.closed_by is not None:
             return
-        self.closed_by = "dropped"
+        self.closed_by = ClosedBy.DROPPED
         self.close_code = 1006
-        self._event(CLOSE, by="dropped", code=1006, reason="dropped by the client")
+        self._event(CLOSE, by=ClosedBy.DROPPED, code=1006, reason="dropped by the client")
         self._ws.transport.abort()
 
     @property
