@@ -59,7 +59,7 @@ APPS: dict[str, Callable[[], Any]] = {"blacksheep": blacksheep_app, "starlette":
 @pytest.fixture(params=list(APPS))
 def playground(request: pytest.FixtureRequest) -> Iterator[Playground]:
     playground = Playground(APPS[request.param]()).start()
-    playground.error_listeners.clear()  # keep the test's output quiet; errors are asserted
+    playground.print_errors = False  # keep the test's output quiet; errors are asserted
     yield playground
     playground.stop()
 
@@ -123,7 +123,7 @@ def test_swapping_the_app_serves_new_connections_only() -> None:
 
 
 def wsplay_start_swaps(playground: Playground, app: Any) -> Playground:
-    playground.error_listeners.clear()
+    playground.print_errors = False
     playground.app = app
     return playground
 
@@ -192,3 +192,21 @@ def test_the_keepalive_is_settable_and_drawn(playground: Playground) -> None:
         connection.close()
     finally:
         keepalive.stop()
+
+
+def test_on_error_tells_a_listener_until_it_stops(playground: Playground) -> None:
+    def boom_once(errors_after: int) -> None:
+        connection = playground.connect_sync("/boom")
+        with pytest.raises(WebSocketClosedError):
+            connection.receive_text()
+        deadline = time.monotonic() + 10
+        while len(playground.errors) < errors_after:
+            assert time.monotonic() < deadline, "the error never reached pg.errors"
+            time.sleep(0.02)
+
+    heard = []
+    stop = playground.on_error(heard.append)
+    boom_once(1)
+    stop()
+    boom_once(2)
+    assert [error.path for error in heard] == ["/boom"]

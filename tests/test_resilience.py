@@ -377,7 +377,7 @@ def test_errors_keep_their_traceback_text_not_their_frames(kernel: Kernel):
     url = url_of(kernel)
     rss = "__import__('psutil').Process().memory_info().rss"
     trim = "gc.collect(); __import__('ctypes').CDLL('libc.so.6').malloc_trim(0)"
-    kernel.run("pg.error_listeners.clear()")  # 30 tracebacks need not be printed
+    kernel.run("pg.print_errors = False")  # 30 tracebacks need not be printed
     kernel.run(trim)
     before = kernel.value(rss)
     for _ in range(30):
@@ -393,7 +393,7 @@ def test_errors_keep_their_traceback_text_not_their_frames(kernel: Kernel):
     assert "ballast = bytearray" in kernel.value(
         "pg.errors[-1].traceback"
     ) or "raise ValueError" in (kernel.value("pg.errors[-1].traceback"))
-    kernel.run("pg.error_listeners.append(wsplay.runtime.reports.print_error)")
+    kernel.run("pg.print_errors = True")
 
 
 # --- every ending has an accurate sentence ------------------------------------------------------

@@ -97,7 +97,8 @@ class Playground(Connects):
         self.timeline = Timeline(max_events)
         self._errors: deque[HandlerError] = deque(maxlen=MAX_ERRORS)
         self._warnings: deque[LoopBlocked] = deque(maxlen=MAX_WARNINGS)
-        self.error_listeners: list[Callable[[HandlerError], None]] = [print_error]
+        self.print_errors = True  # each handler error is printed in the notebook as it happens
+        self._error_listeners: list[Callable[[HandlerError], None]] = []
         self._running: _Running | None = None
         self.origins = OriginPolicy(self.options.allowed_origins)
         self._refused_origins: set[str] = set()
@@ -322,7 +323,9 @@ class Playground(Connects):
     # --- errors and warnings -----------------------------------------------------------
     def _report_error(self, record: HandlerError) -> None:
         self._errors.append(record)
-        for listener in list(self.error_listeners):
+        if self.print_errors:
+            print_error(record)
+        for listener in list(self._error_listeners):
             with contextlib.suppress(Exception):
                 listener(record)
 
@@ -343,6 +346,12 @@ class Playground(Connects):
         if now - self._noticed.get(kind, -NOTICE_EVERY) >= NOTICE_EVERY:
             self._noticed[kind] = now
             say(text)
+
+    def on_error(self, listener: Callable[[HandlerError], None]) -> Callable[[], None]:
+        """Call ``listener`` with each handler error from now on (on the server's thread);
+        returns the function that stops it. The panel listens this way."""
+        self._error_listeners.append(listener)
+        return lambda: self._error_listeners.remove(listener)
 
     def _describe_task(self, task: asyncio.Task[Any]) -> str:
         connection = self._connection_of(task)
