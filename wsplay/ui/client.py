@@ -291,9 +291,9 @@ class ClientView(widgets.VBox):
             )
         if self.model.busy:
             return "<span style='color:gray'>… connecting</span>"
-        log = self.model.log()
-        if log and log[-1].direction == "✗":  # why the last attempt failed, where one looks
-            return f"<span style='color:#b00'>✗ {html.escape(log[-1].text)}</span>"
+        last = self.model.last_line()
+        if last is not None and last.direction == "✗":  # why the last attempt failed
+            return f"<span style='color:#b00'>✗ {html.escape(last.text)}</span>"
         return "<span style='color:gray'>○ not connected</span>"
 
     def _clear_messages(self) -> None:

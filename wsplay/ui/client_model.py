@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +76,15 @@ class Repeat:
     sent: int = 0
     longest_wait: float = 0.0  # the longest a single send waited (backpressure shows here)
     ended: str = ""  # why it ended ("" while it runs)
-    future: Future[None] | None = None
+    stopping: bool = False  # Stop was pressed
+    _wake: asyncio.Event | None = None  # set (on the loop) to cut a wait short
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def request_stop(self) -> None:
+        """Stop at once (from any thread); a send that is waiting finishes first."""
+        self.stopping = True
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def describe(self) -> str:
         wait = f", the longest send waited {self.longest_wait * 1000:.1f} ms"
@@ -116,6 +124,10 @@ class ClientModel:
         with self._lock:
             return list(self._log)
 
+    def last_line(self) -> LogLine | None:
+        with self._lock:
+            return self._log[-1] if self._log else None
+
     def note(
         self,
         direction: str,
@@ -135,6 +147,7 @@ class ClientModel:
         """Something the view shows changed with no new line (a repeat's count)."""
         with self._lock:
             self.version += 1
+            self._changed.notify_all()
 
     def wait_until(self, predicate: Callable[[list[LogLine]], bool], timeout: float = 5.0) -> bool:
         """Wait until ``predicate(log)`` is true for the log's lines; False on timeout.
@@ -254,15 +267,22 @@ class ClientModel:
             self.note("✗", "error", "Already repeating: press Stop first.")
             return
         state = self.repeating = Repeat(times, every)
-        state.future = core.loop.submit(self._repeat(core, payload, state))
+        core.loop.submit(self._repeat(core, payload, state))
         self.changed()
 
     async def _repeat(self, core: ClientCore, payload: str | bytes, state: Repeat) -> None:
+        state._loop, state._wake = asyncio.get_running_loop(), asyncio.Event()
         began = time.perf_counter()
         try:
             for index in range(state.times):
                 # On a fixed schedule, so a slow send shows as lateness, not as a slower beat.
-                await asyncio.sleep(max(0.0, began + index * state.every - time.perf_counter()))
+                wait = began + index * state.every - time.perf_counter()
+                if wait > 0 and not state.stopping:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(state._wake.wait(), wait)
+                if state.stopping:
+                    state.ended = "stopped"
+                    return
                 started = time.perf_counter()
                 if not await self._send(core, payload):
                     state.ended = "stopped by an error"
@@ -272,15 +292,14 @@ class ClientModel:
                 self.changed()
             state.ended = "done"
         except asyncio.CancelledError:
-            state.ended = "stopped"
+            state.ended = "stopped"  # the playground stopped
             raise
         finally:
             self.note("•", "repeat", state.describe())
 
     def stop_repeat(self) -> None:
-        state = self.repeating
-        if state is not None and not state.ended and state.future is not None:
-            state.future.cancel()
+        if self.repeating is not None:
+            self.repeating.request_stop()
 
     def close(self, code: int, reason: str) -> None:
         core = self._require_connection()

@@ -34,9 +34,11 @@ class LogView(StreamView):
         newest = lines[-1].seq if lines else 0
         if newest == self._sent and not self._reset_wanted:
             return False
-        fresh = [line.row() for line in lines if line.seq > self._sent]
+        new = [line for line in lines[-self.max_push :] if line.seq > self._sent]
+        missed = sum(1 for line in lines[: -self.max_push] if line.seq > self._sent)
         self._sent = newest
-        return self.flush(fresh, lambda: [line.row() for line in lines])
+        rows = [line.row() for line in new]  # only what is sent is drawn: floods are cheap
+        return self.flush(rows, lambda: [line.row() for line in lines], missed)
 
     def text(self) -> str:
         """What the page holds, one line per row, bytes in hex (for tests and plain text)."""

@@ -10,6 +10,7 @@ Messages passed in with ``wsplay.panel(messages={...})`` are offered in every cl
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,7 @@ class SavedMessages(widgets.VBox):
         row = widgets.HBox([self.name, self.save_button, self.send_all_button])
         row.add_class("wsplay-row")
         self._drawn: tuple[SavedMessage, ...] | None = None
+        self._drawing = threading.Lock()  # the refresher and a click may both redraw
         super().__init__([row, self.chips, self.message])
         self.add_class("wsplay-saved")
         self.redraw()
@@ -135,8 +137,11 @@ class SavedMessages(widgets.VBox):
         self.redraw()
 
     def redraw(self) -> None:
-        messages = self.messages()
-        drawn = tuple(messages.values())
+        with self._drawing:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        drawn = tuple(self.messages().values())
         if drawn == self._drawn:
             return
         self._drawn = drawn

@@ -47,9 +47,10 @@ class StreamView(anywidget.AnyWidget):
         """The next flush sends the whole backlog (a view was shown, a filter changed)."""
         self._reset_wanted = True
 
-    def flush(self, fresh: list[Row], backlog: Callable[[], list[Row]]) -> bool:
+    def flush(self, fresh: list[Row], backlog: Callable[[], list[Row]], missed: int = 0) -> bool:
         """Send what the page lacks: the backlog if a reset is due, else the ``fresh`` rows
-        (the newest ``max_push`` of them; the page is told how many it missed).
+        (the newest ``max_push`` of them; the page is told how many it missed: those cut
+        here and the ``missed`` ones the caller did not even build).
 
         Called by one thread only (the refresher). True if anything was sent.
         """
@@ -62,8 +63,9 @@ class StreamView(anywidget.AnyWidget):
             return True
         if not fresh:
             return False
-        missed = max(0, len(fresh) - self.max_push)
-        rows = fresh[missed:]
+        cut = max(0, len(fresh) - self.max_push)
+        rows = fresh[cut:]
+        missed += cut
         self.rows.extend(rows)
         self._push({"kind": "append", "rows": rows, "missed": missed})
         return True

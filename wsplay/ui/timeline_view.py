@@ -45,25 +45,42 @@ class TimelineView(StreamView):
     def row_filter(self) -> RowFilter:
         return RowFilter.from_dict(self.filters)
 
-    def _rows(self, events: list[Event], row_filter: RowFilter) -> list[dict[str, Any]]:
-        rows = []
+    def _rows(
+        self, events: list[Event], row_filter: RowFilter, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The newest ``limit`` matching rows of ``events``, and how many more matched.
+
+        Rows are built newest first and only as many as are sent: in a flood most events
+        are only counted. (With a filter each is built, to be tested.)
+        """
         for event in events:
-            if event.side != "server":
-                continue
-            if event.kind == HANDSHAKE and event.path:
+            if event.kind == HANDSHAKE and event.path and event.side == "server":
                 self._paths[event.connection] = event.path
                 if len(self._paths) > _KNOWN_PATHS:
                     self._paths.popitem(last=False)
+        rows: list[dict[str, Any]] = []
+        more = 0
+        for event in reversed(events):
+            if event.side != "server":
+                continue
+            if len(rows) == limit and not row_filter.active:
+                more += 1
+                continue
             row = event_row(event)
             if not row_filter.matches(row):
+                continue
+            if len(rows) == limit:
+                more += 1
                 continue
             path = self._paths.get(event.connection)
             if path:
                 row["path"] = path
+            rows.append(row)
+        rows.reverse()
+        for row in rows:
             self._seq += 1
             row["seq"] = self._seq
-            rows.append(row)
-        return rows
+        return rows, more
 
     def refresh(self, timeline: Timeline) -> bool:
         """Send the page what is new (or everything, when due); True if anything was sent.
@@ -94,6 +111,7 @@ class TimelineView(StreamView):
             events = timeline.tail(len(timeline) if row_filter.active else SHOWN_ROWS, "server")
             if events:
                 self._last = events[-1]
-            return self._rows(events, row_filter)
+            return self._rows(events, row_filter, SHOWN_ROWS)[0]
 
-        return self.flush(self._rows(fresh, row_filter), backlog)
+        rows, missed = self._rows(fresh, row_filter, self.max_push)
+        return self.flush(rows, backlog, missed)
