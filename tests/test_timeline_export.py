@@ -23,7 +23,7 @@ from tests.kernel import Kernel
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 LEAVE_OUT = ("wsplay.panel()", "check(", "pg.stop()", "room_chat")  # the chat part only
 
-ECHO = '''
+ECHO = """
 @ws("/echo")
 async def echo(websocket: WebSocket):
     await websocket.accept()
@@ -34,7 +34,7 @@ conn = await pg.connect("/echo")
 await conn.send_text("hello")
 assert await conn.receive_text() == "hello"
 await conn.close(4000, "bye")
-'''
+"""
 
 
 def chat_cells() -> list[str]:

@@ -123,10 +123,10 @@ def test_saved_messages_are_sent_with_one_click_and_outlive_the_cell(kernel: Ker
         """
         same = wsplay.panel(messages={"hi": "hello", "bin": b"\\x00\\xff",
                                       "join": {"type": "join"}})
-        wait_for(c.saved.chips, "children", lambda chips: len(chips) == 3)
-        print(same is p, [b.children[0].description for b in c.saved.chips.children])
+        wait_for(c.saved.row, "children", lambda row: len(row) == 3 + 3)
+        print(same is p, [b.children[0].description for b in c.saved.chips])
         connect(c)
-        c.saved.chips.children[0].children[0].click()       # ▶ hi
+        c.saved.chips[0].children[0].click()       # ▶ hi
         wait_log(c, lambda v: "← text 5 B hello" in v)
         c.mode.value, c.payload.value = "json", '{"n": 1}'
         c.saved.name.value = "one"
@@ -143,7 +143,7 @@ def test_saved_messages_are_sent_with_one_click_and_outlive_the_cell(kernel: Ker
         again = wsplay.panel()                 # the cell run again: the same panel
         fresh = wsplay.ui.Panel(pg)            # even a new panel: Client 1 keeps its own
         print(again is p, [b.children[0].description
-                           for b in fresh.clients[0].saved.chips.children])
+                           for b in fresh.clients[0].saved.chips])
         fresh.close()
         try:
             wsplay.panel(messages={"bad": object()})

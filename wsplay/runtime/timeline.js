@@ -10,6 +10,7 @@ const LANE_MAX = 480;
 const COLLAPSED_W = 30;
 const AUTO_COLLAPSE = 10; // more lanes than this: closed connections' lanes start narrow
 const FAN_OUT_WINDOW = 0.25; // seconds: the same message to several lanes is one fan-out
+const LABEL_CHAR_W = 6.7; // px per character of a label (11 px monospace)
 const KINDS = ["handshake", "accept", "reject", "message", "ping", "pong", "close", "error", "warning"];
 
 function element(tag, className, text) {
@@ -227,9 +228,16 @@ function drawRow(row, x, widths, serverX, total) {
     ? `${row.label} → ${row.targets.length} clients` : row.label;
   const text = element("div", "wsp-label", label);
   if (targets.length) {
-    // The label may use the far lane's other half too: short lanes, whole labels.
+    // A row holds one event, so a label too long for its arrow may run on to the right
+    // over the empty lanes; one that fits stays centred over its arrow.
     const farId = targets.find((id) => x.get(id) === far);
-    text.style.right = -(widths.get(farId) / 2 - 6) + "px";
+    const room = far - from + widths.get(farId) / 2 - 12;
+    if (label.length * LABEL_CHAR_W > room) {
+      text.style.textAlign = "left";
+      text.style.right = -(total - far - 6) + "px";
+    } else {
+      text.style.right = -(widths.get(farId) / 2 - 6) + "px";
+    }
   }
   arrow.appendChild(text);
   if (row.dir && targets.length) {

@@ -178,6 +178,7 @@ body {{ font: 14px sans-serif; margin: 16px; color: #222; }}
 h1 {{ font-size: 18px; margin: 0 0 4px; }}
 .wsp-export-note {{ color: #555; margin: 0 0 10px; }}
 {css}
+.wsplay-timeline .wsp-scroll {{ max-height: calc(100vh - 130px); }}
 </style></head>
 <body>
 <h1>{title}</h1>

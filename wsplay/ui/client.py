@@ -82,10 +82,16 @@ class ClientView(widgets.VBox):
             layout=widgets.Layout(width="auto"),
         )
         self.headers = widgets.Text(
-            placeholder="x-token: abc; x-user: ann", description="Headers", style=NARROW
+            placeholder="x-token: abc; x-user: ann",
+            description="Headers",
+            style=NARROW,
+            layout={"width": "98%"},
         )
         self.subprotocols = widgets.Text(
-            placeholder="chat.v2, chat.v1", description="Subprotocols", style=NARROW
+            placeholder="chat.v2, chat.v1",
+            description="Subprotocols",
+            style=NARROW,
+            layout={"width": "98%"},
         )
         self.options = widgets.VBox([self.headers, self.subprotocols])
         self.connect_error = _message()
@@ -96,7 +102,7 @@ class ClientView(widgets.VBox):
             options=BYTES_FORMATS, value="hex", layout=widgets.Layout(width="80px")
         )
         self.payload = widgets.Textarea(
-            placeholder="hello", layout=widgets.Layout(width="98%", height="44px")
+            placeholder="hello", layout=widgets.Layout(width="98%", height="40px")
         )
         self.send_button = _button("Send", "Send the payload box")
         self.ping_button = _button("Ping", "Send a ping; the pong's round trip goes in the log")
@@ -166,9 +172,7 @@ class ClientView(widgets.VBox):
             layout=widgets.Layout(
                 border="1px solid #ccc",
                 padding="4px",
-                margin="2px",
-                flex="1 1 250px",
-                min_width="240px",
+                min_width="0",
             ),
         )
         self.add_class("wsplay-client")

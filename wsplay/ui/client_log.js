@@ -106,7 +106,7 @@ function render({ model, el }) {
       };
       switcher.appendChild(button);
     }
-    cell.append(switcher, content);
+    cell.append(content, switcher);
     return cell;
   };
 

@@ -31,6 +31,7 @@ from .timeline_view import TimelineView
 logger = logging.getLogger("wsplay")
 
 REFRESH_INTERVAL = 0.05  # seconds: at most ~20 redraws a second
+CLIENT_WIDTH = 230  # px: the narrowest a client gets (three fit side by side in 900 px)
 
 
 class Panel(widgets.VBox):
@@ -44,7 +45,14 @@ class Panel(widgets.VBox):
         self.start_stop.on_click(lambda _: self.on_start_stop())
         self.start_stop_error = widgets.HTML()
         self.routes = widgets.HTML()
-        self.clients_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        # Columns of one width: as many as fit side by side, the rest on the next row (a
+        # third client never stretches to a row of its own).
+        self.clients_box = widgets.GridBox(
+            layout=widgets.Layout(
+                grid_template_columns=f"repeat(auto-fill, minmax({CLIENT_WIDTH}px, 1fr))",
+                grid_gap="4px",
+            )
+        )
         self.add_client_button = widgets.Button(
             description="Add client", icon="plus", layout=widgets.Layout(width="auto")
         )
@@ -112,6 +120,7 @@ class Panel(widgets.VBox):
                 self.timeline,
             ]
         )
+        self.add_class("wsplay-panel")
         self.add_client()
         self.refresh()
         _refresher.add(self)
@@ -278,12 +287,14 @@ _kernel_panel: Panel | None = None
 def _connections_html(connections: list[Any], owners: dict[int, str]) -> str:
     if not connections:
         return "<i>none open</i>"
-    rows = "".join(
-        f"<tr><td>#{c.id}</td><td><code>{html.escape(c.path)}</code></td><td>{c.state}</td>"
-        f"<td><small>{html.escape(owners.get(c.id, ''))}</small></td></tr>"
+    # Side by side, wrapping: twenty connections take a few lines, not twenty.
+    items = "".join(
+        f"<span class='wsp-open'>#{c.id} <code>{html.escape(c.path)}</code> {c.state}"
+        + (f" <small>({html.escape(owners[c.id])})</small>" if c.id in owners else "")
+        + "</span>"
         for c in connections
     )
-    return f"<table class='wsplay-connections'>{rows}</table>"
+    return f"<div class='wsplay-connections'>{items}</div>"
 
 
 def _errors_html(errors: list[HandlerError]) -> str:

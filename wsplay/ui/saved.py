@@ -94,14 +94,15 @@ class SavedMessages(widgets.VBox):
         self.send_all_button = _button("Send all", "Send every saved message, in order")
         self.message = widgets.HTML()
         self.message.add_class("wsplay-message")
-        self.chips = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        self.chips: tuple[widgets.HBox, ...] = ()
         self.save_button.on_click(lambda _: self.on_save())
         self.send_all_button.on_click(lambda _: self.on_send(list(self.messages().values())))
-        row = widgets.HBox([self.name, self.save_button, self.send_all_button])
-        row.add_class("wsplay-row")
+        # One wrapping row: the chips follow the boxes while there is room.
+        self.row = widgets.HBox([self.name, self.save_button, self.send_all_button])
+        self.row.add_class("wsplay-row")
         self._drawn: tuple[SavedMessage, ...] | None = None
         self._drawing = threading.Lock()  # the refresher and a click may both redraw
-        super().__init__([row, self.chips, self.message])
+        super().__init__([self.row, self.message])
         self.add_class("wsplay-saved")
         self.redraw()
 
@@ -154,7 +155,8 @@ class SavedMessages(widgets.VBox):
             chip = widgets.HBox([send, remove])
             chip.add_class("wsplay-chip")
             chips.append(chip)
-        old, self.chips.children = self.chips.children, chips
+        old, self.chips = self.chips, tuple(chips)
+        self.row.children = [self.name, self.save_button, self.send_all_button, *chips]
         for chip in old:  # their comms would outlive them
             for button in chip.children:
                 button.close()
