@@ -259,11 +259,11 @@ def test_flood_updates_stay_throttled_and_bounded(kernel: Kernel) -> None:
     assert int(kept) <= 500 and int(held) <= 500  # the log is bounded, here and in the page
     # At most one push per refresh interval (0.05 s), plus the first and the last.
     assert int(writes) <= float(elapsed) / 0.05 + 3
-    # Each push carries at most 40 lines: what the page is sent stays bounded in a flood.
+    # Each push carries at most 20 rows: what the page is sent stays bounded in a flood.
     pushes = [
         m["data"]["content"]
         for m in result.comm_messages
         if m.get("data", {}).get("method") == "custom"
     ]
-    assert pushes and max(len(push["rows"]) for push in pushes) <= 40
+    assert pushes and max(len(push["rows"]) for push in pushes) <= 20
     assert any(push.get("missed") for push in pushes)  # and says how many it left out

@@ -187,7 +187,7 @@ function render({ model, el }) {
       fresh = fresh.filter((row) => row.seq > lastSeq); // crossed a reset on the wire
       if (message.missed && fresh.length) {
         rows.push({ seq: fresh[0].seq - 0.5, kind: "missed", conn: 0, dir: "", label:
-          `⋯ ${message.missed} more events, not drawn (pg.timeline keeps them)`, title: "", time: 0 });
+          `⋯ ${message.missed} more events recorded meanwhile, not drawn (pg.timeline keeps them)`, title: "", time: 0 });
       }
     }
     for (const row of fresh) {

@@ -27,9 +27,13 @@ class LogView(StreamView):
     def __init__(self) -> None:
         super().__init__(max_rows=MAX_LOG_LINES)
         self._sent = 0  # the newest line's seq the page has
+        self._version = -1  # the model's version when last looked at
 
     def refresh(self, model: ClientModel) -> bool:
         """Send the page the lines it lacks; True if anything was sent (refresher only)."""
+        if model.version == self._version and not self._reset_wanted:
+            return False  # the cheap test first: the refresher asks twenty times a second
+        self._version = model.version
         lines = model.log()
         newest = lines[-1].seq if lines else 0
         if newest == self._sent and not self._reset_wanted:

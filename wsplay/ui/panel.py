@@ -196,7 +196,7 @@ class Panel(widgets.VBox):
         warnings = playground.warnings
         if self._changed("warnings", tuple(warnings[-3:])):
             self.warnings.value = _warnings_html(warnings)
-        self.timeline.refresh(playground.timeline)
+        self.timeline.refresh(playground.timeline, {c.id: c.path for c in connections})
         for view in self.clients:
             view.refresh()
 

@@ -63,12 +63,14 @@ def saved_message(name: object, value: Any) -> SavedMessage:
 
 _own: dict[str, dict[str, SavedMessage]] = {}  # client title -> name -> message
 _offered: dict[str, SavedMessage] = {}  # from panel(messages=...), in every client
+_changes = [0]  # bumped on every change of the store: a redraw with nothing new is free
 
 
 def offer(messages: dict[str, Any]) -> None:
     """Offer ``messages`` (name -> value) in every client of every panel."""
     checked = {name: saved_message(name, value) for name, value in messages.items()}
     _offered.update(checked)
+    _changes[0] += 1
 
 
 def _button(description: str, tooltip: str) -> widgets.Button:
@@ -102,6 +104,7 @@ class SavedMessages(widgets.VBox):
         self.row.add_class("wsplay-row")
         self._drawn: tuple[SavedMessage, ...] | None = None
         self._drawing = threading.Lock()  # the refresher and a click may both redraw
+        self._seen_changes = -1
         super().__init__([self.row, self.message])
         self.add_class("wsplay-saved")
         self.redraw()
@@ -121,6 +124,7 @@ class SavedMessages(widgets.VBox):
             self.message.value = error_html(f"{MAX_SAVED} are saved already: remove one (✕).")
             return
         own[message.name] = message
+        _changes[0] += 1
         self.message.value = ""
         self.name.value = ""
         self.redraw()
@@ -135,6 +139,7 @@ class SavedMessages(widgets.VBox):
     def remove(self, name: str) -> None:
         _own.get(self.owner, {}).pop(name, None)
         _offered.pop(name, None)
+        _changes[0] += 1
         self.redraw()
 
     def redraw(self) -> None:
@@ -142,6 +147,9 @@ class SavedMessages(widgets.VBox):
             self._redraw()
 
     def _redraw(self) -> None:
+        if self._seen_changes == _changes[0]:
+            return
+        self._seen_changes = _changes[0]
         drawn = tuple(self.messages().values())
         if drawn == self._drawn:
             return

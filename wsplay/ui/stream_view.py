@@ -23,7 +23,7 @@ import anywidget
 import traitlets
 
 Row = dict[str, Any]
-MAX_PUSH = 40  # rows a flush sends at most; beyond that the page is told how many it missed
+MAX_PUSH = 20  # rows a flush sends at most (20 a second x 20): the page is told what it missed
 
 
 class StreamView(anywidget.AnyWidget):

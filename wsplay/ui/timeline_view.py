@@ -22,6 +22,7 @@ from .stream_view import StreamView
 
 SHOWN_ROWS = 200  # rows the page keeps
 _MARGIN = 256  # events read beyond the new ones: the server may record while we read
+FLOOD = 200  # new events since the last refresh beyond which only the newest are read
 _KNOWN_PATHS = 1_000
 
 
@@ -82,20 +83,30 @@ class TimelineView(StreamView):
             row["seq"] = self._seq
         return rows, more
 
-    def refresh(self, timeline: Timeline) -> bool:
+    def refresh(self, timeline: Timeline, paths: dict[int, str] | None = None) -> bool:
         """Send the page what is new (or everything, when due); True if anything was sent.
 
+        ``paths``: the open connections' paths, for lanes whose handshake was not seen.
         Called by the panel's refresher thread only.
         """
         recorded = timeline.recorded
         if recorded == self._seen and not self._reset_wanted:
             return False
+        for connection, path in (paths or {}).items():
+            self._paths.setdefault(connection, path)
         row_filter = self.row_filter
         new = recorded - self._seen
         self._seen = recorded
         fresh: list[Event] = []
+        skipped = 0
         if new and not self._reset_wanted:
-            window = timeline.tail(new + _MARGIN)
+            # In a flood only the newest rows are read at all (the rest are only counted):
+            # reading every event to draw twenty would cost the kernel more than the flood.
+            flood = new > FLOOD
+            if flood:
+                window = timeline.tail(self.max_push, "server")
+            else:
+                window = timeline.tail(new + _MARGIN)
             start = 0
             if self._last is not None:
                 for index in range(len(window) - 1, -1, -1):
@@ -103,6 +114,8 @@ class TimelineView(StreamView):
                         start = index + 1
                         break
             fresh = window[start:]
+            if flood:
+                skipped = max(0, new - len(fresh))
         if fresh:
             self._last = fresh[-1]
 
@@ -114,4 +127,4 @@ class TimelineView(StreamView):
             return self._rows(events, row_filter, SHOWN_ROWS)[0]
 
         rows, missed = self._rows(fresh, row_filter, self.max_push)
-        return self.flush(rows, backlog, missed)
+        return self.flush(rows, backlog, missed + skipped)
