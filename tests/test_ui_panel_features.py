@@ -258,3 +258,28 @@ def test_the_timeline_filters_search_the_whole_timeline(kernel: Kernel) -> None:
     # The broadcast's two copies, one per lane (the page draws them as one fan-out).
     assert out[2] == "['text needle (6 B)', 'text needle (6 B)']"
     assert out[3] == "{'in'}"
+
+
+def test_counters_are_the_connections_and_close_from_server_picks_the_panels_own(
+    kernel: Kernel,
+) -> None:
+    out = cell(
+        kernel,
+        """
+        connect(c)
+        c.payload.value = "one"
+        c.send_button.click()
+        wait_for(c.status, "value", lambda v: "received 1" in v)
+        leave(c)
+        connect(c)                                    # a new connection counts from zero
+        print(c.status.value.split("</span>")[1])
+        mine = c.model.core.id
+        cells = pg.connect_sync("/echo")              # a newer connection, a cell's own
+        wait_for(p.server_close_target, "options", lambda o: any(i == cells.id for _, i in o))
+        print(p.server_close_target.value == mine, dict(
+            (i, label) for label, i in p.server_close_target.options)[mine])
+        cells.close(); leave(c)
+        """,
+    ).splitlines()
+    assert out[0].endswith("sent 0 · received 0</small>")
+    assert out[1].startswith("True #") and out[1].endswith("/echo (Client 1)")
