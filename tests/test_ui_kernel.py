@@ -1,7 +1,9 @@
 """The panel, the editor and the magic in a real kernel: clicks drive the real server.
 
 Each check waits for a widget's value to change (observe + Event), the way a front end
-would see it, and the widget updates are also checked as comm messages on IOPub.
+would see it; the log and the timeline are appended in the page, so for them the check
+waits for what was pushed to the page (``pushed``, and the rows the page holds), and the
+pushes are also checked as comm messages on IOPub.
 """
 
 from __future__ import annotations
@@ -13,54 +15,17 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.kernel import Kernel
+from tests.panel_kernel import HANDLERS, HELPERS
 
-SETUP = '''
-import threading, time, wsplay
-from wsplay import WebSocket, WebSocketDisconnectError, ws
-
-def wait_for(widget, trait, predicate, timeout=10):
-    """Wait until predicate(widget.<trait>) holds, as a front end would see it change."""
-    done = threading.Event()
-    def check(_=None):
-        if predicate(getattr(widget, trait)):
-            done.set()
-    widget.observe(check, names=trait)
-    try:
-        check()
-        assert done.wait(timeout), f"{trait} never matched: {getattr(widget, trait)!r}"
-    finally:
-        widget.unobserve(check, names=trait)
-
-@ws("/echo")
-async def echo(websocket: WebSocket):
-    await websocket.accept()
-    while True:
-        message = await websocket.receive()
-        if "text" in message and message["text"] is not None:
-            await websocket.send_text(message["text"])
-        else:
-            await websocket.send_bytes(message["bytes"])
-
-room = set()
-
-@ws("/chat")
-async def chat(websocket: WebSocket):
-    await websocket.accept()
-    room.add(websocket)
-    try:
-        while True:
-            text = await websocket.receive_text()
-            for peer in list(room):
-                await peer.send_text(text)
-    except WebSocketDisconnectError:
-        pass
-    finally:
-        room.discard(websocket)
-
+SETUP = (
+    HELPERS
+    + HANDLERS
+    + """
 pg = wsplay.start()
 p = wsplay.panel()
 c = p.clients[0]
-'''
+"""
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,25 +48,29 @@ def test_connect_send_and_close_by_clicking(kernel: Kernel) -> None:
         wait_for(c.status, "value", lambda v: "open" in v)
         c.payload.value = "hello"
         c.send_button.click()
-        wait_for(c.log_view, "value", lambda v: v.count("hello") >= 2)  # sent and echoed
-        wait_for(p.timeline, "events", lambda rows: any(
-            r["arrow"] == "left" and "hello" in r["label"] for r in rows))
+        wait_log(c, lambda v: v.count("hello") >= 2)  # sent and echoed
+        wait_rows(lambda rows: any(r["dir"] == "out" and "hello" in r["label"] for r in rows))
         c.code.value, c.reason.value = "4000", "done"
         c.close_button.click()
-        wait_for(c.log_view, "value", lambda v: "4000" in v)
-        print(c.model.received, [r["label"] for r in p.timeline.events][-3:])
+        wait_log(c, lambda v: "4000" in v)
+        wait_rows(lambda rows: any("close 4000" in r["label"] for r in rows))
+        print(c.model.received, [r["label"] for r in p.timeline.rows][-3:])
     """,
     )
     received, labels = result.stdout.split(" ", 1)
     assert received == "1"
     assert "text hello (5 B)" in labels and "close 4000" in labels
-    # The front end was told: the log widget's updates went out as comm messages.
-    shown = [
-        m["data"]["state"].get("value", "")
-        for m in result.comm_messages
-        if "state" in m.get("data", {})
-    ]
-    assert any("hello" in value and "wsplay-log" in value for value in shown)
+    # The front end was told: the log's new lines went out as custom comm messages,
+    # appended (never the whole log again).
+    appended: dict[str, list] = {}  # comm id -> rows appended in that widget's page
+    for m in result.comm_messages:
+        content = m.get("data", {}).get("content", {})
+        if m.get("data", {}).get("method") == "custom" and content.get("kind") == "append":
+            appended.setdefault(m["comm_id"], []).extend(content["rows"])
+    rows = [row for rows in appended.values() for row in rows]
+    assert any(row.get("text") == "hello" and row["dir"] == "←" for row in rows)
+    for rows in appended.values():  # no row sent twice
+        assert len({row["seq"] for row in rows}) == len(rows)
 
 
 def test_bytes_in_hex_and_json(kernel: Kernel) -> None:
@@ -112,10 +81,10 @@ def test_bytes_in_hex_and_json(kernel: Kernel) -> None:
         wait_for(c.status, "value", lambda v: "open" in v)
         c.mode.value, c.bytes_format.value, c.payload.value = "bytes", "hex", "68 69 00"
         c.send_button.click()
-        wait_for(c.log_view, "value", lambda v: "68 69 00 | hi·" in v)
+        wait_log(c, lambda v: "← bytes 3 B 68 69 00" in v)
         c.mode.value, c.payload.value = "json", '{"a": [1, 2]}'
         c.send_button.click()
-        wait_for(c.log_view, "value", lambda v: '{&quot;a&quot;:[1,2]}' in v)
+        wait_log(c, lambda v: '← text 11 B {"a":[1,2]}' in v)
         c.model.close(1000, "")
         wait_for(c.status, "value", lambda v: "not connected" in v)
         print("ok")
@@ -165,13 +134,13 @@ def test_two_clients_side_by_side_and_a_close_from_the_server(kernel: Kernel) ->
             wait_for(view.status, "value", lambda v: "open" in v)
         c.mode.value, c.payload.value = "text", "hi all"
         c.send_button.click()
-        wait_for(second.log_view, "value", lambda v: "hi all" in v)
+        wait_log(second, lambda v: "hi all" in v)
         wait_for(p.server_close_target, "options", lambda o: len(o) >= 2)
         p.server_close_target.value = second.model.core.id
         p.server_close_code.value, p.server_close_reason.value = "4001", "kicked"
         p.server_close_button.click()
-        wait_for(second.log_view, "value", lambda v: "closed by server: 4001" in v)
-        print(len(p.clients_box.children), "kicked" in second.log_view.value)
+        wait_log(second, lambda v: "closed by server: 4001" in v)
+        print(len(p.clients_box.children), "kicked" in second.log_view.text())
         c.model.close(1000, "")
         wait_for(c.status, "value", lambda v: "not connected" in v)
     """,
@@ -187,7 +156,7 @@ def test_stop_and_start_from_the_panel(kernel: Kernel) -> None:
         wait_for(p.status, "value", lambda v: "stopped" in v)
         c.path.value = "/echo"
         c.connect_button.click()
-        wait_for(c.log_view, "value", lambda v: "The server is stopped" in v)
+        wait_log(c, lambda v: "The server is stopped" in v)
         p.start_stop.click()
         wait_for(p.status, "value", lambda v: "running" in v)
         c.connect_button.click()
@@ -211,7 +180,7 @@ def test_handler_errors_appear_in_the_panel(kernel: Kernel) -> None:
         c.path.value = "/boom"
         c.connect_button.click()
         wait_for(p.errors, "value", lambda v: "the handler broke" in v)
-        wait_for(c.log_view, "value", lambda v: "1011" in v)
+        wait_log(c, lambda v: "1011" in v)
         print("Traceback" in p.errors.value, "close code 1011" in p.errors.value)
     """,
     ).stdout.split()
@@ -261,7 +230,7 @@ def test_the_magic_in_a_kernel(kernel: Kernel) -> None:
 
 
 def test_flood_updates_stay_throttled_and_bounded(kernel: Kernel) -> None:
-    out = cell(
+    result = cell(
         kernel,
         """
         @ws("/flood")
@@ -273,20 +242,28 @@ def test_flood_updates_stay_throttled_and_bounded(kernel: Kernel) -> None:
 
         flood_view = p.add_client()
         writes = []
-        flood_view.log_view.observe(lambda change: writes.append(time.monotonic()), "value")
+        flood_view.log_view.observe(lambda change: writes.append(time.monotonic()), "pushed")
         flood_view.path.value = "/flood"
         started = time.monotonic()
         flood_view.connect_button.click()
         assert flood_view.model.wait_until(
             lambda log: any(line.kind == "close" for line in log), timeout=60)
-        wait_for(flood_view.log_view, "value", lambda v: "closed by server" in v)
+        wait_log(flood_view, lambda v: "closed by server" in v)
         elapsed = time.monotonic() - started
         print(flood_view.model.received, len(flood_view.model.log()), len(writes),
-              round(elapsed, 2))
+              round(elapsed, 2), len(flood_view.log_view.rows))
     """,
-    ).stdout.split()
-    received, kept, writes, elapsed = int(out[0]), int(out[1]), int(out[2]), float(out[3])
-    assert received == 10_000
-    assert kept <= 500  # the log is bounded
-    # At most one redraw per refresh interval (0.05 s), plus the first and the last.
-    assert writes <= elapsed / 0.05 + 3
+    )
+    received, kept, writes, elapsed, held = result.stdout.split()
+    assert int(received) == 10_000
+    assert int(kept) <= 500 and int(held) <= 500  # the log is bounded, here and in the page
+    # At most one push per refresh interval (0.05 s), plus the first and the last.
+    assert int(writes) <= float(elapsed) / 0.05 + 3
+    # Each push carries at most 20 rows: what the page is sent stays bounded in a flood.
+    pushes = [
+        m["data"]["content"]
+        for m in result.comm_messages
+        if m.get("data", {}).get("method") == "custom"
+    ]
+    assert pushes and max(len(push["rows"]) for push in pushes) <= 20
+    assert any(push.get("missed") for push in pushes)  # and says how many it left out

@@ -26,9 +26,12 @@ INSTALL_LINE = "%pip install --upgrade wsplay"
 KERNEL_FLOOR = (7, 1)  # ipykernel 7.0 drops widget updates sent from threads
 
 
-def panel(playground: Playground | None = None):
-    """Show the playground's panel (starting it if needed): ``wsplay.panel()`` in a cell."""
-    return _ui().panel(playground)
+def panel(playground: Playground | None = None, messages: dict | None = None):
+    """Show the playground's panel (starting it if needed): ``wsplay.panel()`` in a cell.
+
+    ``messages`` (name -> str, bytes or a JSON value) are offered as saved messages.
+    """
+    return _ui().panel(playground, messages)
 
 
 def browser_client(path: str = "/echo", **options):

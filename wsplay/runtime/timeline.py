@@ -14,6 +14,7 @@ import itertools
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..framework.close_codes import describe_close_code
@@ -240,6 +241,26 @@ class Timeline:
             if stats.counts[slot]:
                 result.setdefault(side, {})[direction] = stats.counts[slot]
         return result
+
+    # --- out of the notebook (wsplay/runtime/timeline_export.py and timeline_replay.py) ---
+    def to_json(self, path: str | Path) -> Path:
+        """Write every kept event, both sides, as JSON: ``pg.timeline.to_json("t.json")``."""
+        from .timeline_export import to_json
+
+        return to_json(self, path)
+
+    def to_html(self, path: str | Path, title: str = "A WebSocket conversation") -> Path:
+        """Write a standalone page with the picture (lanes, arrows, filters) to share."""
+        from .timeline_export import to_html
+
+        return to_html(self, path, title)
+
+    def to_test(self, path: str | Path, app: Any = None, **options: Any) -> Any:
+        """Write a pytest file that replays the recorded conversations with
+        ``wsplay.testing`` and asserts the server's replies (see timeline_replay)."""
+        from .timeline_replay import write_test
+
+        return write_test(self, path, app, **options)
 
     def clear(self) -> None:
         self._events.clear()

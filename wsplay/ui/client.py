@@ -1,291 +1,189 @@
-"""One client in the panel: its model (connection, log) and its view (the widgets).
+"""One client in the panel: the widgets around a ClientModel (client_model.py).
 
-Threads: button callbacks may run on the kernel's main thread or a subshell thread, the
-connection's reader runs on the playground's loop thread. So the model keeps its log under
-a lock and never touches a widget, and the view's log is written by one thread only: the
-panel's refresher, which redraws at most ~20 times a second.
+Compact on purpose (about 300 px before its log, three side by side at 900 px): the
+headers and subprotocols, and the repeat, fold away; every problem is said on its own line
+under the controls it is about, so it never squeezes a button. The widgets are written by
+the panel's refresher thread only (``refresh``), the callbacks only check the boxes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
-import threading
-import time
-from collections import deque
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as widgets
 
-from ..framework.close_codes import describe_close_code
-from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError
-from ..runtime.client import ClientCore
+from .client_model import ClientModel
+from .handshake import handshake_html
 from .inputs import (
     BYTES_FORMATS,
     PAYLOAD_MODES,
     InputError,
+    error_html,
     parse_close_code,
     parse_close_reason,
     parse_headers,
     parse_path,
     parse_payload,
+    parse_repeat,
     parse_subprotocols,
-    show_bytes,
 )
+from .log_view import LogView
+from .saved import SavedMessage, SavedMessages
 
-if TYPE_CHECKING:
-    from ..runtime.playground import Playground
-
-MAX_LOG_LINES = 500
-LABEL = {"description_width": "90px"}
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    time: float
-    direction: str  # "→" sent, "←" received, "•" a connection event, "✗" a failure
-    kind: str  # text, bytes, open, close, error ...
-    size: int | None
-    text: str
-
-
-class ClientModel:
-    """A panel client's connection and log; safe to call from any thread."""
-
-    def __init__(self, playground: Playground) -> None:
-        self.playground = playground
-        self.core: ClientCore | None = None
-        self._log: deque[LogLine] = deque(maxlen=MAX_LOG_LINES)
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self.version = 0  # bumped on every change, so the view redraws only when needed
-        self.received = 0
-        self.sent = 0
-        self._ending = False  # close() or drop() was asked for: the reader need not say so
-
-    # --- state the view reads ----------------------------------------------------------
-    @property
-    def connected(self) -> bool:
-        return self.core is not None and self.core.is_open
-
-    @property
-    def busy(self) -> bool:
-        """Connecting or connected: a second Connect would start another conversation."""
-        return self.core is not None and self.core.closed_by is None
-
-    def log(self) -> list[LogLine]:
-        with self._lock:
-            return list(self._log)
-
-    def note(self, direction: str, kind: str, text: str, size: int | None = None) -> None:
-        with self._lock:
-            self._log.append(LogLine(time.time(), direction, kind, size, text))
-            self.version += 1
-            self._changed.notify_all()
-
-    def wait_until(self, predicate, timeout: float = 5.0) -> bool:
-        """Wait until ``predicate(log)`` is true for the log's lines; False on timeout.
-
-        model.wait_until(lambda log: any(line.direction == "←" for line in log))
-        """
-        with self._changed:
-            return self._changed.wait_for(lambda: predicate(list(self._log)), timeout)
-
-    # --- actions (from callbacks; the I/O runs on the playground's loop) ---------------
-    def connect(self, path: str, headers: list[tuple[str, str]], subprotocols: list[str]) -> None:
-        if self.busy:
-            self.note("✗", "error", "Already connected: close or drop this connection first.")
-            return
-        if not self.playground.running:
-            self.note("✗", "error", "The server is stopped: press Start (or run pg.start()).")
-            return
-        self._ending = False
-        self.core = self.playground._client_core(path, headers, subprotocols)
-        self.note("•", "connect", f"connecting to {path} …")
-        self.core.loop.submit(self._open_and_read(self.core))
-
-    async def _open_and_read(self, core: ClientCore) -> None:
-        try:
-            await core.open()
-        except HandshakeRejectedError as error:
-            self.note("✗", "refused", str(error))
-            return
-        except Exception as error:
-            self.note("✗", "error", f"Could not connect: {error}")
-            return
-        extra = f" with subprotocol {core.subprotocol!r}" if core.subprotocol else ""
-        self.note("•", "open", f"connected to {core.path} (#{core.id}){extra}")
-        while True:
-            try:
-                data = await core.receive(None)
-            except WebSocketClosedError as closed:
-                if not self._ending:
-                    self._note_close(closed.code, closed.reason, core.closed_by or "server")
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                self.note("✗", "error", f"Receiving failed: {error}")
-                return
-            self.received += 1
-            self._note_message("←", data)
-
-    def _note_message(self, direction: str, data: str | bytes) -> None:
-        if isinstance(data, bytes):
-            self.note(direction, "bytes", show_bytes(data), len(data))
-        else:
-            self.note(
-                direction,
-                "text",
-                data if len(data) <= 200 else data[:200] + "…",
-                len(data.encode()),
-            )
-
-    def _note_close(self, code: int | None, reason: str, by: str) -> None:
-        why = f" {reason!r}" if reason else ""
-        self.note("•", "close", f"closed by {by}: {code} ({describe_close_code(code)}){why}")
-
-    def send(self, payload: str | bytes) -> None:
-        core = self._require_connection()
-        if core is None:
-            return
-        core.loop.submit(self._send(core, payload))
-
-    async def _send(self, core: ClientCore, payload: str | bytes) -> None:
-        try:
-            await core.send(payload)
-        except Exception as error:
-            self.note("✗", "error", f"Not sent: {error}")
-            return
-        self.sent += 1
-        self._note_message("→", payload)
-
-    def close(self, code: int, reason: str) -> None:
-        core = self._require_connection()
-        if core is not None:
-            self._ending = True
-            core.loop.submit(self._end(core.close(code, reason), core))
-
-    def drop(self) -> None:
-        core = self._require_connection()
-        if core is not None:
-            self._ending = True
-            core.loop.submit(self._end(core.drop(), core))
-
-    async def _end(self, ending: Any, core: ClientCore) -> None:
-        """Close or drop, then log it: the view redraws once the state has changed."""
-        try:
-            await ending
-        except Exception as error:
-            self.note("✗", "error", f"Could not close: {error}")
-            return
-        if core.closed_by == "dropped":
-            self.note("•", "close", "dropped: the connection ended with no close frame (1006)")
-        else:
-            self._note_close(core.close_code, core.close_reason, "client")
-
-    def leave(self) -> None:
-        """The panel is going away: close an open connection with 1001 (Going Away)."""
-        if self.connected:
-            self.close(1001, "the panel was closed")
-
-    def _require_connection(self) -> ClientCore | None:
-        if not self.connected:
-            why = "Still connecting: wait" if self.busy else "Not connected: press Connect first"
-            self.note("✗", "error", why + ".")
-            return None
-        return self.core
+NARROW = {"description_width": "initial"}
+EMPTY_PAYLOAD = (
+    "The payload box is empty, so nothing was sent (the grey text is only a hint). Type a "
+    "message; to send an empty one on purpose, use await conn.send_text('') in a cell."
+)
 
 
 def _row(*children: widgets.Widget) -> widgets.HBox:
-    return widgets.HBox(list(children), layout=widgets.Layout(align_items="center"))
+    row = widgets.HBox(list(children))
+    row.add_class("wsplay-row")
+    return row
+
+
+def _button(description: str, tooltip: str = "", style: str = "") -> widgets.Button:
+    return widgets.Button(
+        description=description,
+        tooltip=tooltip or description,
+        button_style=style,
+        layout=widgets.Layout(width="auto"),
+    )
+
+
+def _message() -> widgets.HTML:
+    """A line for what went wrong, under the controls it is about (hidden while empty)."""
+    label = widgets.HTML()
+    label.add_class("wsplay-message")
+    return label
 
 
 class ClientView(widgets.VBox):
-    """The widgets of one client: connect, send, close, drop, and its log."""
+    """The widgets of one client: connect, send, ping, repeat, saved, close, drop, log."""
 
     def __init__(self, model: ClientModel, title: str = "Client") -> None:
         self.model = model
-        small = widgets.Layout(width="auto")
+        self.title_text = title
         self.title = widgets.HTML(f"<b>{html.escape(title)}</b>")
+        self.status = widgets.HTML()
         self.path = widgets.Combobox(
             value="/echo" if "/echo" in model.playground.routes else "",
             placeholder="/path",
             options=tuple(model.playground.routes),
-            description="Path",
-            style=LABEL,
             ensure_option=False,
+            layout=widgets.Layout(flex="1 1 90px", width="auto", min_width="90px"),
+        )
+        self.connect_button = _button("Connect", style="primary")
+        self.options_button = widgets.ToggleButton(
+            description="Headers…",
+            tooltip="Headers and subprotocols of the handshake",
+            layout=widgets.Layout(width="auto"),
         )
         self.headers = widgets.Text(
-            placeholder="x-token: abc; x-user: ann", description="Headers", style=LABEL
+            placeholder="x-token: abc; x-user: ann",
+            description="Headers",
+            style=NARROW,
+            layout={"width": "98%"},
         )
         self.subprotocols = widgets.Text(
-            placeholder="chat.v2, chat.v1", description="Subprotocols", style=LABEL
+            placeholder="chat.v2, chat.v1",
+            description="Subprotocols",
+            style=NARROW,
+            layout={"width": "98%"},
         )
-        self.connect_button = widgets.Button(
-            description="Connect", button_style="primary", layout=small
-        )
-        self.connect_error = widgets.HTML()
+        self.options = widgets.VBox([self.headers, self.subprotocols])
+        self.connect_error = _message()
         self.mode = widgets.ToggleButtons(
-            options=PAYLOAD_MODES, value="text", style={"button_width": "56px"}
+            options=PAYLOAD_MODES, value="text", style={"button_width": "auto"}
         )
         self.bytes_format = widgets.Dropdown(
-            options=BYTES_FORMATS, value="hex", layout=widgets.Layout(width="90px")
+            options=BYTES_FORMATS, value="hex", layout=widgets.Layout(width="80px")
         )
         self.payload = widgets.Textarea(
-            placeholder="hello", layout=widgets.Layout(width="98%", height="56px")
+            placeholder="hello", layout=widgets.Layout(width="98%", height="40px")
         )
-        self.send_button = widgets.Button(description="Send", layout=small)
-        self.send_error = widgets.HTML()
+        self.send_button = _button("Send", "Send the payload box")
+        self.ping_button = _button("Ping", "Send a ping; the pong's round trip goes in the log")
+        self.repeat_button = widgets.ToggleButton(
+            description="Repeat…",
+            tooltip="Send the payload every N ms, K times",
+            layout=widgets.Layout(width="auto"),
+        )
+        self.send_error = _message()
+        self.repeat_every = widgets.Text(
+            value="500", description="every (ms)", style=NARROW, layout={"width": "130px"}
+        )
+        self.repeat_times = widgets.Text(
+            value="10", description="times", style=NARROW, layout={"width": "100px"}
+        )
+        self.repeat_start = _button("Start repeating")
+        self.repeat_stop = _button("Stop", "Stop repeating")
+        self.repeat_status = widgets.HTML()
+        self.repeat = widgets.VBox(
+            [
+                _row(self.repeat_every, self.repeat_times, self.repeat_start, self.repeat_stop),
+                self.repeat_status,
+            ]
+        )
+        self.saved = SavedMessages(title, self._saved_current, self.send_saved)
         self.code = widgets.Text(
-            value="1000", description="Code", layout=widgets.Layout(width="140px")
+            value="1000", description="Code", style=NARROW, layout={"width": "100px"}
         )
-        self.reason = widgets.Text(placeholder="reason", layout=widgets.Layout(width="160px"))
-        self.close_button = widgets.Button(description="Close", layout=small)
-        self.drop_button = widgets.Button(
-            description="Drop",
-            button_style="warning",
-            layout=small,
-            tooltip="End with no close frame (1006)",
-        )
-        self.close_error = widgets.HTML()
-        self.status = widgets.HTML()
-        self.log_view = widgets.HTML(layout=widgets.Layout(max_height="220px", overflow="auto"))
+        self.reason = widgets.Text(placeholder="reason", layout={"width": "110px"})
+        self.close_button = _button("Close", "Close with this code and reason")
+        self.drop_button = _button("Drop", "End with no close frame (the server sees 1006)")
+        self.close_error = _message()
+        self.handshake = widgets.HTML()
+        self.log_view = LogView()
+        for folded in (self.options, self.repeat):
+            folded.layout.display = "none"
         self.bytes_format.layout.display = "none"
         self.mode.observe(self._mode_changed, names="value")
+        self.options_button.observe(lambda c: self._fold(self.options, c["new"]), names="value")
+        self.repeat_button.observe(lambda c: self._fold(self.repeat, c["new"]), names="value")
         self.connect_button.on_click(lambda _: self.on_connect())
         self.send_button.on_click(lambda _: self.on_send())
+        self.ping_button.on_click(lambda _: self.on_ping())
+        self.repeat_start.on_click(lambda _: self.on_repeat())
+        self.repeat_stop.on_click(lambda _: self.model.stop_repeat())
         self.close_button.on_click(lambda _: self.on_close())
-        self.drop_button.on_click(lambda _: self.model.drop())
+        self.drop_button.on_click(lambda _: self.on_drop())
         self._drawn = -1
+        self._drawn_handshake: Any = None
         super().__init__(
             [
-                self.title,
-                self.path,
-                self.headers,
-                self.subprotocols,
-                _row(self.connect_button, self.status),
+                _row(self.title, self.status),
+                _row(self.path, self.connect_button, self.options_button),
+                self.options,
                 self.connect_error,
                 _row(self.mode, self.bytes_format),
                 self.payload,
-                _row(self.send_button, self.send_error),
+                _row(self.send_button, self.ping_button, self.repeat_button),
+                self.send_error,
+                self.repeat,
+                self.saved,
                 _row(self.code, self.reason, self.close_button, self.drop_button),
                 self.close_error,
+                self.handshake,
                 self.log_view,
             ],
             layout=widgets.Layout(
                 border="1px solid #ccc",
-                padding="6px",
-                margin="2px",
-                min_width="360px",
-                flex="1 1 0",
+                padding="4px",
+                min_width="0",
             ),
         )
+        self.add_class("wsplay-client")
         self.refresh()
 
     def _mode_changed(self, change: dict[str, Any]) -> None:
         self.bytes_format.layout.display = "" if change["new"] == "bytes" else "none"
+
+    @staticmethod
+    def _fold(part: widgets.Widget, shown: bool) -> None:
+        part.layout.display = "" if shown else "none"
 
     # --- callbacks: check the boxes, show what is wrong next to them, or act -----------
     def on_connect(self) -> None:
@@ -294,87 +192,118 @@ class ClientView(widgets.VBox):
             headers = parse_headers(self.headers.value)
             subprotocols = parse_subprotocols(self.subprotocols.value)
         except InputError as error:
-            self.connect_error.value = _error_html(error)
+            self.connect_error.value = error_html(error)
             return
-        self._clear_input_errors()
+        self._clear_messages()
         self.model.connect(path, headers, subprotocols)
+
+    def _payload(self) -> str | bytes:
+        if self.payload.value == "":
+            raise InputError(EMPTY_PAYLOAD)
+        return parse_payload(self.mode.value, self.payload.value, self.bytes_format.value)
 
     def on_send(self) -> None:
         try:
-            payload = parse_payload(self.mode.value, self.payload.value, self.bytes_format.value)
+            payload = self._payload()
         except InputError as error:
-            self.send_error.value = _error_html(error)
+            self.send_error.value = error_html(error)
             return
-        self._clear_input_errors()
+        self._clear_messages()
         self.model.send(payload)
+
+    def on_ping(self) -> None:
+        self._clear_messages()
+        self.model.ping()
+
+    def on_repeat(self) -> None:
+        try:
+            payload = self._payload()
+            every, times = parse_repeat(self.repeat_every.value, self.repeat_times.value)
+        except InputError as error:
+            self.send_error.value = error_html(error)
+            return
+        self._clear_messages()
+        self.model.repeat(payload, every, times)
+
+    def _saved_current(self, name: str) -> SavedMessage:
+        """The payload box as a message to save (checked now, so it can always be sent)."""
+        if not name:
+            raise InputError("Type a name for the message first, e.g. greeting.")
+        self._payload()
+        return SavedMessage(name, self.mode.value, self.payload.value, self.bytes_format.value)
+
+    def send_saved(self, messages: list[SavedMessage]) -> None:
+        try:
+            payloads = [message.payload() for message in messages]
+        except InputError as error:
+            self.send_error.value = error_html(error)
+            return
+        self._clear_messages()
+        self.model.send_many(payloads)
 
     def on_close(self) -> None:
         try:
             code = parse_close_code(self.code.value)
             reason = parse_close_reason(self.reason.value)
         except InputError as error:
-            self.close_error.value = _error_html(error)
+            self.close_error.value = error_html(error)
             return
-        self._clear_input_errors()
+        self._clear_messages()
         self.model.close(code, reason)
+
+    def on_drop(self) -> None:
+        self._clear_messages()
+        self.model.drop()
 
     # --- drawing: called by the panel's refresher thread only --------------------------
     def refresh(self) -> None:
+        self.log_view.refresh(self.model)
+        self.saved.redraw()
         version = self.model.version
         if version == self._drawn:
             return
         self._drawn = version
         connected = self.model.connected
-        core = self.model.core
         with self.hold_sync():
-            self.status.value = self._status_html(connected, core)
-            self.connect_button.disabled = self.model.busy
-            for button in (self.send_button, self.close_button, self.drop_button):
+            self.status.value = self._status_html(connected)
+            busy = self.model.busy
+            self.connect_button.disabled = busy
+            self.connect_button.button_style = "" if busy else "primary"
+            for button in (self.send_button, self.ping_button, self.close_button):
                 button.disabled = not connected
-            self.log_view.value = render_log(self.model.log())
+            self.drop_button.disabled = not connected
+            self.drop_button.button_style = "warning" if connected else ""
+            self.saved.send_all_button.disabled = not connected
+            repeating = self.model.repeating
+            running = repeating is not None and not repeating.ended
+            self.repeat_start.disabled = running or not connected
+            self.repeat_stop.disabled = not running
+            self.repeat_status.value = (
+                f"<small>{html.escape(repeating.describe())}</small>" if repeating else ""
+            )
+            if self.model.handshake is not self._drawn_handshake:
+                self._drawn_handshake = self.model.handshake
+                self.handshake.value = handshake_html(self.model.handshake)
 
-    def _status_html(self, connected: bool, core: ClientCore | None) -> str:
+    def _status_html(self, connected: bool) -> str:
+        core = self.model.core
         if connected and core:
             return (
                 f"<span style='color:green'>● open #{core.id}</span> "
-                f"<small>sent {self.model.sent}, received {self.model.received}</small>"
+                f"<small>{html.escape(core.path)} · sent {self.model.sent} · "
+                f"received {self.model.received}</small>"
             )
         if self.model.busy:
             return "<span style='color:gray'>… connecting</span>"
-        log = self.model.log()
-        if log and log[-1].direction == "✗":  # why the last attempt failed, where one looks
-            return f"<span style='color:#b00'>✗ {html.escape(log[-1].text)}</span>"
+        last = self.model.last_line()
+        if last is not None and last.direction == "✗":  # why the last attempt failed
+            return f"<span style='color:#b00'>✗ {html.escape(last.text)}</span>"
         return "<span style='color:gray'>○ not connected</span>"
 
-    def _clear_input_errors(self) -> None:
-        for label in (self.connect_error, self.send_error, self.close_error):
+    def _clear_messages(self) -> None:
+        for label in (self.connect_error, self.send_error, self.close_error, self.saved.message):
             label.value = ""
 
     def set_routes(self, routes: list[str]) -> None:
         if tuple(routes) != self.path.options:
             self.path.options = tuple(routes)
-
-
-def _error_html(error: Exception) -> str:
-    return f"<span style='color:#b00'>⚠ {html.escape(str(error))}</span>"
-
-
-def render_log(lines: list[LogLine], limit: int = 200) -> str:
-    """The newest ``limit`` log lines, newest first, as an HTML table (time, direction, type,
-    size, data): the latest line is always in view."""
-    rows = []
-    for line in reversed(lines[-limit:]):
-        stamp = time.strftime("%H:%M:%S", time.localtime(line.time))
-        stamp += f".{int(line.time * 1000) % 1000:03d}"
-        size = "" if line.size is None else f"{line.size} B"
-        color = {"→": "#1565c0", "←": "#2e7d32", "✗": "#b00"}.get(line.direction, "#555")
-        rows.append(
-            f"<tr style='color:{color}'><td>{stamp}</td><td>{line.direction}</td>"
-            f"<td>{line.kind}</td><td style='white-space:nowrap'>{size}</td>"
-            f"<td class='wsplay-log-text'>{html.escape(line.text)}</td></tr>"
-        )
-    return (
-        "<table class='wsplay-log' style='font-family:monospace;font-size:12px'>"
-        + "".join(rows)
-        + "</table>"
-    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import string
 
@@ -23,6 +24,11 @@ _PRINTABLE = set(string.printable) - set("\t\n\r\x0b\x0c")
 
 class InputError(ValueError):
     """A box holds something that cannot be sent; the message says what to type."""
+
+
+def error_html(error: Exception | str) -> str:
+    """A problem as the panel shows it next to the box or button it is about."""
+    return f"<span style='color:#b00'>⚠ {html.escape(str(error))}</span>"
 
 
 def parse_path(text: str) -> str:
@@ -131,3 +137,25 @@ def show_bytes(data: bytes, limit: int = 32) -> str:
     printable = "".join(chr(b) if chr(b) in _PRINTABLE else "·" for b in shown)
     more = " …" if len(data) > limit else ""
     return f"{shown.hex(' ')}{more} | {printable}{more}"
+
+
+MAX_REPEAT = 10_000  # every loop is bounded: a repeat sends at most this many messages
+
+
+def parse_repeat(every_ms: str, times: str) -> tuple[float, int]:
+    """The repeat's boxes: ``("500", "10")`` -> ``(0.5, 10)`` (seconds between, count)."""
+    try:
+        every = float(str(every_ms).strip())
+    except ValueError:
+        raise InputError(
+            f"'every' is a number of milliseconds, such as 500, not {every_ms!r}."
+        ) from None
+    if not 0 <= every <= 60_000:
+        raise InputError("'every' is between 0 (as fast as it can) and 60000 ms (a minute).")
+    try:
+        count = int(str(times).strip())
+    except ValueError:
+        raise InputError(f"'times' is a whole number, such as 10, not {times!r}.") from None
+    if not 1 <= count <= MAX_REPEAT:
+        raise InputError(f"'times' is between 1 and {MAX_REPEAT}.")
+    return every / 1000, count

@@ -2,6 +2,7 @@
 timeline, in one widget.
 
     wsplay.panel()
+    wsplay.panel(messages={"hi": "hello", "join": {"type": "join"}})   # saved messages
 
 ``wsplay.panel()`` hands back the kernel's one panel (a widget can be shown in many cells),
 so re-running its cell a hundred times costs nothing. One refresher thread serves every
@@ -21,14 +22,16 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..runtime.playground import HandlerError, LoopBlocked, Playground
-from .client import ClientModel, ClientView, _error_html
-from .inputs import InputError, parse_close_code, parse_close_reason
+from .client import ClientView
+from .client_model import ClientModel
+from .inputs import InputError, error_html, parse_close_code, parse_close_reason
+from .saved import offer
 from .timeline_view import TimelineView
 
 logger = logging.getLogger("wsplay")
 
 REFRESH_INTERVAL = 0.05  # seconds: at most ~20 redraws a second
-TIMELINE_ROWS = 120
+CLIENT_WIDTH = 230  # px: the narrowest a client gets (three fit side by side in 900 px)
 
 
 class Panel(widgets.VBox):
@@ -38,21 +41,34 @@ class Panel(widgets.VBox):
         self.playground = playground
         self.status = widgets.HTML()
         self.start_stop = widgets.Button(description="Stop", layout=widgets.Layout(width="auto"))
+        self.start_stop.add_class("wsplay-start-stop")
         self.start_stop.on_click(lambda _: self.on_start_stop())
         self.start_stop_error = widgets.HTML()
         self.routes = widgets.HTML()
-        self.clients_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        # Columns of one width: as many as fit side by side, the rest on the next row (a
+        # third client never stretches to a row of its own).
+        self.clients_box = widgets.GridBox(
+            layout=widgets.Layout(
+                grid_template_columns=f"repeat(auto-fill, minmax({CLIENT_WIDTH}px, 1fr))",
+                grid_gap="4px",
+            )
+        )
         self.add_client_button = widgets.Button(
             description="Add client", icon="plus", layout=widgets.Layout(width="auto")
         )
         self.add_client_button.on_click(lambda _: self.add_client())
         self.connections = widgets.HTML()
-        self.server_close_target = widgets.Dropdown(description="Connection", options=[])
+        self.server_close_target = widgets.Dropdown(
+            description="Connection", options=[], style={"description_width": "initial"}
+        )
         self.server_close_code = widgets.Text(
-            value="1000", description="Code", layout=widgets.Layout(width="140px")
+            value="1000",
+            description="Code",
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="100px"),
         )
         self.server_close_reason = widgets.Text(
-            placeholder="reason", layout=widgets.Layout(width="160px")
+            placeholder="reason", layout=widgets.Layout(width="140px")
         )
         self.server_close_button = widgets.Button(
             description="Close from server", layout=widgets.Layout(width="auto")
@@ -62,39 +78,49 @@ class Panel(widgets.VBox):
         self.errors = widgets.HTML()
         self.warnings = widgets.HTML()
         self.timeline = TimelineView()
+        self._chosen_target: int | None = None  # the connection the learner picked
+        self._choosing = False  # the panel itself is setting the target's options
         # The page showing the panel is the learner's Jupyter: its origin may connect (behind
         # a hub that is not loopback, and the browser client's handshakes carry it).
         self.timeline.observe(lambda change: playground.origins.trust(change["new"]), "page_url")
         self.clients: list[ClientView] = []
         self._drawn: dict[str, Any] = {}
         self.closed = False
+        self.server_close_target.observe(self._target_chosen, names="value")
+        close_row = widgets.HBox(
+            [
+                self.server_close_target,
+                self.server_close_code,
+                self.server_close_reason,
+                self.server_close_button,
+            ],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
+        close_row.add_class("wsplay-panel-bar")
+        bar = widgets.HBox([self.status, self.start_stop])
+        bar.add_class("wsplay-panel-bar")
         super().__init__(
             [
-                widgets.HBox([self.status, self.start_stop, self.start_stop_error]),
+                bar,
+                self.start_stop_error,
                 self.routes,
                 widgets.HTML("<b>Clients</b>"),
                 self.clients_box,
                 self.add_client_button,
                 widgets.HTML("<b>Open connections, seen from the server</b>"),
                 self.connections,
-                widgets.HBox(
-                    [
-                        self.server_close_target,
-                        self.server_close_code,
-                        self.server_close_reason,
-                        self.server_close_button,
-                    ]
-                ),
+                close_row,
                 self.server_close_error,
                 self.warnings,
                 self.errors,
                 widgets.HTML(
-                    "<b>Timeline</b> <small>(client on the left, server on the "
-                    "right; newest last)</small>"
+                    "<b>Timeline</b> <small>(the server on the left, a lane per connection; "
+                    "newest last; click a lane's name to narrow it)</small>"
                 ),
                 self.timeline,
             ]
         )
+        self.add_class("wsplay-panel")
         self.add_client()
         self.refresh()
         _refresher.add(self)
@@ -114,7 +140,7 @@ class Panel(widgets.VBox):
             else:
                 self.playground.start()
         except Exception as error:  # e.g. the port was taken meanwhile: said by the button
-            self.start_stop_error.value = _error_html(error)
+            self.start_stop_error.value = error_html(error)
 
     def on_server_close(self) -> None:
         try:
@@ -124,16 +150,14 @@ class Panel(widgets.VBox):
             if target is None:
                 raise InputError("No open connection to close: connect a client first.")
         except InputError as error:
-            self.server_close_error.value = _error_html(error)
+            self.server_close_error.value = error_html(error)
             return
         self.server_close_error.value = ""
         for connection in self.playground.connections:
             if connection.id == target:
                 connection.close(code, reason)
                 return
-        self.server_close_error.value = _error_html(
-            InputError(f"Connection #{target} has already ended.")
-        )
+        self.server_close_error.value = error_html(f"Connection #{target} has already ended.")
 
     # --- drawn by the refresher: the only writer of the live views -----------------------
     def _changed(self, part: str, value: Any) -> bool:
@@ -162,24 +186,41 @@ class Panel(widgets.VBox):
             for view in self.clients:
                 view.set_routes(routes)
         connections = playground.connections
+        owners = {view.model.core.id: view.title_text for view in self.clients if view.model.core}
         if self._changed("connections", tuple((c.id, c.state) for c in connections)):
-            self.connections.value = _connections_html(connections)
-            options = [(f"#{c.id} {c.path}", c.id) for c in connections]
-            chosen = self.server_close_target.value
-            self.server_close_target.options = options
-            ids = [identifier for _, identifier in options]
-            # Keep the learner's choice while it is open; otherwise offer the newest.
-            self.server_close_target.value = chosen if chosen in ids else (ids[-1] if ids else None)
+            self.connections.value = _connections_html(connections, owners)
+            self._offer_targets(connections, owners)
         errors = playground.errors
         if self._changed("errors", (len(errors), errors[-1].time if errors else 0)):
             self.errors.value = _errors_html(errors)
         warnings = playground.warnings
         if self._changed("warnings", tuple(warnings[-3:])):
             self.warnings.value = _warnings_html(warnings)
-        if self._changed("timeline", playground.timeline.recorded):
-            self.timeline.show(playground.timeline.tail(TIMELINE_ROWS, side="server"))
+        self.timeline.refresh(playground.timeline, {c.id: c.path for c in connections})
         for view in self.clients:
             view.refresh()
+
+    def _offer_targets(self, connections: list[Any], owners: dict[int, str]) -> None:
+        """Close from the server: the learner's pick while it is open, else the newest of
+        the panel's own clients (not a connection some cell opened), else the newest."""
+        options = [
+            (f"#{c.id} {c.path}" + (f" ({owners[c.id]})" if c.id in owners else ""), c.id)
+            for c in connections
+        ]
+        ids = [identifier for _, identifier in options]
+        mine = [identifier for identifier in ids if identifier in owners]
+        fallback = (mine or ids or [None])[-1]
+        value = self._chosen_target if self._chosen_target in ids else fallback
+        self._choosing = True
+        try:
+            self.server_close_target.options = options
+            self.server_close_target.value = value
+        finally:
+            self._choosing = False
+
+    def _target_chosen(self, change: dict[str, Any]) -> None:
+        if not self._choosing and change["new"] is not None:
+            self._chosen_target = change["new"]
 
     def close(self) -> None:
         """End this panel: its clients leave (1001), its refresher stops, its widgets close."""
@@ -243,14 +284,17 @@ _refresher = _Refresher()
 _kernel_panel: Panel | None = None
 
 
-def _connections_html(connections: list[Any]) -> str:
+def _connections_html(connections: list[Any], owners: dict[int, str]) -> str:
     if not connections:
         return "<i>none open</i>"
-    rows = "".join(
-        f"<tr><td>#{c.id}</td><td><code>{html.escape(c.path)}</code></td><td>{c.state}</td></tr>"
+    # Side by side, wrapping: twenty connections take a few lines, not twenty.
+    items = "".join(
+        f"<span class='wsp-open'>#{c.id} <code>{html.escape(c.path)}</code> {c.state}"
+        + (f" <small>({html.escape(owners[c.id])})</small>" if c.id in owners else "")
+        + "</span>"
         for c in connections
     )
-    return f"<table class='wsplay-connections'>{rows}</table>"
+    return f"<div class='wsplay-connections'>{items}</div>"
 
 
 def _errors_html(errors: list[HandlerError]) -> str:
@@ -268,26 +312,35 @@ def _warnings_html(warnings: list[LoopBlocked]) -> str:
     if not warnings:
         return ""
     items = "".join(
-        f"<div style='color:#8a5300'>⚠ {html.escape(str(warning))}</div>"
+        f"<div style='color:{'#888' if warning.over else '#8a5300'}'>⚠ "
+        f"{html.escape(str(warning))}{' <i>(over)</i>' if warning.over else ''}</div>"
         for warning in warnings[-3:]
     )
     return f"<b>Blocked loop</b> <small>(newest last; pg.warnings has them all)</small>{items}"
 
 
-def panel(playground: Playground | None = None) -> Panel:
+def panel(playground: Playground | None = None, messages: dict[str, Any] | None = None) -> Panel:
     """The kernel's panel, starting the playground if needed: ``wsplay.panel()``.
 
     The same panel each time for the same playground (shown again in the new cell, its
     clients and logs as they were); a panel of a playground that was replaced is closed.
+    ``messages`` (name -> str, bytes, or a JSON value) are offered as saved messages in
+    every client; what a learner saved stays, whichever way the panel is shown again.
     """
     from ..runtime import start
 
     global _kernel_panel
+    if messages is not None:
+        if not isinstance(messages, dict):
+            raise TypeError(
+                "messages is a dict of name -> payload, e.g. {'hi': 'hello', 'join': "
+                f"{{'type': 'join'}}}}, not {type(messages).__name__}."
+            )
+        offer(messages)  # checked before anything is shown
     playground = playground if playground is not None else start()
     current = _kernel_panel
-    if current is not None and not current.closed and current.playground is playground:
-        return current
-    if current is not None:
-        current.close()
-    _kernel_panel = Panel(playground)
-    return _kernel_panel
+    if current is None or current.closed or current.playground is not playground:
+        if current is not None:
+            current.close()
+        current = _kernel_panel = Panel(playground)
+    return current  # its refresher shows the offered messages in every client

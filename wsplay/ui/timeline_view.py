@@ -1,152 +1,130 @@
-"""The timeline drawn as a sequence diagram: client on the left, server on the right.
+"""The timeline drawn as a sequence diagram: the server on the left, a lane per connection.
 
-An anywidget: its JavaScript is inline (no CDN), so it works offline and on Binder. Python
-replaces the ``events`` list as a whole (never appends in place), so the browser always
-sees a consistent picture.
+An anywidget whose picture (``wsplay/runtime/timeline.js`` and ``.css``, no CDN, so it
+works offline and on Binder) is shared with ``pg.timeline.to_html``. Rows are appended in
+the page (see StreamView). The page's filters (connection, direction, kind, text) come
+back as the ``filters`` trait: the kernel then sends the newest matches of the whole
+timeline, not only of what the page holds.
+
+    view = TimelineView(); view.refresh(pg.timeline, paths)   # from the panel's refresher
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
-import anywidget
 import traitlets
 
-from ..runtime.timeline import Event
+from ..runtime.timeline import HANDSHAKE, Event, Timeline
+from ..runtime.timeline_export import PICTURE_CSS, PICTURE_JS, RowFilter, event_row
+from .stream_view import StreamView
 
-_ESM = r"""
-function arrow(row, ev) {
-  const lane = document.createElement("div");
-  lane.className = "wsp-lane";
-  const label = document.createElement("div");
-  label.className = "wsp-label";
-  label.textContent = ev.label;
-  const line = document.createElement("div");
-  line.className = "wsp-line " + ev.arrow;
-  lane.appendChild(label);
-  lane.appendChild(line);
-  row.appendChild(lane);
-}
-
-function render({ model, el }) {
-  el.classList.add("wsplay-timeline");
-  // The Jupyter page's own address: the playground lets pages of this origin connect.
-  if (model.get("page_url") !== window.location.href) {
-    model.set("page_url", window.location.href);
-    model.save_changes();
-  }
-  const draw = () => {
-    const events = model.get("events");
-    el.innerHTML = "";
-    const head = document.createElement("div");
-    head.className = "wsp-row wsp-head";
-    head.innerHTML = "<div>time</div><div>#</div><div class='wsp-ends'>" +
-      "<span>client</span><span>server</span></div>";
-    el.appendChild(head);
-    if (events.length === 0) {
-      const empty = document.createElement("div");
-      empty.className = "wsp-empty";
-      empty.textContent = "No conversation yet: connect a client.";
-      el.appendChild(empty);
-    }
-    for (const ev of events) {
-      const row = document.createElement("div");
-      row.className = "wsp-row wsp-" + ev.kind;
-      row.title = ev.title;
-      const time = document.createElement("div");
-      time.className = "wsp-time";
-      time.textContent = ev.time;
-      const conn = document.createElement("div");
-      conn.className = "wsp-conn";
-      conn.textContent = "#" + ev.connection;
-      row.appendChild(time);
-      row.appendChild(conn);
-      arrow(row, ev);
-      el.appendChild(row);
-    }
-    el.scrollTop = el.scrollHeight;
-  };
-  model.on("change:events", draw);
-  draw();
-}
-export default { render };
-"""
-
-_CSS = """
-.wsplay-timeline { font: 12px monospace; max-height: 320px; overflow: auto;
-  border: 1px solid #ccc; padding: 4px; background: #fff; color: #222; }
-.wsplay-timeline .wsp-row { display: grid; grid-template-columns: 90px 36px minmax(0, 1fr);
-  align-items: center; min-height: 26px; }
-.wsplay-timeline .wsp-head { font-weight: bold; border-bottom: 1px solid #ddd; }
-.wsplay-timeline .wsp-ends { display: flex; justify-content: space-between; }
-.wsplay-timeline .wsp-lane { position: relative; min-width: 0; border-left: 3px solid #999;
-  border-right: 3px solid #999; padding: 0 8px; }
-.wsplay-timeline .wsp-label { text-align: center; white-space: nowrap; overflow: hidden;
-  text-overflow: ellipsis; }
-.wsplay-timeline .wsp-line { height: 0; border-top: 2px solid currentColor; position: relative; }
-.wsplay-timeline .wsp-line.right::after { content: "▶"; position: absolute; right: -6px;
-  top: -9px; }
-.wsplay-timeline .wsp-line.left::before { content: "◀"; position: absolute; left: -6px;
-  top: -9px; }
-.wsplay-timeline .wsp-line.none { border-top: 2px dotted currentColor; }
-.wsplay-timeline .wsp-message .wsp-line.right { color: #1565c0; }
-.wsplay-timeline .wsp-message .wsp-line.left { color: #2e7d32; }
-.wsplay-timeline .wsp-close, .wsplay-timeline .wsp-reject { color: #8e24aa; }
-.wsplay-timeline .wsp-error { color: #b00; font-weight: bold; }
-.wsplay-timeline .wsp-warning { color: #8a5300; font-style: italic; }
-.wsplay-timeline .wsp-empty { color: #888; padding: 8px; }
-"""
+SHOWN_ROWS = 200  # rows the page keeps
+_MARGIN = 256  # events read beyond the new ones: the server may record while we read
+FLOOD = 200  # new events since the last refresh beyond which only the newest are read
+_KNOWN_PATHS = 1_000
 
 
-def event_to_row(event: Event) -> dict[str, Any]:
-    """What the diagram needs of one server-side event: an arrow and a label."""
-    direction = "none"
-    if event.kind == "message":
-        direction = "right" if event.direction == "in" else "left"
-        label = f"{event.type} {event.preview!s} ({event.size} B)"
-    elif event.kind == "handshake":
-        direction = "right"
-        offered = f" (offers {event.preview})" if event.preview else ""
-        label = f"GET {event.path} Upgrade: websocket{offered}"
-    elif event.kind == "accept":
-        direction = "left"
-        proto = f", subprotocol {event.subprotocol}" if event.subprotocol else ""
-        label = f"101 Switching Protocols{proto}"
-    elif event.kind == "reject":
-        direction = "left"
-        label = "403 Forbidden: handshake refused"
-    elif event.kind == "close":
-        direction = {"client": "right", "server": "left"}.get(event.by or "", "none")
-        reason = f" {event.reason!r}" if event.reason else ""
-        label = f"close {event.code} {event.meaning.split(':')[0]}{reason} (by {event.by})"
-    elif event.kind == "warning":
-        label = "⚠ " + event.preview.split(". Meanwhile")[0]
-    else:
-        label = f"⚠ {event.preview}"
-    stamp = f"{_clock(event.time)}"
-    return {
-        "time": stamp,
-        "connection": event.connection,
-        "kind": event.kind,
-        "arrow": direction,
-        "label": label,
-        "title": event.describe(),
-    }
+class TimelineView(StreamView):
+    """A sequence diagram of the newest server-side events, filterable."""
 
-
-def _clock(moment: float) -> str:
-    import time
-
-    return time.strftime("%H:%M:%S", time.localtime(moment)) + f".{int(moment * 1000) % 1000:03d}"
-
-
-class TimelineView(anywidget.AnyWidget):
-    """A sequence diagram of the newest events (server side, all connections)."""
-
-    _esm = _ESM
-    _css = _CSS
-    events = traitlets.List([]).tag(sync=True)
+    _esm = PICTURE_JS
+    _css = PICTURE_CSS
     page_url = traitlets.Unicode("").tag(sync=True)  # where the front end shows this widget
+    filters = traitlets.Dict({}).tag(sync=True)  # set by the page: connection, direction ...
 
-    def show(self, events: list[Event]) -> None:
-        self.events = [event_to_row(event) for event in events]
+    def __init__(self) -> None:
+        super().__init__(max_rows=SHOWN_ROWS)
+        self._seen = 0  # timeline.recorded when last read
+        self._last: Event | None = None  # the newest event already sent
+        self._seq = 0
+        self._paths: OrderedDict[int, str] = OrderedDict()
+        self.observe(lambda _: self.want_reset(), names="filters")
+
+    @property
+    def row_filter(self) -> RowFilter:
+        return RowFilter.from_dict(self.filters)
+
+    def _rows(
+        self, events: list[Event], row_filter: RowFilter, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The newest ``limit`` matching rows of ``events``, and how many more matched.
+
+        Rows are built newest first and only as many as are sent: in a flood most events
+        are only counted. (With a filter each is built, to be tested.)
+        """
+        for event in events:
+            if event.kind == HANDSHAKE and event.path and event.side == "server":
+                self._paths[event.connection] = event.path
+                if len(self._paths) > _KNOWN_PATHS:
+                    self._paths.popitem(last=False)
+        rows: list[dict[str, Any]] = []
+        more = 0
+        for event in reversed(events):
+            if event.side != "server":
+                continue
+            if len(rows) == limit and not row_filter.active:
+                more += 1
+                continue
+            row = event_row(event)
+            if not row_filter.matches(row):
+                continue
+            if len(rows) == limit:
+                more += 1
+                continue
+            path = self._paths.get(event.connection)
+            if path:
+                row["path"] = path
+            rows.append(row)
+        rows.reverse()
+        for row in rows:
+            self._seq += 1
+            row["seq"] = self._seq
+        return rows, more
+
+    def refresh(self, timeline: Timeline, paths: dict[int, str] | None = None) -> bool:
+        """Send the page what is new (or everything, when due); True if anything was sent.
+
+        ``paths``: the open connections' paths, for lanes whose handshake was not seen.
+        Called by the panel's refresher thread only.
+        """
+        recorded = timeline.recorded
+        if recorded == self._seen and not self._reset_wanted:
+            return False
+        for connection, path in (paths or {}).items():
+            self._paths.setdefault(connection, path)
+        row_filter = self.row_filter
+        new = recorded - self._seen
+        self._seen = recorded
+        fresh: list[Event] = []
+        skipped = 0
+        if new and not self._reset_wanted:
+            # In a flood only the newest rows are read at all (the rest are only counted):
+            # reading every event to draw twenty would cost the kernel more than the flood.
+            flood = new > FLOOD
+            if flood:
+                window = timeline.tail(self.max_push, "server")
+            else:
+                window = timeline.tail(new + _MARGIN)
+            start = 0
+            if self._last is not None:
+                for index in range(len(window) - 1, -1, -1):
+                    if window[index] == self._last:
+                        start = index + 1
+                        break
+            fresh = window[start:]
+            if flood:
+                skipped = max(0, new - len(fresh))
+        if fresh:
+            self._last = fresh[-1]
+
+        def backlog() -> list[dict[str, Any]]:
+            # With a filter, search everything kept; without, the newest rows are enough.
+            events = timeline.tail(len(timeline) if row_filter.active else SHOWN_ROWS, "server")
+            if events:
+                self._last = events[-1]
+            return self._rows(events, row_filter, SHOWN_ROWS)[0]
+
+        rows, missed = self._rows(fresh, row_filter, self.max_push)
+        return self.flush(rows, backlog, missed + skipped)

@@ -1,0 +1,231 @@
+"""The timeline as a picture's rows, and out of the notebook: JSON, a standalone HTML page.
+
+The rows are what the picture (``timeline.js``, drawn by the panel's widget and by the
+HTML page alike) needs of each server-side event: its connection's lane, an arrow's
+direction and a label. The picture is one file for both, so a page a teacher shares shows
+what the class saw, lanes, fan-outs and filters included.
+
+    pg.timeline.to_json("chat.json")
+    pg.timeline.to_html("chat.html")      # open it in any browser, no server needed
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, MESSAGE, PING, PONG, REJECT, WARNING, Event
+
+if TYPE_CHECKING:
+    from .timeline import Timeline
+
+HERE = Path(__file__).parent
+PICTURE_JS = HERE / "timeline.js"
+PICTURE_CSS = HERE / "timeline.css"
+KINDS = (HANDSHAKE, ACCEPT, REJECT, MESSAGE, PING, PONG, CLOSE, ERROR, WARNING)
+
+
+def close_explanation(code: int | None, reason: str) -> str:
+    """A sentence for closes a learner cannot read from the code alone, else ""."""
+    if code == 1011 and reason == "keepalive ping timeout":
+        return (
+            "The server pinged and no pong came back within ping_timeout: the client is "
+            "gone or stuck (wsplay.start(ping_interval=..., ping_timeout=...) sets both)."
+        )
+    if code == 1006:
+        return "No close frame: the TCP connection just ended (a crash, a network cut, a drop)."
+    if code == 1005:
+        return "A close frame with no code in it."
+    return ""
+
+
+def _clock(moment: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(moment)) + f".{int(moment * 1000) % 1000:03d}"
+
+
+def _label(event: Event) -> tuple[str, str]:
+    """(direction, label): "in" toward the server, "out" toward the client, "" neither."""
+    kind = event.kind
+    if kind == MESSAGE:
+        return event.direction or "", f"{event.type} {event.preview!s} ({event.size} B)"
+    if kind == HANDSHAKE:
+        offered = f" (offers {event.preview})" if event.preview else ""
+        return "in", f"GET {event.path} Upgrade: websocket{offered}"
+    if kind == ACCEPT:
+        proto = f", subprotocol {event.subprotocol}" if event.subprotocol else ""
+        return "out", f"101 Switching Protocols{proto}"
+    if kind == REJECT:
+        why = f": {event.reason}" if event.reason else ""
+        return "out", f"{event.code or 403} handshake refused{why}"
+    if kind == CLOSE:
+        direction = {"client": "in", "server": "out"}.get(event.by or "", "")
+        reason = f" {event.reason!r}" if event.reason else ""
+        who = "dropped, no close frame" if event.by == "dropped" else f"by {event.by}"
+        return direction, f"close {event.code} {event.meaning.split(':')[0]}{reason} ({who})"
+    if kind in (PING, PONG):
+        extra = f" ({event.preview})" if event.preview else ""
+        return event.direction or "", f"{kind}{extra}"
+    if kind == WARNING:
+        return "", "⚠ " + event.preview.split(". Meanwhile")[0]
+    return "", f"⚠ {event.preview}"
+
+
+def event_row(event: Event) -> dict[str, Any]:
+    """What the picture needs of one event (JSON)."""
+    direction, label = _label(event)
+    title = event.describe()
+    if event.kind == CLOSE:
+        explained = close_explanation(event.code, event.reason)
+        if explained:
+            title += f". {explained}"
+    row = {
+        "time": event.time,
+        "t": _clock(event.time),
+        "conn": event.connection,
+        "kind": event.kind,
+        "dir": direction,
+        "label": label,
+        "title": title,
+    }
+    if event.kind == CLOSE and event.by == "dropped":
+        row["dropped"] = True
+    return row
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Which rows to show: by connection, direction, kind and text (empty: any)."""
+
+    connection: int | None = None
+    direction: str = ""  # "in" (to the server) or "out" (to the client)
+    kind: str = ""
+    text: str = ""
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RowFilter:
+        connection = values.get("connection")
+        try:
+            connection = int(connection) if connection not in (None, "") else None
+        except (TypeError, ValueError):
+            connection = None
+        return cls(
+            connection,
+            str(values.get("direction") or ""),
+            str(values.get("kind") or ""),
+            str(values.get("text") or ""),
+        )
+
+    @property
+    def active(self) -> bool:
+        return self != RowFilter()
+
+    def matches(self, row: dict[str, Any]) -> bool:
+        """The same test as the picture's own (timeline.js, ``matches``)."""
+        if self.connection is not None and row["conn"] != self.connection:
+            return False
+        if self.direction and row["dir"] != self.direction:
+            return False
+        if self.kind and row["kind"] != self.kind:
+            return False
+        text = self.text.strip().lower()
+        return not text or text in (row["label"] + " " + row["title"]).lower()
+
+
+def _server_rows(timeline: Timeline) -> list[dict[str, Any]]:
+    return [event_row(event) for event in timeline.events() if event.side == "server"]
+
+
+def _paths(timeline: Timeline) -> dict[int, str]:
+    return {
+        event.connection: event.path or ""
+        for event in timeline.events(kind=HANDSHAKE)
+        if event.side == "server"
+    }
+
+
+def to_json(timeline: Timeline, path: str | Path) -> Path:
+    """Write every kept event of both sides, oldest first, as JSON; returns the path."""
+    target = Path(path)
+    events = [_event_json(event) for event in timeline.events()]
+    document = {
+        "wsplay_timeline": 1,
+        "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "recorded": timeline.recorded,
+        "kept": len(events),
+        "events": events,
+    }
+    target.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    return target
+
+
+def _event_json(event: Event) -> dict[str, Any]:
+    """An event's fields that say something (no empty ones), and a close code's meaning."""
+    fields = {name: value for name, value in event._asdict().items() if value not in (None, "", ())}
+    if event.kind == CLOSE:
+        fields["meaning"] = event.meaning
+    return fields
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{title}</title>
+<style>
+body {{ font: 14px sans-serif; margin: 16px; color: #222; }}
+h1 {{ font-size: 18px; margin: 0 0 4px; }}
+.wsp-export-note {{ color: #555; margin: 0 0 10px; }}
+{css}
+.wsplay-timeline .wsp-scroll {{ max-height: calc(100vh - 130px); }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<p class="wsp-export-note">{note}</p>
+<div id="timeline"></div>
+<script id="wsplay-rows" type="application/json">{rows}</script>
+<script>
+{js}
+(function () {{
+  const rows = JSON.parse(document.getElementById("wsplay-rows").textContent);
+  window.wsplayTimeline.standalone(document.getElementById("timeline"), rows, {paths});
+}})();
+</script>
+</body></html>
+"""
+
+
+def to_html(timeline: Timeline, path: str | Path, title: str = "A WebSocket conversation") -> Path:
+    """Write a standalone page with the picture of every kept server-side event."""
+    target = Path(path)
+    rows = _server_rows(timeline)
+    for seq, row in enumerate(rows, 1):
+        row["seq"] = seq
+    connections = len({row["conn"] for row in rows if row["conn"]})
+    note = (
+        f"{len(rows)} events on {connections} connection{'s' * (connections != 1)}, "
+        f"exported by wsplay on {time.strftime('%Y-%m-%d %H:%M')}. Each lane is a "
+        "connection, the server is on the left; hover over an arrow for its details."
+    )
+    # The picture is an ES module for anywidget; here it runs as a plain script.
+    script = (
+        PICTURE_JS.read_text()
+        .replace("export function ", "function ")
+        .replace("export default { render };", "window.wsplayTimeline = { render, standalone };")
+    )
+    page = _PAGE.format(
+        title=html.escape(title),
+        note=html.escape(note),
+        css=PICTURE_CSS.read_text(),
+        js=script,
+        rows=_script_json(rows),
+        paths=_script_json({str(k): v for k, v in _paths(timeline).items()}),
+    )
+    target.write_text(page)
+    return target
+
+
+def _script_json(value: Any) -> str:
+    """JSON that is safe inside a <script> element (no "</script>" can end it early)."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")

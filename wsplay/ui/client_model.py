@@ -1,0 +1,339 @@
+"""One panel client's connection and log, with no widget in it.
+
+Threads: button callbacks may run on the kernel's main thread or a subshell thread, the
+connection's reader runs on the playground's loop thread. So the model keeps its log under
+a lock and never touches a widget; the panel's refresher reads it and draws.
+
+    model.connect("/echo", [], [])
+    model.send("hello"); model.ping(); model.repeat("tick", every=0.2, times=10)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..framework.close_codes import describe_close_code
+from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError
+from ..runtime.client import ClientCore
+from ..runtime.timeline_export import close_explanation
+from .handshake import Handshake, accepted, refused
+from .inputs import show_bytes
+
+if TYPE_CHECKING:
+    from ..runtime.playground import Playground
+
+MAX_LOG_LINES = 500
+MAX_TEXT_KEPT = 2000  # characters of a text message the log keeps, for its views
+MAX_BYTES_KEPT = 1024  # bytes of a binary message the log keeps
+PING_TIMEOUT = 5.0
+BACKPRESSURE = 0.05  # seconds a send may wait before the repeat calls it backpressure
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    seq: int  # grows by one per line: the page drops what it already has
+    time: float
+    direction: str  # "→" sent, "←" received, "•" a connection event, "✗" a failure
+    kind: str  # text, bytes, ping, pong, open, close, refused, error ...
+    size: int | None
+    text: str  # the line as words (a message's preview, hex for bytes)
+    data: str | bytes | None = None  # a message itself (cut), for the hex/base64/JSON views
+    cut: bool = False  # data holds only the start of the message
+
+    def row(self) -> dict[str, Any]:
+        """What the page needs to draw the line (JSON)."""
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.time))
+        row: dict[str, Any] = {
+            "seq": self.seq,
+            "t": f"{stamp}.{int(self.time * 1000) % 1000:03d}",
+            "dir": self.direction,
+            "kind": self.kind,
+            "size": self.size,
+        }
+        if isinstance(self.data, bytes):
+            row["b64"] = base64.b64encode(self.data).decode()
+        else:
+            row["text"] = self.data if isinstance(self.data, str) else self.text
+        if self.cut:
+            row["cut"] = True
+        return row
+
+
+@dataclass
+class Repeat:
+    """A payload sent every ``every`` seconds, ``times`` times, until done or stopped."""
+
+    times: int
+    every: float
+    sent: int = 0
+    longest_wait: float = 0.0  # the longest a single send waited (backpressure shows here)
+    ended: str = ""  # why it ended ("" while it runs)
+    stopping: bool = False  # Stop was pressed
+    _wake: asyncio.Event | None = None  # set (on the loop) to cut a wait short
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def request_stop(self) -> None:
+        """Stop at once (from any thread); a send that is waiting finishes first."""
+        self.stopping = True
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def describe(self) -> str:
+        wait = f", the longest send waited {self.longest_wait * 1000:.1f} ms"
+        if self.longest_wait >= BACKPRESSURE:
+            wait += " (backpressure: the server reads slower than you send)"
+        state = self.ended or "running"
+        return f"repeat {state}: {self.sent} of {self.times} sent{wait}"
+
+
+class ClientModel:
+    """A panel client's connection and log; safe to call from any thread."""
+
+    def __init__(self, playground: Playground) -> None:
+        self.playground = playground
+        self.core: ClientCore | None = None
+        self.handshake: Handshake | None = None  # the newest connection's, once known
+        self.repeating: Repeat | None = None
+        self._log: deque[LogLine] = deque(maxlen=MAX_LOG_LINES)
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self.version = 0  # bumped on every change, so the view redraws only when needed
+        self.received = 0  # of the current connection
+        self.sent = 0
+        self._ending = False  # close() or drop() was asked for: the reader need not say so
+
+    # --- state the view reads ----------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self.core is not None and self.core.is_open
+
+    @property
+    def busy(self) -> bool:
+        """Connecting or connected: a second Connect would start another conversation."""
+        return self.core is not None and self.core.closed_by is None
+
+    def log(self) -> list[LogLine]:
+        with self._lock:
+            return list(self._log)
+
+    def last_line(self) -> LogLine | None:
+        with self._lock:
+            return self._log[-1] if self._log else None
+
+    def note(
+        self,
+        direction: str,
+        kind: str,
+        text: str,
+        size: int | None = None,
+        data: str | bytes | None = None,
+        cut: bool = False,
+    ) -> None:
+        with self._lock:
+            line = LogLine(self.version + 1, time.time(), direction, kind, size, text, data, cut)
+            self._log.append(line)
+            self.version += 1
+            self._changed.notify_all()
+
+    def changed(self) -> None:
+        """Something the view shows changed with no new line (a repeat's count)."""
+        with self._lock:
+            self.version += 1
+            self._changed.notify_all()
+
+    def wait_until(self, predicate: Callable[[list[LogLine]], bool], timeout: float = 5.0) -> bool:
+        """Wait until ``predicate(log)`` is true for the log's lines; False on timeout.
+
+        model.wait_until(lambda log: any(line.direction == "←" for line in log))
+        """
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(list(self._log)), timeout)
+
+    # --- actions (from callbacks; the I/O runs on the playground's loop) ---------------
+    def connect(self, path: str, headers: list[tuple[str, str]], subprotocols: list[str]) -> None:
+        if self.busy:
+            self.note("✗", "error", "Already connected: close or drop this connection first.")
+            return
+        if not self.playground.running:
+            self.note("✗", "error", "The server is stopped: press Start (or run pg.start()).")
+            return
+        self._ending = False
+        self.sent = self.received = 0  # the counters are the new connection's
+        self.handshake = None
+        self.core = self.playground._client_core(path, headers, subprotocols)
+        self.note("•", "connect", f"connecting to {path} …")
+        self.core.loop.submit(self._open_and_read(self.core))
+
+    async def _open_and_read(self, core: ClientCore) -> None:
+        try:
+            await core.open()
+        except HandshakeRejectedError as error:
+            self.handshake = refused(core, error)
+            self.note("✗", "refused", str(error))
+            return
+        except Exception as error:
+            self.note("✗", "error", f"Could not connect: {error}")
+            return
+        self.handshake = accepted(core)
+        extra = f" with subprotocol {core.subprotocol!r}" if core.subprotocol else ""
+        self.note("•", "open", f"connected to {core.path} (#{core.id}){extra}")
+        while True:
+            try:
+                data = await core.receive(None)
+            except WebSocketClosedError as closed:
+                if not self._ending:
+                    self._note_close(closed.code, closed.reason, core.closed_by or "server")
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self.note("✗", "error", f"Receiving failed: {error}")
+                return
+            self.received += 1
+            self._note_message("←", data)
+
+    def _note_message(self, direction: str, data: str | bytes) -> None:
+        if isinstance(data, bytes):
+            kept = data[:MAX_BYTES_KEPT]
+            self.note(direction, "bytes", show_bytes(data), len(data), kept, len(kept) < len(data))
+        else:
+            kept = data[:MAX_TEXT_KEPT]
+            preview = data if len(data) <= 200 else data[:200] + "…"
+            self.note(direction, "text", preview, len(data.encode()), kept, len(kept) < len(data))
+
+    def _note_close(self, code: int | None, reason: str, by: str) -> None:
+        why = f" {reason!r}" if reason else ""
+        explained = close_explanation(code, reason)
+        more = f" {explained}" if explained else ""
+        self.note("•", "close", f"closed by {by}: {code} ({describe_close_code(code)}){why}{more}")
+
+    def send(self, payload: str | bytes) -> None:
+        core = self._require_connection()
+        if core is not None:
+            core.loop.submit(self._send(core, payload))
+
+    async def _send(self, core: ClientCore, payload: str | bytes) -> bool:
+        try:
+            await core.send(payload)
+        except Exception as error:
+            self.note("✗", "error", f"Not sent: {error}")
+            return False
+        self.sent += 1
+        self._note_message("→", payload)
+        return True
+
+    def send_many(self, payloads: list[str | bytes]) -> None:
+        """Send several messages, in order, as one action (saved messages' Send all)."""
+        core = self._require_connection()
+        if core is None:
+            return
+
+        async def send_all() -> None:
+            for payload in payloads:
+                if not await self._send(core, payload):
+                    return
+
+        core.loop.submit(send_all())
+
+    def ping(self, timeout: float = PING_TIMEOUT) -> None:
+        """Ping the server; the pong's round trip goes into the log."""
+        core = self._require_connection()
+        if core is not None:
+            core.loop.submit(self._ping(core, timeout))
+
+    async def _ping(self, core: ClientCore, timeout: float) -> None:
+        self.note("→", "ping", "ping")
+        try:
+            latency = await core.ping(timeout)
+        except Exception as error:
+            self.note("✗", "error", f"Ping failed: {error}")
+            return
+        self.note("←", "pong", f"pong: round trip {latency * 1000:.1f} ms")
+
+    def repeat(self, payload: str | bytes, every: float, times: int) -> None:
+        """Send ``payload`` every ``every`` seconds, ``times`` times (stop_repeat ends it)."""
+        core = self._require_connection()
+        if core is None:
+            return
+        if self.repeating is not None and not self.repeating.ended:
+            self.note("✗", "error", "Already repeating: press Stop first.")
+            return
+        state = self.repeating = Repeat(times, every)
+        core.loop.submit(self._repeat(core, payload, state))
+        self.changed()
+
+    async def _repeat(self, core: ClientCore, payload: str | bytes, state: Repeat) -> None:
+        state._loop, state._wake = asyncio.get_running_loop(), asyncio.Event()
+        began = time.perf_counter()
+        try:
+            for index in range(state.times):
+                # On a fixed schedule, so a slow send shows as lateness, not as a slower beat.
+                wait = began + index * state.every - time.perf_counter()
+                if wait > 0 and not state.stopping:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(state._wake.wait(), wait)
+                if state.stopping:
+                    state.ended = "stopped"
+                    return
+                started = time.perf_counter()
+                if not await self._send(core, payload):
+                    state.ended = "stopped by an error"
+                    return
+                state.longest_wait = max(state.longest_wait, time.perf_counter() - started)
+                state.sent += 1
+                self.changed()
+            state.ended = "done"
+        except asyncio.CancelledError:
+            state.ended = "stopped"  # the playground stopped
+            raise
+        finally:
+            self.note("•", "repeat", state.describe())
+
+    def stop_repeat(self) -> None:
+        if self.repeating is not None:
+            self.repeating.request_stop()
+
+    def close(self, code: int, reason: str) -> None:
+        core = self._require_connection()
+        if core is not None:
+            self._ending = True
+            core.loop.submit(self._end(core.close(code, reason), core))
+
+    def drop(self) -> None:
+        core = self._require_connection()
+        if core is not None:
+            self._ending = True
+            core.loop.submit(self._end(core.drop(), core))
+
+    async def _end(self, ending: Any, core: ClientCore) -> None:
+        """Close or drop, then log it: the view redraws once the state has changed."""
+        try:
+            await ending
+        except Exception as error:
+            self.note("✗", "error", f"Could not close: {error}")
+            return
+        if core.closed_by == "dropped":
+            self.note("•", "close", "dropped: the connection ended with no close frame (1006)")
+        else:
+            self._note_close(core.close_code, core.close_reason, "client")
+
+    def leave(self) -> None:
+        """The panel is going away: close an open connection with 1001 (Going Away)."""
+        self.stop_repeat()
+        if self.connected:
+            self.close(1001, "the panel was closed")
+
+    def _require_connection(self) -> ClientCore | None:
+        if not self.connected:
+            why = "Still connecting: wait" if self.busy else "Not connected: press Connect first"
+            self.note("✗", "error", why + ".")
+            return None
+        return self.core

@@ -1,0 +1,155 @@
+"""A connection's opening handshake in full: the request, the response, and what they mean.
+
+The request is what the server received (recorded at the ASGI level, so every header the
+client library added is there: Host, Upgrade, Sec-WebSocket-Key ...); the response is what
+the client got back. The Sec-WebSocket-Accept check is redone here, as RFC 6455 §4.2.2 says
+a client must: base64(SHA-1(key + the protocol's GUID)).
+
+    info = accepted(core)        # after core.open()
+    handshake_html(info)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+from ..framework.exceptions import HandshakeRejectedError
+from ..runtime.client import ClientCore
+from ..runtime.recorder import CONNECTION_HEADER
+from ..runtime.timeline import HANDSHAKE, Event
+
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
+MAX_BODY = 2000  # characters of a refusal's body shown
+_SEARCH = 400  # newest timeline events searched for the server's record of the request
+
+
+@dataclass
+class Handshake:
+    """Both halves of one opening handshake, as words and header lists."""
+
+    connection: int
+    request_line: str
+    request_headers: list[tuple[str, str]]
+    status: int
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    body: str = ""  # a refusal's body, when the server sent one
+    accept_check: str = ""  # the Sec-WebSocket-Accept, redone from the key
+
+    @property
+    def status_line(self) -> str:
+        try:
+            phrase = HTTPStatus(self.status).phrase
+        except ValueError:
+            phrase = ""
+        return f"HTTP/1.1 {self.status} {phrase}".rstrip()
+
+
+def expected_accept(key: str) -> str:
+    """The Sec-WebSocket-Accept a server must answer ``key`` with (RFC 6455 §4.2.2)."""
+    return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+
+
+def _server_request(core: ClientCore) -> Event | None:
+    """The server's record of this connection's request (it has every header)."""
+    for event in reversed(core.timeline.tail(_SEARCH, side="server")):
+        if event.connection == core.id and event.kind == HANDSHAKE:
+            return event
+    for event in core.timeline.events(connection=core.id, kind=HANDSHAKE):
+        if event.side == "server":
+            return event
+    return None
+
+
+def _request(core: ClientCore) -> tuple[str, list[tuple[str, str]]]:
+    event = _server_request(core)
+    if event is not None:
+        return f"GET {core.path} HTTP/1.1", list(event.headers)
+    # Not reached the server (or no longer kept): what the client was asked to send.
+    return f"GET {core.path} HTTP/1.1", list(core.headers)
+
+
+def _check(request: list[tuple[str, str]], response: list[tuple[str, str]]) -> str:
+    key = next((value for name, value in request if name.lower() == "sec-websocket-key"), "")
+    got = next((value for name, value in response if name.lower() == "sec-websocket-accept"), "")
+    if not key or not got:
+        return ""
+    want = expected_accept(key)
+    verdict = "✓ matches" if got == want else f"✗ should be {want}"
+    return (
+        f"Sec-WebSocket-Accept = base64(SHA-1(Sec-WebSocket-Key + {GUID})) = {want}: "
+        f"{verdict}. The server proves it read this very request as a WebSocket handshake "
+        "(an HTTP cache or a plain web server could not answer it)."
+    )
+
+
+def accepted(core: ClientCore) -> Handshake:
+    """The handshake of a connection that opened."""
+    line, request = _request(core)
+    response = list(core.response_headers.items())
+    return Handshake(core.id, line, request, 101, response, accept_check=_check(request, response))
+
+
+def refused(core: ClientCore, error: HandshakeRejectedError) -> Handshake:
+    """The handshake of a connection the server refused: its HTTP status and body."""
+    line, request = _request(core)
+    # The websockets client's own error, which the kernel client re-raised as
+    # HandshakeRejectedError, still holds the response (status, headers, body).
+    response = getattr(error.__context__, "response", None)
+    headers = list(response.headers.raw_items()) if response is not None else []
+    body = getattr(response, "body", b"") or b""
+    text = body.decode("utf-8", "replace")
+    if len(text) > MAX_BODY:
+        text = text[:MAX_BODY] + "…"
+    return Handshake(core.id, line, request, error.status_code, headers, text)
+
+
+def _headers_html(headers: list[tuple[str, str]]) -> str:
+    lines = []
+    for name, value in headers:
+        note = ""
+        if name.lower() == CONNECTION_HEADER.decode():
+            note = " <i>(wsplay's own: ties both sides of the timeline together)</i>"
+        elif name == "…":
+            lines.append(f"<i>… {html.escape(value)}</i>")
+            continue
+        lines.append(f"<b>{html.escape(name)}</b>: {html.escape(value)}{note}")
+    return "<br>".join(lines)
+
+
+def handshake_html(info: Handshake | None) -> str:
+    """A collapsed <details> with both halves (what the panel shows under a client)."""
+    if info is None:
+        return ""
+    ok = info.status == 101
+    summary = (
+        f"Handshake #{info.connection}: {html.escape(info.status_line)}"
+        if ok
+        else f"Handshake #{info.connection} refused: {html.escape(info.status_line)}"
+    )
+    parts = [
+        "<div class='wsp-hs-title'>Request (as the server received it)</div>",
+        f"<code class='wsp-hs'>{html.escape(info.request_line)}<br>"
+        f"{_headers_html(info.request_headers)}</code>",
+        "<div class='wsp-hs-title'>Response</div>",
+        f"<code class='wsp-hs'>{html.escape(info.status_line)}<br>"
+        f"{_headers_html(info.response_headers)}</code>",
+    ]
+    if info.accept_check:
+        parts.append(f"<div class='wsp-hs-note'>{html.escape(info.accept_check)}</div>")
+    if not ok:
+        body = html.escape(info.body) if info.body else "<i>(no body)</i>"
+        parts.append(f"<div class='wsp-hs-title'>Body</div><code class='wsp-hs'>{body}</code>")
+        parts.append(
+            "<div class='wsp-hs-note'>A browser never shows this status or body to the "
+            "page's JavaScript: it only sees the connection fail (close code 1006).</div>"
+        )
+    color = "" if ok else " style='color:#b00'"
+    return (
+        f"<details class='wsplay-handshake'><summary{color}>{summary}</summary>"
+        + "".join(parts)
+        + "</details>"
+    )
