@@ -14,10 +14,11 @@ the server side uses.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -199,6 +200,23 @@ class ClientCore(MessageSession):
             ) from None
         self._event(PONG, direction="out", preview=f"round trip {latency * 1000:.1f} ms")
         return latency
+
+    def start(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        """Run ``coroutine`` on this client's loop without waiting (a widget's callback)."""
+        return self.loop.submit(coroutine)
+
+    async def read_all(self, on_message: Callable[[str | bytes], None]) -> Close:
+        """Hand each message to ``on_message`` until the connection ends; how it ended.
+
+        For a reader that lives as long as the connection (the panel's): what ends it is a
+        value, not an exception, and nothing else on the loop needs to know.
+        """
+        while True:
+            try:
+                data = await self.receive(None)
+            except WebSocketClosedError as closed:
+                return closed.close
+            on_message(data)
 
     async def drain(self) -> None:
         """Read what is still in flight until the server's close arrives (when it stops).

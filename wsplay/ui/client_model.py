@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..framework.close_codes import describe_close_code
-from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError
+from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.client import ClientCore
 from ..runtime.timeline_export import close_explanation
 from .handshake import Handshake, accepted, refused
@@ -170,7 +170,7 @@ class ClientModel:
         self.handshake = None
         self.core = self.playground._client_core(path, headers, subprotocols)
         self.note("•", "connect", f"connecting to {path} …")
-        self.core.loop.submit(self._open_and_read(self.core))
+        self.core.start(self._open_and_read(self.core))
 
     async def _open_and_read(self, core: ClientCore) -> None:
         try:
@@ -185,20 +185,19 @@ class ClientModel:
         self.handshake = accepted(core)
         extra = f" with subprotocol {core.subprotocol!r}" if core.subprotocol else ""
         self.note("•", "open", f"connected to {core.path} (#{core.id}){extra}")
-        while True:
-            try:
-                data = await core.receive(None)
-            except WebSocketClosedError as closed:
-                if not self._ending:
-                    self._note_close(closed.code, closed.reason, core.closed_by or "server")
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                self.note("✗", "error", f"Receiving failed: {error}")
-                return
-            self.received += 1
-            self._note_message("←", data)
+        try:
+            ending = await core.read_all(self._received)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self.note("✗", "error", f"Receiving failed: {error}")
+            return
+        if not self._ending:
+            self._note_close(ending.code, ending.reason, ending.by)
+
+    def _received(self, data: str | bytes) -> None:
+        self.received += 1
+        self._note_message("←", data)
 
     def _note_message(self, direction: str, data: str | bytes) -> None:
         if isinstance(data, bytes):
@@ -218,7 +217,7 @@ class ClientModel:
     def send(self, payload: str | bytes) -> None:
         core = self._require_connection()
         if core is not None:
-            core.loop.submit(self._send(core, payload))
+            core.start(self._send(core, payload))
 
     async def _send(self, core: ClientCore, payload: str | bytes) -> bool:
         try:
@@ -241,13 +240,13 @@ class ClientModel:
                 if not await self._send(core, payload):
                     return
 
-        core.loop.submit(send_all())
+        core.start(send_all())
 
     def ping(self, timeout: float = PING_TIMEOUT) -> None:
         """Ping the server; the pong's round trip goes into the log."""
         core = self._require_connection()
         if core is not None:
-            core.loop.submit(self._ping(core, timeout))
+            core.start(self._ping(core, timeout))
 
     async def _ping(self, core: ClientCore, timeout: float) -> None:
         self.note("→", "ping", "ping")
@@ -267,7 +266,7 @@ class ClientModel:
             self.note("✗", "error", "Already repeating: press Stop first.")
             return
         state = self.repeating = Repeat(times, every)
-        core.loop.submit(self._repeat(core, payload, state))
+        core.start(self._repeat(core, payload, state))
         self.changed()
 
     async def _repeat(self, core: ClientCore, payload: str | bytes, state: Repeat) -> None:
@@ -305,13 +304,13 @@ class ClientModel:
         core = self._require_connection()
         if core is not None:
             self._ending = True
-            core.loop.submit(self._end(core.close(code, reason), core))
+            core.start(self._end(core.close(code, reason), core))
 
     def drop(self) -> None:
         core = self._require_connection()
         if core is not None:
             self._ending = True
-            core.loop.submit(self._end(core.drop(), core))
+            core.start(self._end(core.drop(), core))
 
     async def _end(self, ending: Any, core: ClientCore) -> None:
         """Close or drop, then log it: the view redraws once the state has changed."""
