@@ -17,14 +17,12 @@ names it); a longer reply is checked by its start and its length.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..framework import Application, Router
-from ..framework.close_codes import is_sendable_close_code
 from .timeline import (
     _PREVIEW_BYTES,
     ACCEPT,
@@ -38,6 +36,8 @@ from .timeline import (
 
 if TYPE_CHECKING:
     from .timeline import Timeline
+
+from .replay_code import _HEADER, _Connection, _render_test, _Step
 
 # What every client library adds to a handshake: not the learner's, not replayed.
 _HANDSHAKE_HEADERS = {
@@ -74,24 +74,6 @@ class WrittenTest:
         return "\n".join(lines)
 
     __repr__ = __str__
-
-
-@dataclass
-class _Step:
-    conn: int
-    action: str  # open, refused, send, receive, close, drop, closed
-    fields: dict[str, Any]
-
-
-@dataclass
-class _Connection:
-    id: int
-    path: str
-    headers: list[tuple[str, str]]
-    subprotocols: list[str]
-    first: int  # index of its first step in the script, and of its last
-    last: int = 0
-    name: str = ""
 
 
 def _payload(event: Event) -> tuple[str | bytes, bool]:
@@ -181,168 +163,6 @@ def _conversations(connections: dict[int, _Connection]) -> list[list[_Connection
         else:
             groups.append([connection])
     return groups
-
-
-def _name(connection: _Connection) -> str:
-    """``ws3_alice`` for #3 /chat/alice: the id, and the path's last word to read by."""
-    tail = re.sub(r"\W+", "_", connection.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1])
-    tail = tail.strip("_").lower()
-    return f"ws{connection.id}_{tail}" if tail else f"ws{connection.id}"
-
-
-def _runs(steps: list[_Step]) -> list[int]:
-    """For each step, how many receives of its connection follow in a row, itself included."""
-    left = [0] * len(steps)
-    following: dict[int, int] = {}
-    for index in range(len(steps) - 1, -1, -1):
-        step = steps[index]
-        following[step.conn] = following.get(step.conn, 0) + 1 if step.action == "receive" else 0
-        left[index] = following[step.conn]
-    return left
-
-
-def _render_test(number: int, group: list[_Connection], steps: list[_Step]) -> list[str]:
-    ids = {c.id for c in group}
-    mine = [step for step in steps if step.conn in ids]
-    by_id = {c.id: c for c in group}
-    for connection in group:
-        connection.name = _name(connection)
-    refused = {step.conn: step.fields["status"] for step in mine if step.action == "refused"}
-    slug = re.sub(r"\W+", "_", group[0].path.split("?")[0]).strip("_").lower() or "root"
-    described = ", ".join(f"#{c.id} {c.path}" for c in group)
-    lines = [
-        f"def test_conversation_{number}_{slug}():",
-        f'    """{described}."""',
-        "    with TestClient(app, timeout=TIMEOUT) as client, ExitStack() as stack:",
-    ]
-    body: list[str] = []
-    # A connection's handler can learn of another one's end at any moment: the replies
-    # that follow such an end, several in a row, are checked in any order.
-    other_ended = dict.fromkeys(ids, False)
-    held: dict[int, list[_Step]] = {}
-    for step, run in zip(mine, _runs(mine), strict=True):
-        connection = by_id[step.conn]
-        if step.action == "receive":
-            if step.conn in held or (other_ended[step.conn] and run > 1):
-                held.setdefault(step.conn, []).append(step)
-                if run == 1:  # the last of the run
-                    body += _any_order(connection.name, held.pop(step.conn))
-            else:
-                body.append(_receive(connection.name, step, connection))
-            other_ended[step.conn] = False
-            continue
-        if step.action in ("close", "drop", "closed"):
-            for other in ids - {step.conn}:
-                other_ended[other] = True
-        if step.conn in refused and step.action != "open":
-            continue  # a refused handshake has nothing after it
-        body += _action(connection.name, step, connection, refused.get(step.conn))
-    return lines + [f"        {line}" for line in body] + [""]
-
-
-def _action(ws: str, step: _Step, connection: _Connection, refused: int | None) -> list[str]:
-    """The lines of one step; ``refused``: the HTTP status its handshake got, if refused."""
-    if step.action == "open" and refused is not None:
-        return [
-            f"# #{connection.id}: {connection.path}, refused",
-            "with pytest.raises(HandshakeRejectedError) as refused:",
-            f"    stack.enter_context(client.websocket_connect({_arguments(connection)}))",
-            f"assert refused.value.status_code == {refused}",
-        ]
-    if step.action == "open":
-        return [
-            f"# #{connection.id}: {connection.path}",
-            f"{ws} = stack.enter_context(client.websocket_connect({_arguments(connection)}))",
-        ]
-    if step.action == "accepted":
-        chosen = step.fields["subprotocol"]
-        return [f"assert {ws}.accepted_subprotocol == {chosen!r}"] if chosen else []
-    if step.action == "send":
-        data = step.fields["data"]
-        method = "send_text" if isinstance(data, str) else "send_bytes"
-        return [f"{ws}.{method}({data!r})"]
-    if step.action == "close":
-        code, reason = step.fields["code"], step.fields["reason"]
-        if is_sendable_close_code(code):
-            return [f"{ws}.close({code}, {reason!r})"]
-        return [f"{ws}.send({{'type': 'websocket.disconnect', 'code': {code}}})"]
-    if step.action == "drop":
-        return [f"{ws}.send({{'type': 'websocket.disconnect', 'code': 1006}})  # dropped"]
-    code, reason = step.fields["code"], step.fields["reason"]
-    check = f"closed.value.code == {code}"
-    if code != 1006:  # a dropped connection's reason is each library's own words
-        check = f"(closed.value.code, closed.value.reason) == ({code}, {reason!r})"
-    return [
-        "with pytest.raises(WebSocketClosedError) as closed:",
-        f"    {ws}.receive()",
-        f"assert {check}, 'how the server closed #{connection.id}'",
-    ]
-
-
-def _arguments(connection: _Connection) -> str:
-    arguments = [repr(connection.path)]
-    if connection.headers:
-        arguments.append(f"headers={connection.headers!r}")
-    if connection.subprotocols:
-        arguments.append(f"subprotocols={connection.subprotocols!r}")
-    return ", ".join(arguments)
-
-
-def _receive(ws: str, step: _Step, connection: _Connection) -> str:
-    data = step.fields["data"]
-    method = "receive_text" if isinstance(data, str) else "receive_bytes"
-    where = repr(f"a reply on #{connection.id} {connection.path}")
-    if step.fields["whole"]:
-        return f"assert {ws}.{method}() == {data!r}, {where}"
-    kept = (data, step.fields["size"])  # its start, and its whole length
-    return f"assert start_and_size({ws}.{method}(), {len(data)}) == {kept!r}, {where}"
-
-
-def _any_order(ws: str, held: list[_Step]) -> list[str]:
-    expected = sorted((step.fields["data"] for step in held), key=repr)
-    if all(isinstance(data, str) for data in expected):
-        got = f"[{ws}.receive_text() for _ in range({len(held)})]"
-    else:
-        got = f"[payload({ws}.receive()) for _ in range({len(held)})]"
-    return [
-        "# Another connection ended meanwhile: the server may send these in either order.",
-        f"replies = {got}",
-        f"assert sorted(replies, key=repr) == {expected!r}, 'replies on #{held[0].conn}'",
-    ]
-
-
-_HEADER = '''"""Conversations recorded by wsplay on {when}, replayed against {app_import}.
-
-Written by pg.timeline.to_test(). Each test opens the same connections, sends what the
-clients sent, in the order the server saw it, and asserts the server's replies and closes:
-change a handler's reply and its test fails with the difference. Run:  pytest {name}
-"""
-
-import sys
-from contextlib import ExitStack
-from pathlib import Path
-
-import pytest
-
-from wsplay import HandshakeRejectedError, WebSocketClosedError
-from wsplay.testing import TestClient
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the app may sit next to this file
-{import_line}
-
-TIMEOUT = {timeout!r}  # seconds any step may wait for the app
-
-
-def start_and_size(reply, length):
-    """A long reply, as the timeline kept it: its start, and its whole length."""
-    return reply[:length], len(reply)
-
-
-def payload(message):
-    """What a raw ASGI message from the app carries: text, or bytes."""
-    return message["text"] if message.get("text") is not None else message.get("bytes")
-
-'''
 
 
 def _app_import(timeline: Timeline, target: Path, app: Any) -> tuple[str, str, Path | None]:
