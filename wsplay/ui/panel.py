@@ -17,6 +17,7 @@ import html
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import ipywidgets as widgets
@@ -298,25 +299,33 @@ def _connections_html(connections: list[Any], owners: dict[int, str]) -> str:
 
 
 def _errors_html(errors: list[HandlerError]) -> str:
-    if not errors:
-        return ""
-    items = "".join(
-        f"<details><summary style='color:#b00'>{html.escape(error.summary())}</summary>"
-        f"<pre>{html.escape(error.traceback)}</pre></details>"
-        for error in errors[-10:]
+    return _section(
+        "Errors",
+        "newest last; click for the traceback",
+        (
+            f"<details><summary style='color:#b00'>{html.escape(error.summary())}</summary>"
+            f"<pre>{html.escape(error.traceback)}</pre></details>"
+            for error in errors[-10:]
+        ),
     )
-    return f"<b>Errors</b> <small>(newest last; click for the traceback)</small>{items}"
 
 
 def _warnings_html(warnings: list[LoopBlocked]) -> str:
-    if not warnings:
-        return ""
-    items = "".join(
-        f"<div style='color:{'#888' if warning.over else '#8a5300'}'>⚠ "
-        f"{html.escape(str(warning))}{' <i>(over)</i>' if warning.over else ''}</div>"
-        for warning in warnings[-3:]
+    return _section(
+        "Blocked loop",
+        "newest last; pg.warnings has them all",
+        (
+            f"<div style='color:{'#888' if warning.over else '#8a5300'}'>⚠ "
+            f"{html.escape(str(warning))}{' <i>(over)</i>' if warning.over else ''}</div>"
+            for warning in warnings[-3:]
+        ),
     )
-    return f"<b>Blocked loop</b> <small>(newest last; pg.warnings has them all)</small>{items}"
+
+
+def _section(title: str, note: str, items: Iterable[str]) -> str:
+    """A titled list of the panel's (errors, warnings); nothing at all when it is empty."""
+    body = "".join(items)
+    return f"<b>{title}</b> <small>({note})</small>{body}" if body else ""
 
 
 def panel(playground: Playground | None = None, messages: dict[str, Any] | None = None) -> Panel:
