@@ -19,6 +19,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +42,15 @@ from .timeline import (
     Timeline,
     kept_headers,
 )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The HTTP answer of a refused handshake: what a browser never shows (it sees 1006)."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
 
 
 class ClientCore(MessageSession):
@@ -70,6 +80,7 @@ class ClientCore(MessageSession):
         self.id = timeline.new_connection_id()
         self.subprotocol: str | None = None
         self.response_headers: dict[str, str] = {}
+        self.refusal: Refusal | None = None  # the server's answer, when it refused
         self.close_code: int | None = None
         self.close_reason = ""
         self.closed_by: str | None = None
@@ -98,6 +109,9 @@ class ClientCore(MessageSession):
             )
         except InvalidStatus as error:
             status = error.response.status_code
+            self.refusal = Refusal(
+                status, tuple(error.response.headers.raw_items()), bytes(error.response.body or b"")
+            )
             self._event(REJECT, code=status, by=ClosedBy.SERVER)
             self.closed_by = ClosedBy.SERVER
             raise HandshakeRejectedError(

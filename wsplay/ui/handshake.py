@@ -96,12 +96,9 @@ def accepted(core: ClientCore) -> Handshake:
 def refused(core: ClientCore, error: HandshakeRejectedError) -> Handshake:
     """The handshake of a connection the server refused: its HTTP status and body."""
     line, request = _request(core)
-    # The websockets client's own error, which the kernel client re-raised as
-    # HandshakeRejectedError, still holds the response (status, headers, body).
-    response = getattr(error.__context__, "response", None)
-    headers = list(response.headers.raw_items()) if response is not None else []
-    body = getattr(response, "body", b"") or b""
-    text = body.decode("utf-8", "replace")
+    refusal = core.refusal
+    headers = list(refusal.headers) if refusal is not None else []
+    text = (refusal.body if refusal is not None else b"").decode("utf-8", "replace")
     if len(text) > MAX_BODY:
         text = text[:MAX_BODY] + "…"
     return Handshake(core.id, line, request, error.status_code, headers, text)
