@@ -60,35 +60,39 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness import (
+    BYTES_ECHO_PATH,
     ECHO_PATH,
     HOST,
-    PAYLOAD,
     AppFactory,
     ASGIApp,
     BenchmarkError,
-    Job,
     JobFailed,
     LoadClient,
     Pinning,
     Receive,
-    Sample,
+    Scenario,
     Scope,
     Send,
     ServerHandle,
     ServerSpec,
+    Tally,
     choose_pinning,
     fixed_malloc_thresholds,
     interleaved_round,
+    measure_scenarios,
     package_versions,
+    pick_scenarios,
     ratio_cell,
     rotated,
 )
 
 BASELINE = "raw"
-# (variant, metric, largest acceptable ratio to the baseline), from the issue.
-TARGETS = (("wsplay", "message", 1.03), ("wsplay", "handshake", 1.05))
+# (variant, largest acceptable median ratio to the baseline in every scenario), from the
+# issue: every message size and the handshakes.
+TARGETS = (("wsplay", 1.03),)
 
 
 # --- the variants -------------------------------------------------------------------------
@@ -108,7 +112,10 @@ def variant(name: str) -> Callable[[AppFactory], AppFactory]:
 
 @variant("raw")
 def raw_asgi_app() -> ASGIApp:
-    """The baseline: the echo written against the ASGI messages, with nothing in between."""
+    """The baseline: the echo written against the ASGI messages, with nothing in between.
+
+    It echoes text as text and bytes as bytes on any path, so it serves both echo paths.
+    """
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -119,7 +126,11 @@ def raw_asgi_app() -> ASGIApp:
             message = await receive()
             if message["type"] == "websocket.disconnect":
                 return
-            await send({"type": "websocket.send", "text": message["text"]})
+            text = message.get("text")
+            if text is not None:
+                await send({"type": "websocket.send", "text": text})
+            else:
+                await send({"type": "websocket.send", "bytes": message["bytes"]})
 
     return app
 
@@ -138,90 +149,80 @@ def starlette_app() -> ASGIApp:
         except WebSocketDisconnect:
             pass
 
-    return Starlette(routes=[WebSocketRoute(ECHO_PATH, echo)])
+    async def echo_bytes(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            while True:
+                await websocket.send_bytes(await websocket.receive_bytes())
+        except WebSocketDisconnect:
+            pass
+
+    return Starlette(
+        routes=[WebSocketRoute(ECHO_PATH, echo), WebSocketRoute(BYTES_ECHO_PATH, echo_bytes)]
+    )
+
+
+def _echo_router(framework: Any) -> Any:
+    """Both echo handlers on a router of ``framework`` (blacksheep or wsplay: one API)."""
+    router = framework.Router()
+
+    @router.ws(ECHO_PATH)
+    async def echo(websocket: framework.WebSocket) -> None:
+        await websocket.accept()
+        try:
+            while True:
+                await websocket.send_text(await websocket.receive_text())
+        except framework.WebSocketDisconnectError:
+            pass
+
+    @router.ws(BYTES_ECHO_PATH)
+    async def echo_bytes(websocket: framework.WebSocket) -> None:
+        await websocket.accept()
+        try:
+            while True:
+                await websocket.send_bytes(await websocket.receive_bytes())
+        except framework.WebSocketDisconnectError:
+            pass
+
+    return framework.Application(router=router)
 
 
 @variant("blacksheep")
 def blacksheep_app() -> ASGIApp:
-    from blacksheep import Application, Router, WebSocket, WebSocketDisconnectError
+    import blacksheep
 
-    router = Router()
-
-    @router.ws(ECHO_PATH)
-    async def echo(websocket: WebSocket) -> None:
-        await websocket.accept()
-        try:
-            while True:
-                await websocket.send_text(await websocket.receive_text())
-        except WebSocketDisconnectError:
-            pass
-
-    return Application(router=router)
+    return _echo_router(blacksheep)
 
 
 @variant("wsplay")
 def wsplay_app() -> ASGIApp:
-    from wsplay import Application, Router, WebSocket, WebSocketDisconnectError
+    import wsplay
 
-    router = Router()
-
-    @router.ws(ECHO_PATH)
-    async def echo(websocket: WebSocket) -> None:
-        await websocket.accept()
-        try:
-            while True:
-                await websocket.send_text(await websocket.receive_text())
-        except WebSocketDisconnectError:
-            pass
-
-    return Application(router=router)
+    return _echo_router(wsplay)
 
 
 # --- measuring ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Measurement:
-    """One variant in one round: its messages phase and its handshakes phase."""
-
-    message: Sample
-    handshake: Sample
-
-    def __add__(self, other: "Measurement") -> "Measurement":
-        return Measurement(self.message + other.message, self.handshake + other.handshake)
-
-
-Round = dict[str, Measurement]
+Round = dict[str, Tally]  # variant -> scenario key -> what it cost in one round
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What to run: the variants, each round's load, the limits, where processes run."""
+    """What to run: the variants, the scenarios, the limits, where processes run."""
 
     names: list[str]
+    scenarios: list[Scenario]
     rounds: int
-    messages: int  # per round and variant
-    connections: int
-    handshakes: int  # per round and variant
-    handshake_workers: int
     slices: int
-    timeout: float  # seconds per phase (slice)
+    timeout: float  # seconds per job (one scenario's slice)
     budget: float  # seconds for the whole run: no round starts that would pass it
     pinning: Pinning
     profile_dir: str | None
-
-    def jobs(self, url: str, scale: float) -> tuple[Job, Job]:
-        """The messages job and the handshakes job for ``scale`` of a round's load."""
-        messages = max(self.connections, round(self.messages * scale))
-        handshakes = max(self.handshake_workers, round(self.handshakes * scale))
-        return (
-            Job("messages", url, messages, self.connections, self.timeout),
-            Job("handshakes", url, handshakes, self.handshake_workers, self.timeout),
-        )
 
 
 def run_rounds(plan: Plan) -> list[Round]:
     """The rounds that completed, each measuring every variant; the order rotates.
 
-    A round whose phase fails or passes its deadline is dropped and the run goes on: one
+    A round whose job fails or passes its deadline is dropped and the run goes on: one
     stall on a shared machine should not cost the whole run.
     """
     client = LoadClient(plan.pinning.client)
@@ -240,7 +241,7 @@ def run_rounds(plan: Plan) -> list[Round]:
             except JobFailed as aborted:
                 print(f"{label} aborted: {aborted}", file=sys.stderr)
             else:
-                print(f"{label}: {progress(completed[-1])}", file=sys.stderr)
+                print(f"{label}: {progress(completed[-1], plan)}", file=sys.stderr)
             longest = max(longest, time.monotonic() - started)
     finally:
         client.close()
@@ -248,130 +249,115 @@ def run_rounds(plan: Plan) -> list[Round]:
 
 
 def run_round(client: LoadClient, order: list[str], plan: Plan) -> Round:
-    """Fresh servers for the variants in ``order``, warmed up, then interleaved slices."""
+    """Fresh servers for the variants in ``order``, warmed up, then interleaved passes:
+    each pass is one scenario's slice on every server in turn, so that the servers'
+    figures of one scenario are taken close together in time."""
+    scenarios = plan.scenarios
     return interleaved_round(
         [ServerSpec(name, VARIANTS[name]) for name in order],
-        plan.slices,
+        plan.slices * len(scenarios),
         warm_up=lambda server: warm_up(client, server, plan),
-        measure=lambda server: measure(client, server, plan, 1 / plan.slices),
+        measure=lambda server, pass_: measure_scenarios(
+            client, server, [scenarios[pass_ % len(scenarios)]], 1 / plan.slices, plan.timeout
+        ),
         cpu=plan.pinning.server,
         profile_dir=plan.profile_dir,
     )
 
 
-def measure(client: LoadClient, server: ServerHandle, plan: Plan, scale: float) -> Measurement:
-    """Both phases against ``server``, each read from the server's own clocks."""
-    message_job, handshake_job = plan.jobs(server.url, scale)
-    return Measurement(client.measure(server, message_job), client.measure(server, handshake_job))
-
-
 def warm_up(client: LoadClient, server: ServerHandle, plan: Plan) -> None:
-    """A short unrecorded pass (a tenth of a round's load) through both phases.
+    """A short unrecorded pass (a tenth of a round's load) through every scenario.
 
     A variant that fails here is broken, not slow: the run stops.
     """
     try:
-        measure(client, server, plan, scale=0.1)
+        measure_scenarios(client, server, plan.scenarios, 0.1, plan.timeout)
     except JobFailed as error:
         raise BenchmarkError(f"Warm-up failed: {error}") from error
 
 
-def progress(round_: Round) -> str:
-    """One round's ratios, for watching the noise: ``wsplay 1.01/1.03``."""
+def ratio(round_: Round, name: str, key: str) -> float:
+    """``name``'s server CPU per unit over the baseline's, in the same round."""
+    return round_[name][key].server_us / round_[BASELINE][key].server_us
+
+
+def progress(round_: Round, plan: Plan) -> str:
+    """One round's ratios, for watching the noise: ``wsplay 1.01/1.03/...``."""
+    keys = [scenario.key for scenario in plan.scenarios]
     ratios = (
-        f"{name} {_ratio(round_, name, 'message'):.2f}/{_ratio(round_, name, 'handshake'):.2f}"
-        for name in round_
+        f"{name} " + "/".join(f"{ratio(round_, name, key):.2f}" for key in keys)
+        for name in plan.names
+        if name != BASELINE
     )
-    return ", ".join(ratios) + " (× raw per msg/handshake)"
+    return ", ".join(ratios) + f" (× raw: {', '.join(keys)})"
 
 
 # --- reporting ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Summary:
-    """One variant over all rounds: medians, and per-round ratios to the baseline."""
-
-    message_us: float
-    handshake_us: float
-    client_us: float
-    server_busy: float
-    server_starved: float
-    client_busy: float
-    message_ratios: list[float]
-    handshake_ratios: list[float]
-
-
-def summarize(name: str, rounds: list[Round]) -> Summary:
-    mine = [r[name].message for r in rounds]
-    return Summary(
-        message_us=_median(m.server_us for m in mine),
-        handshake_us=_median(r[name].handshake.server_us for r in rounds),
-        client_us=_median(m.client_us for m in mine),
-        server_busy=_median(m.server_busy for m in mine),
-        server_starved=_median(m.server_starved for m in mine),
-        client_busy=_median(m.client_busy for m in mine),
-        message_ratios=[_ratio(r, name, "message") for r in rounds],
-        handshake_ratios=[_ratio(r, name, "handshake") for r in rounds],
-    )
-
-
-def _ratio(round_: Round, name: str, phase: str) -> float:
-    """``name``'s server CPU per unit over the baseline's, in the same round."""
-    mine: Sample = getattr(round_[name], phase)
-    base: Sample = getattr(round_[BASELINE], phase)
-    return mine.server_us / base.server_us
-
-
 def _median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
 
 
-def format_table(summaries: dict[str, Summary]) -> str:
+def format_table(plan: Plan, rounds: list[Round]) -> str:
+    others = [name for name in plan.names if name != BASELINE]
     lines = [
-        "| variant | server µs/msg | msg × raw (range) | server µs/handshake "
-        "| handshake × raw (range) | client µs/msg | server busy (msgs) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | raw µs/op | "
+        + " | ".join(f"{name} × raw (range)" for name in others)
+        + " | client µs/op | servers busy |",
+        "|---|---:|" + "---:|" * len(others) + "---:|---:|",
     ]
-    for name, s in summaries.items():
+    for scenario in plan.scenarios:
+        key = scenario.key
+        samples = [r[name][key] for r in rounds for name in plan.names]
+        cells = [ratio_cell([ratio(r, name, key) for r in rounds], digits=3) for name in others]
+        raw_us = _median(r[BASELINE][key].server_us for r in rounds)
+        busy = min(sample.server_busy + sample.server_starved for sample in samples)
+        client_us = max(sample.client_us for sample in samples)
         lines.append(
-            f"| {name} | {s.message_us:.1f} | {ratio_cell(s.message_ratios, digits=3)} "
-            f"| {s.handshake_us:.0f} | {ratio_cell(s.handshake_ratios, digits=3)} "
-            f"| {s.client_us:.1f} | {s.server_busy:.0%} |"
+            f"| {scenario.title} | {raw_us:.1f} | "
+            + " | ".join(cells)
+            + f" | {client_us:.1f} | ≥ {busy:.0%} |"
         )
     return "\n".join(lines)
 
 
-def bottleneck_line(summaries: dict[str, Summary]) -> str:
-    """Say which side limited the messages phase, from CPU per message and busy time."""
-    client_us = max(s.client_us for s in summaries.values())
-    server_us = min(s.message_us for s in summaries.values())
-    server_busy = min(s.server_busy for s in summaries.values())
-    starved = max(s.server_starved for s in summaries.values())
-    client_busy = max(s.client_busy for s in summaries.values())
-    if client_us >= server_us or client_busy >= server_busy:
-        verdict = "the CLIENT is the bottleneck, so server differences may be understated"
-    elif server_busy + starved < 0.8:
-        verdict = "neither side is saturated (latency-bound), so read the ratios with care"
-    else:
-        verdict = "the SERVER is the bottleneck, so the table measures the servers"
-    waited = f"; other load kept a server off its CPU up to {starved:.0%}" if starved > 0.05 else ""
-    return (
-        f"Bottleneck: the client used at most {client_us:.1f} µs of CPU per message (busy "
-        f"≤ {client_busy:.0%} of the time), the servers at least {server_us:.1f} µs (busy "
-        f"≥ {server_busy:.0%}{waited}): {verdict}."
+def bottleneck_line(plan: Plan, rounds: list[Round]) -> str:
+    """Say, per scenario, whether the client could have limited the servers."""
+    limited = []
+    for scenario in plan.scenarios:
+        key = scenario.key
+        client_us = max(r[name][key].client_us for r in rounds for name in plan.names)
+        server_us = min(r[name][key].server_us for r in rounds for name in plan.names)
+        if client_us >= server_us:
+            limited.append(scenario.title)
+    starved = max(
+        r[name][key].server_starved for r in rounds for name in plan.names for key in r[name]
     )
+    verdict = (
+        "the client used less CPU per operation than every server in every scenario, so the "
+        "table measures the servers"
+        if not limited
+        else f"the CLIENT used as much CPU as a server in: {'; '.join(limited)} (understated)"
+    )
+    waited = (
+        f"; other load kept a server off its CPU up to {starved:.0%} of a job"
+        if starved > 0.05
+        else ""
+    )
+    return f"Bottleneck: {verdict}{waited}."
 
 
-def target_lines(summaries: dict[str, Summary]) -> list[str]:
+def target_lines(plan: Plan, rounds: list[Round]) -> list[str]:
     lines = []
-    for name, metric, limit in TARGETS:
-        if name not in summaries:
+    for name, limit in TARGETS:
+        if name not in plan.names:
             continue
-        s = summaries[name]
-        ratio = _median(s.message_ratios if metric == "message" else s.handshake_ratios)
-        verdict = "PASS" if ratio <= limit else "MISS"
-        lines.append(
-            f"- {name} per {metric}: {ratio:.3f}× raw (target ≤ {limit:.2f}×): **{verdict}**"
-        )
+        for scenario in plan.scenarios:
+            median = _median(ratio(r, name, scenario.key) for r in rounds)
+            verdict = "PASS" if median <= limit else "MISS"
+            lines.append(
+                f"- {name}, {scenario.title}: {median:.3f}× raw per {scenario.unit} "
+                f"(target ≤ {limit:.2f}×): **{verdict}**"
+            )
     return lines
 
 
@@ -379,29 +365,31 @@ def describe_setup(plan: Plan, rounds_done: int) -> str:
     versions = package_versions(("uvicorn", "websockets", "starlette", "blacksheep", "picows"))
     rounds = f"{rounds_done}" if rounds_done == plan.rounds else f"{rounds_done} of {plan.rounds}"
     pinned = "pinned" if plan.pinning.server is not None else "unpinned"
+    counts = "; ".join(f"{s.key} {s.count}" for s in plan.scenarios)
     return (
-        f"Echo benchmark: {rounds} rounds × {len(plan.names)} variants; per round and "
-        f"variant {plan.messages} messages over {plan.connections} connections and "
-        f"{plan.handshakes} handshakes ({plan.handshake_workers} at a time), in {plan.slices} "
-        f"slices; {len(PAYLOAD)}-byte text.\n"
-        f"Servers: uvicorn ws=websockets-sansio, a process per variant on {HOST}. Client: "
-        f"picows, one process. Processes {pinned}. Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs; {versions}."
+        f"Echo benchmark: {rounds} rounds × {len(plan.names)} variants × "
+        f"{len(plan.scenarios)} scenarios, each in {plan.slices} interleaved slices; per "
+        f"round and variant: {counts} (echoes or handshakes).\n"
+        f"Servers: uvicorn ws=websockets-sansio, a process per variant on {HOST}, fixed glibc "
+        f"malloc thresholds. Client: picows, one process. Processes {pinned}. Python "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs; {versions}."
     )
 
 
 def report(plan: Plan, rounds: list[Round]) -> str:
-    summaries = {name: summarize(name, rounds) for name in plan.names}
     parts = [
         describe_setup(plan, len(rounds)),
         "",
-        format_table(summaries),
+        format_table(plan, rounds),
         "",
-        f"CPU is user+system time; µs columns are medians over {len(rounds)} rounds; ratios "
-        "are medians of per-round ratios to raw ASGI (min–max over rounds in brackets).",
-        bottleneck_line(summaries),
+        "µs/op: raw ASGI's server CPU (user+system) per echo (one message in, one out) or "
+        f"per handshake, median over {len(rounds)} rounds. Ratios: medians of per-round "
+        "ratios of server CPU per operation to raw ASGI's (min–max over rounds in brackets). "
+        "Servers busy: the least share of a job's wall time any server was on a CPU or "
+        "waiting for one.",
+        bottleneck_line(plan, rounds),
     ]
-    if targets := target_lines(summaries):
+    if targets := target_lines(plan, rounds):
         parts += ["", "Targets:", *targets]
     return "\n".join(parts)
 
@@ -411,21 +399,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add = parser.add_argument
     add("--variants", default=",".join(VARIANTS), help="comma-separated (raw is always in)")
+    add(
+        "--scenarios",
+        help="comma-separated keys (default: all): "
+        + ", ".join(scenario.key for scenario in pick_scenarios(None)),
+    )
+    add("--scale", type=float, default=1.0, help="multiply every scenario's count")
     add("--rounds", type=int, default=5)
-    add("--messages", type=int, default=20_000, help="echoes per round and variant")
-    add("--connections", type=int, default=20, help="open connections in the messages phase")
-    add("--handshakes", type=int, default=1_000, help="connections per round and variant")
-    add("--handshake-workers", type=int, default=4, help="handshakes at a time")
-    add("--slices", type=int, default=4, help="interleaved slices of each round's load")
-    add("--timeout", type=float, default=30.0, help="seconds a phase may take")
-    add("--budget", type=float, default=170.0, help="seconds the whole run may take")
+    add("--slices", type=int, default=2, help="interleaved slices of each scenario per round")
+    add("--timeout", type=float, default=30.0, help="seconds one job may take")
+    add("--budget", type=float, default=420.0, help="seconds the whole run may take")
     add("--quick", action="store_true", help="a smoke run of a few seconds")
     add("--no-pin", action="store_true", help="let the OS place the processes")
     add("--profile", metavar="DIR", help="run servers under cProfile: DIR/<variant>-<pid>.prof")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.messages, args.handshakes = 2, 1_000, 50
-        args.slices, args.timeout, args.budget = 2, 10.0, 30.0
+        args.rounds, args.scale, args.slices = 2, 0.1, 1
+        args.timeout, args.budget = 10.0, 60.0
     return args
 
 
@@ -440,11 +430,8 @@ def variant_names(spec: str) -> list[str]:
 def make_plan(args: argparse.Namespace) -> Plan:
     return Plan(
         names=variant_names(args.variants),
+        scenarios=pick_scenarios(args.scenarios, args.scale),
         rounds=args.rounds,
-        messages=args.messages,
-        connections=args.connections,
-        handshakes=args.handshakes,
-        handshake_workers=args.handshake_workers,
         slices=args.slices,
         timeout=args.timeout,
         budget=args.budget,

@@ -67,23 +67,26 @@ from pathlib import Path
 from typing import Any
 
 from harness import (
+    BYTES_ECHO_PATH,
     ECHO_PATH,
     HOST,
-    PAYLOAD,
     UVICORN_SETTINGS,
     BenchmarkError,
     Job,
     JobResult,
     LoadClient,
-    Sample,
+    Scenario,
     ServerHandle,
     ServerSpec,
+    Tally,
     answer_control,
     choose_pinning,
     fixed_malloc_thresholds,
     interleaved_round,
     load_client,
+    measure_scenarios,
     package_versions,
+    pick_scenarios,
     ratio_cell,
     rotated,
     running_servers,
@@ -97,12 +100,14 @@ CELL_TIMEOUT = 30.0  # seconds one trivial cell may take
 LOAD_CAP = 100_000_000  # the count bound of the flat-out load (its time bound ends it first)
 UVICORN_TICK = 0.1  # seconds between two checks of should_exit in uvicorn's main loop
 SETTLE = 0.5  # seconds given to a server to settle before its RSS is read
-TARGET = 1.15  # recording on / bare app, server CPU per message (from the issue)
+TARGET = 1.10  # playground / bare app, server CPU per operation, every scenario (issue 14)
 PARTS = ("startstop", "cells", "overhead", "memory")
-# part 3, in the order of the table; the last two are whole Playgrounds, watchdog off and on
-VARIANTS = ("bare", "off", "on", "unwatched", "watched")
+PLAYGROUND = "playground"  # a whole Playground (defaults: recording, watchdog, Origin policy)
+# part 3, in the order of the table: the bare app under uvicorn, the same app inside the
+# Recorder (recording, Origin policy on) under uvicorn, a Playground with no watchdog, and
+# the Playground as a notebook runs it.
+VARIANTS = ("bare", "recorder", "unwatched", PLAYGROUND)
 WATCHDOG_TARGET = 1.02  # watchdog on / off, server CPU per echo (from the resilience issue)
-PLAYGROUND = "playground"  # part 4: a Playground in a server process
 
 
 @dataclass(frozen=True)
@@ -113,9 +118,8 @@ class Settings:
     load: int  # connections echoing flat out during the loaded cells
     block_budget: float  # seconds a block of cells may take at most
     rounds: int  # overhead rounds, fresh server processes each
-    messages: int  # echoes per variant and round
-    slices: int  # interleaved slices per round
-    connections: int  # connections the overhead load uses
+    scale: float  # times each scenario's count per variant and round (harness.SCENARIOS)
+    slices: int  # interleaved slices of each scenario per round
     idle: int  # idle connections for the memory figure
     timeout: float  # seconds any one load job may take at most
 
@@ -126,10 +130,9 @@ DEFAULT = Settings(
     blocks=2,
     load=20,
     block_budget=30.0,
-    rounds=7,
-    messages=20_000,
+    rounds=5,
+    scale=1.0,
     slices=2,
-    connections=20,
     idle=500,
     timeout=60.0,
 )
@@ -140,9 +143,8 @@ QUICK = Settings(
     load=4,
     block_budget=5.0,
     rounds=1,
-    messages=2_000,
+    scale=0.1,
     slices=1,
-    connections=4,
     idle=50,
     timeout=15.0,
 )
@@ -181,21 +183,27 @@ def echo_app() -> Any:
         while True:
             await websocket.send_text(await websocket.receive_text())
 
+    @router.ws(BYTES_ECHO_PATH)
+    async def echo_bytes(websocket: WebSocket) -> None:
+        await websocket.accept()
+        while True:
+            await websocket.send_bytes(await websocket.receive_bytes())
+
     return Application(router=router)
 
 
 def variant_app(name: str) -> Any:
-    """``bare``: the app alone; ``off``/``on``: wrapped in the Recorder, recording off/on."""
+    """``bare``: the app alone; ``recorder``: inside the Recorder, recording, with the
+    playground's default Origin policy, as a Playground builds it."""
+    from wsplay.runtime.origins import OriginPolicy
     from wsplay.runtime.recorder import Recorder
     from wsplay.runtime.timeline import Timeline
 
     app = echo_app()
     if name == "bare":
         return app
-    timeline = Timeline()
-    timeline.enabled = name == "on"
     # loop is only used by ServerConnection.close() (a cell closing a connection).
-    return Recorder(app, timeline, loop=None, on_error=lambda *_: None)
+    return Recorder(app, Timeline(), loop=None, on_error=lambda *_: None, origins=OriginPolicy())
 
 
 # --- 1. start and stop --------------------------------------------------------------------
@@ -253,12 +261,28 @@ def run_in_playground(
 
     playground = Playground(spec.app(), **(options or {})).start()
     control.send(playground.port)
-    answer_control(control, playground.stop)
+    if profile_dir is None:
+        answer_control(control, playground.stop)
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()  # it profiles the thread that enables it: the server's
+    loop = playground._running.server.loop  # a benchmark may reach inside
+    loop.run(_call(profiler.enable), 5)
+    try:
+        answer_control(control, lambda: loop.run(_call(profiler.disable), 5))
+    finally:
+        profiler.dump_stats(Path(profile_dir) / f"{spec.name}-{os.getpid()}.prof")
+        playground.stop()
+
+
+async def _call(function: Callable[[], object]) -> None:
+    function()
 
 
 def server_spec(name: str) -> ServerSpec:
     """``playground``: the echo in a Playground; else a variant under plain uvicorn."""
-    if name in (PLAYGROUND, "watched"):
+    if name == PLAYGROUND:
         return ServerSpec(name, echo_app, runner=run_in_playground)
     if name == "unwatched":
         unwatched = functools.partial(run_in_playground, options={"block_threshold": None})
@@ -364,106 +388,133 @@ def cell_rows(settings: Settings) -> list[Row]:
     ]
 
 
-# --- 3. the timeline's overhead -----------------------------------------------------------
-Round = dict[str, Sample]  # variant -> what its echoes cost in one round
-
-
-def measure_echoes(
-    client: LoadClient, server: ServerHandle, settings: Settings, count: int
-) -> Sample:
-    """What ``count`` echoes over ``settings.connections`` connections cost ``server``.
-
-    Its CPU time is read from outside with psutil (10 ms resolution: each slice runs for
-    seconds), so the server does nothing but serve.
-    """
-    job = Job("messages", server.url, count, settings.connections, settings.timeout)
-    return client.measure(server, job, clock=ServerHandle.os_clocks)
+# --- 3. the playground's overhead, scenario by scenario --------------------------------
+Round = dict[str, Tally]  # variant -> scenario key -> what it cost in one round
 
 
 def run_round(
-    client: LoadClient, settings: Settings, number: int, cpu: int | None, profile_dir: str | None
+    client: LoadClient,
+    settings: Settings,
+    scenarios: Sequence[Scenario],
+    number: int,
+    cpu: int | None,
+    profile_dir: str | None,
 ) -> Round:
-    """Fresh servers, their order rotated by ``number``, each warmed up by a quarter slice."""
-    per_slice = max(settings.connections, settings.messages // settings.slices)
+    """Fresh servers, their order rotated by ``number``, each warmed up by a tenth of every
+    scenario; then passes that each run one scenario's slice on every server in turn."""
     return interleaved_round(
         [server_spec(name) for name in rotated(VARIANTS, number)],
-        settings.slices,
-        warm_up=lambda server: measure_echoes(client, server, settings, per_slice // 4),
-        measure=lambda server: measure_echoes(client, server, settings, per_slice),
+        settings.slices * len(scenarios),
+        warm_up=lambda server: measure_scenarios(
+            client, server, scenarios, 0.1 / settings.slices, settings.timeout
+        ),
+        measure=lambda server, pass_: measure_scenarios(
+            client,
+            server,
+            [scenarios[pass_ % len(scenarios)]],
+            1 / settings.slices,
+            settings.timeout,
+        ),
         cpu=cpu,
         profile_dir=profile_dir,
     )
 
 
-def per_echo_ratio(round_: Round, name: str, base: str) -> float:
-    """``name``'s server CPU per echo over ``base``'s, in the same round."""
-    return round_[name].server_us / round_[base].server_us
+def per_op_ratio(round_: Round, name: str, base: str, key: str) -> float:
+    """``name``'s server CPU per operation over ``base``'s, in the same round."""
+    return round_[name][key].server_us / round_[base][key].server_us
 
 
-def measure_overhead(settings: Settings, pin: bool, profile_dir: str | None) -> list[Round]:
+def measure_overhead(
+    settings: Settings, scenarios: Sequence[Scenario], pin: bool, profile_dir: str | None
+) -> list[Round]:
     """``settings.rounds`` rounds; the servers (not the client) get fixed malloc thresholds."""
     pinning = choose_pinning(pin)
     rounds: list[Round] = []
     with load_client(pinning.client) as client:
         for number in range(settings.rounds):
             with fixed_malloc_thresholds():
-                round_ = run_round(client, settings, number, pinning.server, profile_dir)
+                round_ = run_round(client, settings, scenarios, number, pinning.server, profile_dir)
             rounds.append(round_)
-            ratios = ", ".join(
-                f"{name} {per_echo_ratio(round_, name, 'bare'):.3f}" for name in VARIANTS
+            ratios = "/".join(
+                f"{per_op_ratio(round_, PLAYGROUND, 'bare', s.key):.2f}" for s in scenarios
             )
-            progress = f"overhead round {number + 1}/{settings.rounds}: {ratios} × bare"
-            print(progress, file=sys.stderr)
+            keys = ", ".join(s.key for s in scenarios)
+            print(
+                f"overhead round {number + 1}/{settings.rounds}: playground × bare {ratios} "
+                f"({keys})",
+                file=sys.stderr,
+            )
     return rounds
 
 
-def overhead_rows(settings: Settings, pin: bool, profile_dir: str | None) -> list[Row]:
-    rounds = measure_overhead(settings, pin, profile_dir)
-
-    def ratios(name: str, base: str) -> list[float]:
-        return [per_echo_ratio(r, name, base) for r in rounds]
-
-    def median_of(name: str, metric: Callable[[Sample], float]) -> float:
-        return statistics.median(metric(r[name]) for r in rounds)
-
-    on_bare = ratios("on", "bare")
-    verdict = "PASS" if statistics.median(on_bare) <= TARGET else "MISS"
-    watched = statistics.median(ratios("watched", "unwatched"))
-    watch_verdict = "PASS" if watched <= WATCHDOG_TARGET else "MISS"
-    micros = " / ".join(f"{median_of(n, lambda s: s.server_us):.1f}" for n in VARIANTS)
-    busy = min(median_of(n, lambda s: s.server_busy) for n in VARIANTS)
-    client = max(median_of(n, lambda s: s.client_us) for n in VARIANTS)
-    server = min(median_of(n, lambda s: s.server_us) for n in VARIANTS)
-    limit = "the server is the bottleneck" if client < server else "the CLIENT is the bottleneck"
-    echoes = rounds[0]["bare"].count
-    detail = (
-        f"{len(rounds)} rounds × {echoes:,} echoes per variant over {settings.connections} "
-        "connections; median (min–max) of per-round ratios"
+def overhead_table(rounds: list[Round], scenarios: Sequence[Scenario]) -> str:
+    """Per scenario: the bare app's µs, each layer's ratio, the client's µs, the targets."""
+    columns = (
+        ("recorder", "bare", "Recorder / bare"),
+        ("unwatched", "bare", "playground, no watchdog / bare"),
+        (PLAYGROUND, "bare", "**playground / bare**"),
+        (PLAYGROUND, "unwatched", "watchdog on / off"),
     )
-    return [
-        Row(
-            "Recording on / bare app, server CPU per echo",
-            f"**{ratio_cell(on_bare)}**, target ≤ {TARGET:.2f}×: **{verdict}**",
-            detail,
-        ),
-        Row(
-            "Recording off / bare app", ratio_cell(ratios("off", "bare")), "Recorder, not recording"
-        ),
-        Row("Recording on / recording off", ratio_cell(ratios("on", "off"))),
-        Row(
-            "Playground, watchdog on / off, server CPU per echo",
-            f"**{ratio_cell(ratios('watched', 'unwatched'))}**, target ≤ "
-            f"{WATCHDOG_TARGET:.2f}×: **{watch_verdict}**",
-            "whole Playgrounds (recording on), block_threshold=0.25 vs None",
-        ),
-        Row(
-            "Server CPU per echo, bare / off / on / playground unwatched / watched",
-            f"{micros} µs",
-            f"one message in + one out, user+system, medians; the client spends ≤ "
-            f"{client:.1f} µs per echo: {limit}; servers busy ≥ {busy:.0%} of the "
-            "wall time (a shared machine: other processes take the rest)",
-        ),
+    lines = [
+        "| scenario | bare µs/op | "
+        + " | ".join(title for _, _, title in columns)
+        + " | client µs/op | servers busy |",
+        "|---|---:|" + "---:|" * len(columns) + "---:|---:|",
     ]
+    verdicts = []
+    for scenario in scenarios:
+        key = scenario.key
+        samples = [r[name][key] for r in rounds for name in VARIANTS]
+        cells = [
+            ratio_cell([per_op_ratio(r, name, base, key) for r in rounds])
+            for name, base, _ in columns
+        ]
+        bare_us = statistics.median(r["bare"][key].server_us for r in rounds)
+        client_us = max(sample.client_us for sample in samples)
+        busy = min(sample.server_busy + sample.server_starved for sample in samples)
+        lines.append(
+            f"| {scenario.title} | {bare_us:.1f} | "
+            + " | ".join(cells)
+            + f" | {client_us:.1f} | ≥ {busy:.0%} |"
+        )
+        for name, base, limit, what in (
+            (PLAYGROUND, "bare", TARGET, "playground / bare"),
+            (PLAYGROUND, "unwatched", WATCHDOG_TARGET, "watchdog on / off"),
+        ):
+            median = statistics.median(per_op_ratio(r, name, base, key) for r in rounds)
+            verdict = "PASS" if median <= limit else "MISS"
+            verdicts.append(
+                f"- {scenario.title}, {what}: {median:.3f}× (target ≤ {limit:.2f}×): **{verdict}**"
+            )
+    starved = max(
+        sample.server_starved for r in rounds for t in r.values() for sample in t.values()
+    )
+    notes = (
+        f"Server CPU (user+system, all threads, the process's own clock) per echo or per "
+        f"handshake; medians (min–max) of per-round ratios over {len(rounds)} rounds. Servers "
+        f"busy: the least share of a job's wall time any server was on a CPU or waiting for "
+        f"one (other load kept a server off its CPU up to {starved:.0%} of a job)."
+    )
+    return "\n".join([*lines, "", notes, "", "Targets:", *verdicts])
+
+
+def overhead_rows(
+    settings: Settings, scenarios: Sequence[Scenario], pin: bool, profile_dir: str | None
+) -> tuple[list[Row], str]:
+    rounds = measure_overhead(settings, scenarios, pin, profile_dir)
+    worst = max(
+        scenarios,
+        key=lambda s: statistics.median(per_op_ratio(r, PLAYGROUND, "bare", s.key) for r in rounds),
+    )
+    worst_ratios = [per_op_ratio(r, PLAYGROUND, "bare", worst.key) for r in rounds]
+    verdict = "PASS" if statistics.median(worst_ratios) <= TARGET else "MISS"
+    row = Row(
+        "Playground / bare app, server CPU per operation, worst scenario",
+        f"**{ratio_cell(worst_ratios)}** ({worst.title}), target ≤ {TARGET:.2f}×: **{verdict}**",
+        f"{len(rounds)} rounds × {len(scenarios)} scenarios; every scenario in the table below",
+    )
+    return [row], overhead_table(rounds, scenarios)
 
 
 # --- 4. memory per idle connection --------------------------------------------------------
@@ -531,35 +582,41 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def describe_setup(settings: Settings, elapsed: float) -> str:
+def describe_setup(elapsed: float) -> str:
     versions = package_versions(("uvicorn", "websockets", "picows"))
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return (
         f"Playground benchmark on {HOST}: Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs (load average {load}), {versions}; payload {len(PAYLOAD)} B "
-        f"of text; ran {elapsed:.0f} s. Ratios are the headline: the machine is shared."
+        f"{os.cpu_count()} CPUs (load average {load}), {versions}; ran {elapsed:.0f} s. "
+        "Ratios are the headline: the machine is shared."
     )
 
 
-def run_part(name: str, produce: Callable[[], list[Row]]) -> list[Row]:
-    """A part's rows, or one row saying why it failed (the other parts still run)."""
+Part = tuple[list[Row], str]  # rows of the main table, and a table of the part's own
+
+
+def run_part(name: str, produce: Callable[[], list[Row] | Part]) -> Part:
+    """A part's rows (and table), or one row saying why it failed (the others still run)."""
     print(f"running {name}…", file=sys.stderr)
     try:
-        return produce()
+        produced = produce()
     except (BenchmarkError, OSError, TimeoutError) as error:
-        return [Row(name, f"**failed**: {type(error).__name__}: {error}")]
+        return [Row(name, f"**failed**: {type(error).__name__}: {error}")], ""
+    return produced if isinstance(produced, tuple) else (produced, "")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
-    parser.add_argument("--only", choices=PARTS, action="append", help="run this part only")
-    parser.add_argument("--rounds", type=int, help="overhead rounds (default 7)")
-    parser.add_argument("--messages", type=int, help="echoes per variant and round")
-    parser.add_argument("--cells", type=int, help="trivial cells per condition (default 200)")
-    parser.add_argument("--idle", type=int, help="idle connections (default 500)")
-    parser.add_argument("--no-pin", action="store_true", help="let the OS place the processes")
-    parser.add_argument("--profile", metavar="DIR", help="cProfile the overhead servers")
+    add = parser.add_argument
+    add("--quick", action="store_true", help="a smoke run of a few seconds")
+    add("--only", choices=PARTS, action="append", help="run this part only")
+    add("--rounds", type=int, help=f"overhead rounds (default {DEFAULT.rounds})")
+    add("--scale", type=float, help="overhead: multiply every scenario's count")
+    add("--scenarios", help="overhead: comma-separated scenario keys (default: all)")
+    add("--cells", type=int, help=f"trivial cells per condition (default {DEFAULT.cells})")
+    add("--idle", type=int, help=f"idle connections (default {DEFAULT.idle})")
+    add("--no-pin", action="store_true", help="let the OS place the processes")
+    add("--profile", metavar="DIR", help="cProfile the overhead servers (their loop thread)")
     return parser.parse_args(argv)
 
 
@@ -567,7 +624,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     settings = QUICK if args.quick else DEFAULT
     overrides = {
         key: getattr(args, key)
-        for key in ("rounds", "messages", "cells", "idle")
+        for key in ("rounds", "scale", "cells", "idle")
         if getattr(args, key) is not None
     }
     return replace(settings, **overrides)
@@ -576,21 +633,28 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from(args)
+    scenarios = pick_scenarios(args.scenarios, settings.scale)
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
-    parts: dict[str, Callable[[], list[Row]]] = {
+    parts: dict[str, Callable[[], list[Row] | Part]] = {
         "startstop": lambda: start_stop_rows(settings),
         "cells": lambda: cell_rows(settings),
-        "overhead": lambda: overhead_rows(settings, not args.no_pin, args.profile),
+        "overhead": lambda: overhead_rows(settings, scenarios, not args.no_pin, args.profile),
         "memory": lambda: memory_rows(settings),
     }
     began = time.perf_counter()
     rows: list[Row] = []
+    tables: list[str] = []
     for name in args.only or PARTS:
-        rows += run_part(name, parts[name])
-    print(describe_setup(settings, time.perf_counter() - began))
+        part_rows, table = run_part(name, parts[name])
+        rows += part_rows
+        tables += [table] if table else []
+    print(describe_setup(time.perf_counter() - began))
     print()
     print(format_table(rows))
+    for table in tables:
+        print()
+        print(table)
     return 0
 
 

@@ -33,15 +33,20 @@ import statistics
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 HOST = "127.0.0.1"  # the only address the benchmarks ever serve on or connect to
-ECHO_PATH = "/echo"
-PAYLOAD = "wsplay-bench " * 5  # 65 bytes of text, echoed back unchanged
+ECHO_PATH = "/echo"  # every app under test echoes text here (receive_text, send_text)
+BYTES_ECHO_PATH = "/echo/bytes"  # ... and binary here (receive_bytes, send_bytes)
+PAYLOAD = "wsplay-bench " * 5  # 65 bytes of text: the playground's cells part echoes it
+KIB, MIB = 1024, 1024 * 1024
+# What a browser page on this machine sends with its handshake: the Origin policy of the
+# playground then does its whole check (parse, loopback test), as it does for a real page.
+PAGE_ORIGIN = "http://127.0.0.1:8888"
 UVICORN_SETTINGS: Mapping[str, Any] = {
     "ws": "websockets-sansio",
     "lifespan": "off",
@@ -228,11 +233,13 @@ def answer_control(control: Connection, stop: Callable[[], None]) -> None:
 
 
 def _run_queue_wait() -> float:
-    """Seconds the main thread (uvicorn's event loop) has waited on a run queue so far."""
-    try:
-        return int(Path("/proc/self/schedstat").read_text().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
+    """Seconds the process's threads have waited on a run queue so far (all of them: a
+    Playground serves from a thread of its own)."""
+    waited = 0
+    for task in Path("/proc/self/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            waited += int(task.read_text().split()[1])
+    return waited / 1e9
 
 
 @dataclass
@@ -246,7 +253,11 @@ class ServerHandle:
 
     @property
     def url(self) -> str:
-        return f"ws://{HOST}:{self.port}{ECHO_PATH}"
+        """The text echo's URL."""
+        return self.echo_url(binary=False)
+
+    def echo_url(self, binary: bool) -> str:
+        return f"ws://{HOST}:{self.port}{BYTES_ECHO_PATH if binary else ECHO_PATH}"
 
     def clocks(self) -> Clocks:
         """The server's own reading over the pipe: CPU time (ns resolution) and waits."""
@@ -311,6 +322,9 @@ class Job:
     timeout: float  # seconds, the hard deadline of the job
     deflate: bool = False  # offer permessage-deflate, as browsers do (websockets client)
     stoppable: bool = False  # messages: the parent may end it early (LoadClient.finish)
+    size: int = len(PAYLOAD)  # bytes per echoed message (handshakes: the one echo's)
+    binary: bool = False  # binary frames to BYTES_ECHO_PATH; else text frames to ECHO_PATH
+    origin: str | None = None  # an Origin header on every handshake, as a page sends
 
 
 @dataclass(frozen=True)
@@ -347,7 +361,7 @@ async def _run_job(job: Job, control: Connection, stop: Any) -> None:
     try:
         async with asyncio.timeout(job.timeout):
             if job.kind != "handshakes":
-                await _open(job.url, job.concurrency, job.deflate, into=clients)
+                await _open(job, into=clients)
             control.send("ready")
             await loop.run_in_executor(None, control.recv)  # "go": server clocks were read
             began, cpu = time.perf_counter(), time.process_time()
@@ -366,9 +380,15 @@ async def _load(job: Job, clients: list[Any], stop: Any) -> int:
     if job.kind == "messages":
         return await _echo(clients, job.count, stop if job.stoppable else None)
     if job.kind == "handshakes":
-        await _handshakes(job.url, job.count, job.concurrency)
+        await _handshakes(job)
         return job.count
     return len(clients)
+
+
+def payload(size: int, binary: bool) -> bytes:
+    """``size`` bytes to echo: ASCII text (PAYLOAD repeated), or every byte value in turn."""
+    unit = bytes(range(256)) if binary else PAYLOAD.encode()
+    return (unit * (size // len(unit) + 1))[:size]
 
 
 @functools.cache
@@ -376,13 +396,12 @@ def _echo_client_class() -> type:
     """picows is imported in the client process only; its listener class is built there."""
     from picows import WSListener, WSMsgType
 
-    text = WSMsgType.TEXT
-    expected = PAYLOAD.encode()
-
     class EchoClient(WSListener):
-        """Sends PAYLOAD, waits for it to come back, repeats until done or halted."""
+        """Sends its payload, waits for it to come back, repeats until done or halted."""
 
-        def __init__(self) -> None:
+        def __init__(self, expected: bytes, binary: bool) -> None:
+            self.expected = expected
+            self.msg_type = WSMsgType.BINARY if binary else WSMsgType.TEXT
             self.transport: Any = None
             self.remaining = 0
             self.completed = 0
@@ -396,7 +415,7 @@ def _echo_client_class() -> type:
             self.remaining = count
             self.done = asyncio.get_running_loop().create_future()
             if count > 0:
-                self.transport.send(text, expected)
+                self.transport.send(self.msg_type, self.expected)
             else:
                 self.done.set_result(None)
             return self.done
@@ -406,13 +425,16 @@ def _echo_client_class() -> type:
             self.halted = True
 
         def on_ws_frame(self, transport: Any, frame: Any) -> None:
-            if frame.msg_type is not text or frame.get_payload_as_bytes() != expected:
-                self._fail(f"expected the echo of {PAYLOAD!r}, got {frame}")
+            if frame.msg_type is not self.msg_type or not frame.fin:
+                self._fail(f"expected one {self.msg_type.name} frame back, got {frame}")
+                return
+            if frame.get_payload_as_bytes() != self.expected:
+                self._fail(f"the echo of {len(self.expected)} bytes came back changed")
                 return
             self.remaining -= 1
             self.completed += 1
             if self.remaining > 0 and not self.halted:
-                transport.send(text, expected)
+                transport.send(self.msg_type, self.expected)
             elif self.done is not None and not self.done.done():
                 self.done.set_result(None)
 
@@ -426,27 +448,37 @@ def _echo_client_class() -> type:
     return EchoClient
 
 
-async def _connect(url: str, deflate: bool = False) -> Any:
-    """A picows EchoClient; with ``deflate``, a websockets client offering compression."""
-    if deflate:
+async def _connect(job: Job) -> Any:
+    """A picows EchoClient for ``job``; with ``deflate``, a websockets client offering
+    compression (it only holds the connection: the memory part's idle jobs)."""
+    headers = [("Origin", job.origin)] if job.origin else None
+    if job.deflate:
         from websockets.asyncio.client import connect
 
-        return await connect(url, compression="deflate", close_timeout=CLOSE_TIMEOUT)
+        return await connect(
+            job.url, compression="deflate", close_timeout=CLOSE_TIMEOUT, additional_headers=headers
+        )
     from picows import ws_connect
 
-    _, client = await ws_connect(_echo_client_class(), url)
+    expected = payload(job.size, job.binary)
+    _, client = await ws_connect(
+        lambda: _echo_client_class()(expected, job.binary),
+        job.url,
+        extra_headers=headers,
+        max_frame_size=max(job.size + KIB, 64 * KIB),
+    )
     return client
 
 
-async def _open(url: str, count: int, deflate: bool, into: list[Any]) -> None:
-    """Open ``count`` connections, ``CONNECT_BATCH`` at a time; each lands in ``into`` as
-    soon as it is open, so that it is closed later even if another one fails."""
+async def _open(job: Job, into: list[Any]) -> None:
+    """Open ``job.concurrency`` connections, ``CONNECT_BATCH`` at a time; each lands in
+    ``into`` as soon as it is open, so that it is closed later even if another one fails."""
 
     async def one() -> None:
-        into.append(await _connect(url, deflate))
+        into.append(await _connect(job))
 
-    for start in range(0, count, CONNECT_BATCH):
-        await asyncio.gather(*(one() for _ in range(min(CONNECT_BATCH, count - start))))
+    for start in range(0, job.concurrency, CONNECT_BATCH):
+        await asyncio.gather(*(one() for _ in range(min(CONNECT_BATCH, job.concurrency - start))))
 
 
 async def _close(client: Any) -> None:
@@ -487,16 +519,17 @@ async def _halt_on(stop: Any, clients: list[Any], echoes: asyncio.Future[Any]) -
         await asyncio.sleep(POLL)
 
 
-async def _handshakes(url: str, count: int, workers: int) -> None:
-    tickets = iter(range(count))  # shared by the loops: together they do exactly `count`
+async def _handshakes(job: Job) -> None:
+    """``job.concurrency`` loops, each connect, echo once, close: ``job.count`` in all."""
+    tickets = iter(range(job.count))  # shared by the loops: together they do exactly `count`
 
     async def loop() -> None:
         for _ in tickets:
-            client = await _connect(url)
+            client = await _connect(job)
             await client.echo(1)
             await _close(client)
 
-    await asyncio.gather(*(loop() for _ in range(workers)))
+    await asyncio.gather(*(loop() for _ in range(job.concurrency)))
 
 
 def shares(count: int, parts: int) -> list[int]:
@@ -620,12 +653,13 @@ def interleaved_round(
     specs: Sequence[ServerSpec],
     slices: int,
     warm_up: Callable[[ServerHandle], object],
-    measure: Callable[[ServerHandle], Total],
+    measure: Callable[[ServerHandle, int], Total],
     cpu: int | None = None,
     profile_dir: str | None = None,
 ) -> dict[str, Total]:
     """Fresh server processes for ``specs``, each warmed up, then ``slices`` passes that
-    measure every server, the order rotating by one each pass; each server's sum.
+    measure every server (``measure(server, pass_number)``), the order rotating by one each
+    pass; each server's sum.
 
     Fresh processes turn what is peculiar to one process (its memory layout, its hash
     seed) into noise that medians over rounds absorb, instead of a bias carried through
@@ -641,9 +675,93 @@ def interleaved_round(
         totals: dict[str, Total] = {}
         for slice_ in range(slices):
             for name in rotated(list(servers), slice_):
-                measured = measure(servers[name])
+                measured = measure(servers[name], slice_)
                 totals[name] = totals[name] + measured if name in totals else measured
     return totals
+
+
+# --- scenarios: the load shapes both benchmarks measure alike ---------------------------
+@dataclass(frozen=True)
+class Scenario:
+    """One load shape: echoes of ``size``-byte messages over ``concurrency`` connections,
+    or handshakes (connect, one echo, close) by ``concurrency`` loops; ``count`` of them
+    per round and server."""
+
+    key: str  # short name for --scenarios
+    title: str  # the table's row
+    kind: str  # "messages" or "handshakes"
+    count: int
+    concurrency: int
+    size: int = 32
+    binary: bool = False
+
+    def job(self, server: ServerHandle, scale: float, timeout: float) -> Job:
+        """The job doing ``scale`` of a round's ``count`` against ``server``."""
+        return Job(
+            self.kind,
+            server.echo_url(self.binary),
+            max(self.concurrency, round(self.count * scale)),
+            self.concurrency,
+            timeout,
+            size=self.size,
+            binary=self.binary,
+            origin=PAGE_ORIGIN if self.kind == "handshakes" else None,
+        )
+
+    @property
+    def unit(self) -> str:
+        return "handshake" if self.kind == "handshakes" else "echo"
+
+
+SCENARIOS = (
+    Scenario("small-1", "echo 32 B text, 1 connection", "messages", 5_000, 1),
+    Scenario("small-50", "echo 32 B text, 50 connections", "messages", 10_000, 50),
+    Scenario("text-64k", "echo 64 KiB text, 10 connections", "messages", 2_000, 10, 64 * KIB),
+    Scenario(
+        "bytes-64k", "echo 64 KiB binary, 10 connections", "messages", 2_000, 10, 64 * KIB, True
+    ),
+    Scenario("text-1m", "echo 1 MiB text, 4 connections", "messages", 200, 4, MIB),
+    Scenario("bytes-1m", "echo 1 MiB binary, 4 connections", "messages", 200, 4, MIB, True),
+    Scenario("handshakes", "handshake + 1 echo + close, 10 at a time", "handshakes", 500, 10),
+)
+"""Small messages one at a time and many at once, large text and binary, handshakes."""
+
+
+def pick_scenarios(keys: str | None, scale: float = 1.0) -> list[Scenario]:
+    """The scenarios named in ``keys`` (comma-separated; None: all), counts times ``scale``."""
+    known = {scenario.key: scenario for scenario in SCENARIOS}
+    wanted = [key.strip() for key in keys.split(",") if key.strip()] if keys else list(known)
+    unknown = [key for key in wanted if key not in known]
+    if unknown:
+        raise SystemExit(f"Unknown scenario(s) {unknown}; known: {', '.join(known)}")
+    return [
+        replace(known[key], count=max(known[key].concurrency, round(known[key].count * scale)))
+        for key in dict.fromkeys(wanted)
+    ]
+
+
+class Tally(dict[str, Sample]):
+    """Samples by scenario key; two tallies add up scenario by scenario."""
+
+    def __add__(self, other: Tally) -> Tally:
+        summed = Tally(self)
+        for key, sample in other.items():
+            summed[key] = summed[key] + sample if key in summed else sample
+        return summed
+
+
+def measure_scenarios(
+    client: LoadClient,
+    server: ServerHandle,
+    scenarios: Sequence[Scenario],
+    scale: float,
+    timeout: float,
+) -> Tally:
+    """Every scenario, ``scale`` of its round's count, against ``server``: its own clocks."""
+    return Tally(
+        (scenario.key, client.measure(server, scenario.job(server, scale, timeout)))
+        for scenario in scenarios
+    )
 
 
 def rotated(names: Sequence[str], by: int) -> list[str]:
