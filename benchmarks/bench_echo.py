@@ -249,19 +249,20 @@ def run_rounds(plan: Plan) -> list[Round]:
 
 
 def run_round(client: LoadClient, order: list[str], plan: Plan) -> Round:
-    """Fresh servers for the variants in ``order``, warmed up, then interleaved passes:
-    each pass is one scenario's slice on every server in turn, so that the servers'
+    """Fresh servers for the variants in ``order``, warmed up, then interleaved passes: in
+    each, every scenario's slice runs on every server in turn, so that the servers'
     figures of one scenario are taken close together in time."""
     scenarios = plan.scenarios
     return interleaved_round(
         [ServerSpec(name, VARIANTS[name]) for name in order],
-        plan.slices * len(scenarios),
+        plan.slices,
         warm_up=lambda server: warm_up(client, server, plan),
-        measure=lambda server, pass_: measure_scenarios(
-            client, server, [scenarios[pass_ % len(scenarios)]], 1 / plan.slices, plan.timeout
+        measure=lambda server, part: measure_scenarios(
+            client, server, [scenarios[part]], 1 / plan.slices, plan.timeout
         ),
         cpu=plan.pinning.server,
         profile_dir=plan.profile_dir,
+        parts=len(scenarios),
     )
 
 

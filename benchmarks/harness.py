@@ -656,10 +656,12 @@ def interleaved_round(
     measure: Callable[[ServerHandle, int], Total],
     cpu: int | None = None,
     profile_dir: str | None = None,
+    parts: int = 1,
 ) -> dict[str, Total]:
-    """Fresh server processes for ``specs``, each warmed up, then ``slices`` passes that
-    measure every server (``measure(server, pass_number)``), the order rotating by one each
-    pass; each server's sum.
+    """Fresh server processes for ``specs``, each warmed up, then ``slices`` passes; in each
+    pass, each of the ``parts`` (a benchmark's scenarios) visits every server in turn
+    (``measure(server, part)``), the order rotating by one from pass to pass and from part
+    to part. Returns each server's sum.
 
     Fresh processes turn what is peculiar to one process (its memory layout, its hash
     seed) into noise that medians over rounds absorb, instead of a bias carried through
@@ -674,9 +676,10 @@ def interleaved_round(
             warm_up(server)
         totals: dict[str, Total] = {}
         for slice_ in range(slices):
-            for name in rotated(list(servers), slice_):
-                measured = measure(servers[name], slice_)
-                totals[name] = totals[name] + measured if name in totals else measured
+            for part in range(parts):
+                for name in rotated(list(servers), slice_ + part):
+                    measured = measure(servers[name], part)
+                    totals[name] = totals[name] + measured if name in totals else measured
     return totals
 
 
