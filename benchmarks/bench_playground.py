@@ -95,7 +95,7 @@ from harness import (
 REPO = Path(__file__).resolve().parent.parent
 # What the playground runs uvicorn with (its ws="auto" is sansio): the variants that parts 3
 # and 4 serve under plain uvicorn run as the playground would run them.
-PLAYGROUND_SETTINGS = {**UVICORN_SETTINGS, "loop": "asyncio"}
+PLAYGROUND_SETTINGS = {**UVICORN_SETTINGS, "loop": "asyncio", "interface": "asgi3"}
 CELL_TIMEOUT = 30.0  # seconds one trivial cell may take
 LOAD_CAP = 100_000_000  # the count bound of the flat-out load (its time bound ends it first)
 UVICORN_TICK = 0.1  # seconds between two checks of should_exit in uvicorn's main loop
@@ -401,22 +401,19 @@ def run_round(
     profile_dir: str | None,
 ) -> Round:
     """Fresh servers, their order rotated by ``number``, each warmed up by a tenth of every
-    scenario; then passes that each run one scenario's slice on every server in turn."""
+    scenario; then passes that run each scenario's slice on every server in turn."""
     return interleaved_round(
         [server_spec(name) for name in rotated(VARIANTS, number)],
-        settings.slices * len(scenarios),
+        settings.slices,
         warm_up=lambda server: measure_scenarios(
             client, server, scenarios, 0.1 / settings.slices, settings.timeout
         ),
-        measure=lambda server, pass_: measure_scenarios(
-            client,
-            server,
-            [scenarios[pass_ % len(scenarios)]],
-            1 / settings.slices,
-            settings.timeout,
+        measure=lambda server, part: measure_scenarios(
+            client, server, [scenarios[part]], 1 / settings.slices, settings.timeout
         ),
         cpu=cpu,
         profile_dir=profile_dir,
+        parts=len(scenarios),
     )
 
 
