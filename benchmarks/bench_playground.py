@@ -130,9 +130,9 @@ DEFAULT = Settings(
     blocks=2,
     load=20,
     block_budget=30.0,
-    rounds=5,
+    rounds=7,
     scale=1.0,
-    slices=2,
+    slices=3,
     idle=500,
     timeout=60.0,
 )

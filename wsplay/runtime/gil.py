@@ -7,13 +7,14 @@ the switch interval, and the cell's own work gets half of it at best. A thread t
 releases the GIL (``time.sleep(0)``) usually takes it back before a waiting one wakes up,
 so the server pauses instead: ``PAUSE`` seconds after each ``SLICE`` of its own work.
 
-Only when someone wants it, though: the pause is taken when the process's other threads
-used more than ``DEMAND`` of the wall time since the last look (their CPU time, which they
-mostly spend holding the GIL). A server alone, or beside a notebook at rest, keeps its
-whole core; a cell that starts running is seen within a slice and gets the pauses while it
-runs. It corrects itself: a pause the others leave unused shows as no demand at the next
-look, and the pauses stop. ``benchmarks/bench_yield.py`` measures it against pausing always
-and never.
+Only when someone wants it, though: the pauses are taken while the process's other
+threads used more than ``DEMAND`` of the wall time since the last look (their CPU time,
+which they mostly spend holding the GIL), and for ``HOLD`` seconds after. A server alone (a
+script, a benchmark), or beside a notebook where nothing runs, keeps its whole core; a cell
+that starts is seen within a slice and gets the pauses while it runs; a panel redrawing
+during a flood gets them at each redraw. It corrects itself: a pause the others leave
+unused shows as no demand at the next look. ``benchmarks/bench_yield.py`` measures it
+against pausing always and never.
 """
 
 from __future__ import annotations
@@ -25,27 +26,39 @@ PAUSE = 0.0005  # seconds of a pause
 # The others' share of the wall time since the last look above which the server pauses:
 # 0 pauses after every slice (as the playground did before), infinity never.
 DEMAND = 0.05
+# Seconds the pauses go on after the others last wanted the GIL: a cell's hops come a few
+# milliseconds apart, and a slice without demand in between must not leave the next hop
+# to wait for a forced switch.
+HOLD = 0.03
 
 
 class GilShare:
-    """The server thread's pauses; ``tick()`` on every message, on that thread only.
+    """The server thread's pauses, looked at on every message, on that thread only.
 
-    The recorder ticks as each message goes in or out, where the server's work is, for any
-    app: a clock read and a comparison, until a slice is over (the clocks it reads then are
-    the calling thread's and the process's CPU time).
+    The recorder checks ``if perf_counter() >= share.next: share.look()`` as each message
+    goes in or out, where the server's work is, for any app: a clock read and a comparison
+    until a slice is over (``look`` then reads the calling thread's and the process's CPU
+    time).
     """
 
-    __slots__ = ("_demand", "_pause", "_process", "_slice", "_thread", "_wall", "next")
+    __slots__ = (
+        "_demand",
+        "_hold",
+        "_pause",
+        "_process",
+        "_slice",
+        "_thread",
+        "_until",
+        "_wall",
+        "next",
+    )
 
-    def __init__(self, slice_: float = SLICE, pause: float = PAUSE, demand: float = DEMAND):
-        self._slice, self._pause, self._demand = slice_, pause, demand
+    def __init__(self) -> None:
+        # Read now, not when the module was loaded: a benchmark sets them before a start.
+        self._slice, self._pause, self._demand, self._hold = SLICE, PAUSE, DEMAND, HOLD
+        self._until = 0.0  # perf_counter() until which the pauses go on
         self.next = 0.0  # time.perf_counter() at which the running slice is over
         self._wall = self._process = self._thread = 0.0  # the clocks at the last look
-
-    def tick(self) -> None:
-        """For callers that do not inline ``if perf_counter() >= share.next: share.look()``."""
-        if time.perf_counter() >= self.next:
-            self.look()
 
     def look(self) -> None:
         """A slice is over: pause if the other threads used the CPU meanwhile."""
@@ -56,6 +69,8 @@ class GilShare:
         self._wall, self._process, self._thread = now, process, thread
         self.next = now + self._slice
         if others >= self._demand * wall:
+            self._until = now + self._hold
+        if now < self._until:
             # Releases the GIL: the waiting threads get their turn. The next look counts
             # the pause in, so what the others did with it decides the next pause.
             time.sleep(self._pause)

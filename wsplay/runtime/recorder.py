@@ -147,11 +147,8 @@ class Recorder:
         self.gil = GilShare()
 
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
-        """The app's (or the conversation's) coroutine, for the server to await.
-
-        A plain function, not a coroutine: a coroutine here would be one more frame to
-        resume each time the handler's task wakes, that is, on every message.
-        """
+        """The app's coroutine, wrapped or not: not a coroutine itself, which would be one
+        more frame to resume each time the handler's task wakes, that is, per message."""
         if scope["type"] != "websocket":
             return self.app(scope, receive, send)
         if self._sweeper is None:
@@ -201,19 +198,6 @@ class Recorder:
 
 class _Conversation:
     """One connection's recording: wraps receive and send, tracks who closed."""
-
-    __slots__ = (
-        "_gil",
-        "_receive",
-        "_send",
-        "connection",
-        "from_kernel_client",
-        "id",
-        "recorder",
-        "scope",
-        "task",
-        "timeline",
-    )
 
     def __init__(self, recorder: Recorder, scope: dict[str, Any], receive: Any, send: Any):
         client_id = _client_id(scope)
@@ -284,14 +268,9 @@ class _Conversation:
             self.let_go()
 
     def let_go(self) -> None:
-        """Hold nothing big once the conversation is over.
-
-        Its connection and the server's protocol point back to it, and every timer the
-        server set while the app ran (keepalive, close) keeps the app's context, where
-        ``current_conversation`` is this object, for up to 20 s. Holding the protocol (its
-        buffers, parser, request) from here made the garbage collector walk them again
-        and again: more work per handshake than all of the recorder's own.
-        """
+        """Hold nothing big once over: the connection and the protocol point back here, and
+        timers the server set meanwhile keep this object (in their context) for up to 20 s;
+        the protocol it held cost the garbage collector more per handshake than we did."""
         self.connection._conversation = None
         protocol = getattr(self._send, "__self__", None)
         if getattr(protocol, "wsplay_control", None) is not None:
@@ -351,7 +330,7 @@ class _Conversation:
 
     async def receive(self) -> dict[str, Any]:
         message = await self._receive()
-        if perf_counter() >= self._gil.next:  # GilShare.tick(), inline: once per message
+        if perf_counter() >= self._gil.next:  # gil.py: a look once per slice
             self._gil.look()
         kind = message["type"]
         if kind == "websocket.receive":
@@ -377,7 +356,7 @@ class _Conversation:
 
         A plain function, not a coroutine: one frame less on every message sent.
         """
-        if perf_counter() >= self._gil.next:  # GilShare.tick(), inline: once per message
+        if perf_counter() >= self._gil.next:  # gil.py: a look once per slice
             self._gil.look()
         kind = message["type"]
         if kind == "websocket.send":
