@@ -1,14 +1,15 @@
-"""Playground benchmark: start/stop, a kernel's latency under load, recording cost, memory.
+"""Playground benchmark: start/stop, a kernel's latency under load, its overhead, memory.
 
-    .venv/bin/python benchmarks/bench_playground.py            # the default run, ~2 minutes
-    .venv/bin/python benchmarks/bench_playground.py --quick    # a smoke run, ~15 s
+    .venv/bin/python benchmarks/bench_playground.py            # the default run, ~5 minutes
+    .venv/bin/python benchmarks/bench_playground.py --quick    # a smoke run, ~30 s
     .venv/bin/python benchmarks/bench_playground.py --only overhead --profile /tmp/prof
 
-It prints one Markdown table with the four figures the runtime issue asks for (``--only``
-picks parts). Every server listens on 127.0.0.1 only; every load is bounded in count and
-in time. The load client is picows (a WebSocket client written in Cython, in a process of
-its own), so that the client costs far less than the server it drives. The server
-processes, the client and the measuring are ``harness.py``'s, shared with ``bench_echo.py``.
+It prints one Markdown table with the figures of the four parts (``--only`` picks parts),
+then the overhead part's table, scenario by scenario. Every server listens on 127.0.0.1
+only; every load is bounded in count and in time. The load client is picows (a WebSocket
+client written in Cython, in a process of its own), so that the client costs far less than
+the server it drives. The server processes, the client, the scenarios and the measuring are
+``harness.py``'s, shared with ``bench_echo.py``.
 
 Method, part by part (the counts are those of ``DEFAULT``):
 
@@ -26,19 +27,25 @@ Method, part by part (the counts are those of ``DEFAULT``):
    p99 of both conditions (200 cells each) and their ratios: what a busy server costs
    the notebook.
 
-3. overhead: server CPU time per echo (one message in, one out) for the same wsplay echo
-   app served three ways by plain uvicorn (the playground's settings: websockets-sansio,
-   asyncio loop) in a process of its own: ``bare`` (no Recorder), ``off`` (wrapped in the
-   Recorder, ``timeline.enabled = False``) and ``on`` (recording). The parent reads each
-   server's user+system CPU time with psutil just before and after each load phase (the
-   connections are opened before and closed after the window). Rounds use fresh server
-   processes; inside a round the variants are measured in interleaved slices, their order
+3. overhead: server CPU time per operation in every scenario of ``harness.SCENARIOS``
+   (32 B text echoes over 1 and 50 connections, 64 KiB and 1 MiB text and binary echoes,
+   handshakes with a page's Origin), for the same wsplay echo app (text and binary routes)
+   served four ways, each in a process of its own: ``bare`` (plain uvicorn with the
+   playground's settings: websockets-sansio, the asyncio loop), ``recorder`` (the same app
+   inside the Recorder, recording, with the playground's Origin policy, under plain
+   uvicorn), ``unwatched`` (a whole Playground with ``block_threshold=None``) and
+   ``playground`` (a Playground as a notebook starts it: recording, the watchdog, the Origin
+   policy, the hardened protocols, the GIL sharing). Each server reads its own CPU time
+   (``time.process_time()``, all threads) just before and after each slice; connections
+   are opened before and closed after the window. Rounds use fresh server processes; in a
+   round each scenario is cut into slices that visit every variant in turn, the order
    rotating, and each variant is divided by ``bare`` of the same round. The headline is the
-   median of these per-round ratios (the machine is shared and noisy; absolute µs drift).
-   Target from the issue: ``on`` ≤ 1.15 × ``bare``. Server and client are pinned to two
-   different CPUs when there are two, and the servers get fixed glibc malloc thresholds,
-   so that asyncio's 256 KiB read buffer costs the same in every process. The client's
-   own CPU per echo is reported to show which side is the bottleneck.
+   median of these per-round ratios with their range. Target from issue 14: ``playground``
+   ≤ 1.10 × ``bare`` in every scenario; and the watchdog (playground / unwatched) ≤ 1.02.
+   Server and client are pinned to two different CPUs when there are two, and the servers
+   get fixed glibc malloc thresholds. The client's own CPU per operation is reported to
+   show which side is the bottleneck. ``--profile DIR`` profiles each server (a
+   Playground's loop thread) with cProfile.
 
 4. memory: 500 connections are opened (in batches) to a playground running in a process
    of its own and left idle; the server's RSS growth divided by their number is the memory

@@ -719,12 +719,12 @@ class Scenario:
 SCENARIOS = (
     Scenario("small-1", "echo 32 B text, 1 connection", "messages", 5_000, 1),
     Scenario("small-50", "echo 32 B text, 50 connections", "messages", 10_000, 50),
-    Scenario("text-64k", "echo 64 KiB text, 10 connections", "messages", 2_000, 10, 64 * KIB),
+    Scenario("text-64k", "echo 64 KiB text, 10 connections", "messages", 3_000, 10, 64 * KIB),
     Scenario(
-        "bytes-64k", "echo 64 KiB binary, 10 connections", "messages", 2_000, 10, 64 * KIB, True
+        "bytes-64k", "echo 64 KiB binary, 10 connections", "messages", 3_000, 10, 64 * KIB, True
     ),
-    Scenario("text-1m", "echo 1 MiB text, 4 connections", "messages", 200, 4, MIB),
-    Scenario("bytes-1m", "echo 1 MiB binary, 4 connections", "messages", 200, 4, MIB, True),
+    Scenario("text-1m", "echo 1 MiB text, 4 connections", "messages", 400, 4, MIB),
+    Scenario("bytes-1m", "echo 1 MiB binary, 4 connections", "messages", 400, 4, MIB, True),
     Scenario("handshakes", "handshake + 1 echo + close, 10 at a time", "handshakes", 500, 10),
 )
 """Small messages one at a time and many at once, large text and binary, handshakes."""
