@@ -19,6 +19,7 @@ against pausing always and never.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 SLICE = 0.002  # seconds of the server's work between two looks
@@ -30,15 +31,19 @@ DEMAND = 0.05
 # milliseconds apart, and a slice without demand in between must not leave the next hop
 # to wait for a forced switch.
 HOLD = 0.03
+# The thread's own share of the wall time since the last look above which it counts as
+# busy, and a timer looks again (below it, its loop was mostly waiting: no timer).
+BUSY = 0.5
 
 
 class GilShare:
     """The server thread's pauses, looked at on every message, on that thread only.
 
-    The recorder checks ``if perf_counter() >= share.next: share.look()`` as each message
-    goes in or out, where the server's work is, for any app: a clock read and a comparison
-    until a slice is over (``look`` then reads the calling thread's and the process's CPU
-    time).
+    The timeline checks ``if perf_counter() >= share.next: share.look()`` for each message
+    it records, the server's and the kernel client's (both on the server's loop thread, for
+    any app): a clock read and a comparison until a slice is over (``look`` then reads the
+    calling thread's and the process's CPU time). While the thread stays busy, a timer on
+    its loop looks again a slice later, in case no message is recorded meanwhile.
     """
 
     __slots__ = (
@@ -48,6 +53,7 @@ class GilShare:
         "_process",
         "_slice",
         "_thread",
+        "_timer",
         "_until",
         "_wall",
         "next",
@@ -59,15 +65,19 @@ class GilShare:
         self._until = 0.0  # perf_counter() until which the pauses go on
         self.next = 0.0  # time.perf_counter() at which the running slice is over
         self._wall = self._process = self._thread = 0.0  # the clocks at the last look
+        self._timer: asyncio.TimerHandle | None = None
 
     def look(self) -> None:
         """A slice is over: pause if the other threads used the CPU meanwhile."""
         now = time.perf_counter()
         process, thread = time.process_time(), time.thread_time()
         wall = now - self._wall
-        others = (process - self._process) - (thread - self._thread)
+        mine = thread - self._thread
+        others = (process - self._process) - mine
         self._wall, self._process, self._thread = now, process, thread
         self.next = now + self._slice
+        if mine >= BUSY * wall and self._timer is None:
+            self._look_again()
         if others >= self._demand * wall:
             self._until = now + self._hold
         if now < self._until:
@@ -75,3 +85,15 @@ class GilShare:
             # the pause in, so what the others did with it decides the next pause.
             time.sleep(self._pause)
             self.next = time.perf_counter() + self._slice
+
+    def _look_again(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # looked at from no loop (a test): nothing to arm
+            return
+        self._timer = loop.call_later(self._slice, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if time.perf_counter() >= self.next:
+            self.look()

@@ -19,7 +19,6 @@ import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from time import perf_counter
 from typing import Any
 
 from ..framework.close_codes import check_close_code
@@ -142,9 +141,9 @@ class Recorder:
         self._loop = loop
         self._on_error = on_error
         self._sweeper: asyncio.Task[None] | None = None
-        # Ticked on every message in and out: the server's thread lets the kernel's have
-        # the GIL when they want it (see gil.py).
-        self.gil = GilShare()
+        # Looked at on every message the timeline records, either side's: the server's
+        # thread lets the kernel's have the GIL when they want it (see gil.py).
+        self.gil = timeline.pacer = GilShare()
 
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
         """The app's coroutine, wrapped or not: not a coroutine itself, which would be one
@@ -206,7 +205,6 @@ class _Conversation:
             client_id, scope = _page_client_id(scope)
         self.recorder = recorder
         self.timeline = recorder.timeline
-        self._gil = recorder.gil
         self.scope = scope
         self._receive = receive
         self._send = send
@@ -330,8 +328,6 @@ class _Conversation:
 
     async def receive(self) -> dict[str, Any]:
         message = await self._receive()
-        if perf_counter() >= self._gil.next:  # gil.py: a look once per slice
-            self._gil.look()
         kind = message["type"]
         if kind == "websocket.receive":
             data = message.get("text")
@@ -356,8 +352,6 @@ class _Conversation:
 
         A plain function, not a coroutine: one frame less on every message sent.
         """
-        if perf_counter() >= self._gil.next:  # gil.py: a look once per slice
-            self._gil.look()
         kind = message["type"]
         if kind == "websocket.send":
             if self.connection.closed_by is not None:

@@ -15,6 +15,7 @@ from array import array
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from itertools import chain
+from time import perf_counter as _clock
 from time import time as _now
 from typing import Any, NamedTuple
 
@@ -157,6 +158,9 @@ class Timeline:
         self._ids = itertools.count(1)
         self.recorded = 0  # events ever recorded, including those dropped from the window
         self.enabled = True
+        # Paces the loop thread, looked at on every message (see message()): the
+        # playground's server sets its GIL sharing here (gil.GilShare: ``next`` and ``look``).
+        self.pacer: Any = None
 
     @property
     def max_events(self) -> int:
@@ -188,9 +192,15 @@ class Timeline:
     def message(self, connection: int, side: str, direction: str, data: str | bytes) -> None:
         """Record one data frame: a check, a tuple, an append and a count.
 
-        The hot path: the server records two per echo. Each operation here costs the
-        server about 1% of an echo of small messages, so there are few.
+        The hot path: the server records two per echo, and each operation here costs the
+        server about 1% of a small echo, so there are few. First the pacer's check: both
+        sides' work per message on the loop thread passes here (the server's and the kernel
+        client's, which can read thousands of messages in one go), recording on or off; what
+        to do about it is the pacer's business, not the timeline's.
         """
+        pacer = self.pacer
+        if pacer is not None and _clock() >= pacer.next:
+            pacer.look()
         if not self.enabled:
             return
         size = len(data)
