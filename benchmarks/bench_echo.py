@@ -1,54 +1,49 @@
 """Echo benchmark: server CPU per WebSocket message and per handshake, relative to raw ASGI.
 
-    .venv/bin/python benchmarks/bench_echo.py            # the default run, 1.5-3 minutes
-    .venv/bin/python benchmarks/bench_echo.py --quick    # a smoke run of ~10 seconds
+    .venv/bin/python benchmarks/bench_echo.py            # the default run, 2-4 minutes
+    .venv/bin/python benchmarks/bench_echo.py --quick    # a smoke run of ~15 seconds
+    .venv/bin/python benchmarks/bench_echo.py --scenarios small-50,handshakes --rounds 9
 
-Method. The same text-echo handler is served by each *variant*, an ASGI app built by a
-factory in ``VARIANTS``: a hand-written raw ASGI app (the baseline), Starlette, BlackSheep
-and wsplay. Each variant runs in its own server process under the same uvicorn settings
-(``ws="websockets-sansio"``, ``lifespan="off"``, ``log_level="warning"``, 127.0.0.1 only).
-One load client, in a process of its own, drives the servers one at a time with picows, a
-WebSocket client written in Cython, so that the client costs far less than the server.
+Method. The same echo handlers (text on ``ECHO_PATH`` with receive_text/send_text, binary
+on ``BYTES_ECHO_PATH`` with receive_bytes/send_bytes) are served by each *variant*, an ASGI
+app built by a factory in ``VARIANTS``: a hand-written raw ASGI app (the baseline),
+Starlette, BlackSheep and wsplay. Each variant runs in its own server process under the same
+uvicorn settings (``ws="websockets-sansio"``, ``lifespan="off"``, ``log_level="warning"``,
+127.0.0.1 only). One load client, in a process of its own, drives the servers one at a
+time with picows, a WebSocket client written in Cython, so that the client costs far less
+than the server.
 
-Each round measures every variant in two phases:
-
-* messages: ``--connections`` open connections each do request/response echoes, one
-  message in flight per connection, ``--messages`` echoes in all;
-* handshakes: ``--handshake-workers`` loops each open a connection, echo one message and
-  close it, ``--handshakes`` connections in all.
-
-Around each phase the server process reports its own CPU time (``time.process_time()``,
-user + system, nanosecond resolution), and the client reports its own. The messages
-phase's connections are opened before and closed after the measured window. Every phase
-is bounded in count and in time: one that passes ``--timeout`` aborts its round; no round
-starts that would pass ``--budget`` for the whole run.
+Each round measures every variant in every *scenario* of ``harness.SCENARIOS``: echoes of
+32-byte text over 1 connection (one message in flight) and over 50, of 64 KiB and of 1 MiB
+text and binary over a few connections, and handshakes (connect with a page's Origin, echo
+once, close; 10 at a time). Around each scenario's slice the server process reports its own
+CPU time (``time.process_time()``, user + system, nanosecond resolution), and the client
+reports its own; connections are opened before and closed after the measured window. Every
+job is bounded in count and in time: one that passes ``--timeout`` aborts its round; no
+round starts that would pass ``--budget`` for the whole run.
 
 Why ratios. The machine is shared and noisy, so absolute microseconds drift from minute
-to minute. Rounds interleave the variants (their order rotates each round), and within a
-round the load is cut into ``--slices`` that visit every variant in turn. Every variant
-is divided by the raw ASGI app *of the same round*; the median of these per-round ratios
-is the headline, with their range across rounds beside it. Everything the raw app costs
-is uvicorn, the protocol, the event loop and the kernel; what a framework adds shows above
-1.00. Two identical raw apps measured this way agree within about 2-3%.
+to minute. Rounds interleave the variants (their order rotates), and within a round each
+scenario is cut into ``--slices`` passes that visit every variant in turn, the order
+rotating from pass to pass and from scenario to scenario. Every variant is divided by the
+raw ASGI app *of the same round*; the median of these per-round ratios is the headline,
+with their range across rounds beside it. Everything the raw app costs is uvicorn, the
+protocol, the event loop and the kernel; what a framework adds shows above 1.00.
 
 Fair conditions. Each round starts fresh server processes, so nothing peculiar to one
 process is carried through all rounds. All servers are pinned to one CPU and the client
-to another (``--no-pin`` to let the OS place them): client and server never share a core,
-and in our runs the spread between rounds was about half as wide as unpinned. The
-processes run with glibc's malloc thresholds fixed (``GLIBC_TUNABLES``): asyncio reads
-each socket into a fresh 256 KiB buffer, and under glibc's *dynamic* mmap threshold
-whether that costs an mmap, page faults and an munmap per read depends on what the
-process happened to allocate earlier. Merely importing one more package made the raw app
-25% cheaper per message that way; with fixed thresholds every variant gets the same
-allocator.
+to another (``--no-pin`` to let the OS place them). The processes run with glibc's malloc
+thresholds fixed (``GLIBC_TUNABLES``): asyncio reads each socket into a fresh 256 KiB
+buffer, and under glibc's *dynamic* mmap threshold whether that costs an mmap, page faults
+and an munmap per read depends on what the process happened to allocate earlier (the
+64 KiB figures swung by up to 1.7x between processes that way).
 
-The server processes, the client and the measuring are ``harness.py``'s, shared with
-``bench_playground.py``; this script holds the variants, the plan and the report.
-
-Add a variant by writing a factory that returns an ASGI app serving the echo on
-``ECHO_PATH`` and decorating it with ``@variant("name")``; pick variants with
-``--variants``. ``--profile DIR`` runs the servers under cProfile (their timings are then
-inflated: read the profiles, not the table).
+The server processes, the client, the scenarios and the measuring are ``harness.py``'s,
+shared with ``bench_playground.py``; this script holds the variants, the plan and the
+report. Add a variant by writing a factory that returns an ASGI app serving both echo paths
+and decorating it with ``@variant("name")``; pick variants with ``--variants`` and scenarios
+with ``--scenarios``. ``--profile DIR`` runs the servers under cProfile (their timings are
+then inflated: read the profiles, not the table).
 """
 
 import argparse
@@ -133,6 +128,13 @@ def raw_asgi_app() -> ASGIApp:
                 await send({"type": "websocket.send", "bytes": message["bytes"]})
 
     return app
+
+
+@variant("raw-twin")
+def raw_twin_app() -> ASGIApp:
+    """The baseline again, in a process of its own: how far two identical servers measure
+    apart in this run, the noise floor (not in the default run: ``--variants raw-twin``)."""
+    return raw_asgi_app()
 
 
 @variant("starlette")
@@ -249,19 +251,20 @@ def run_rounds(plan: Plan) -> list[Round]:
 
 
 def run_round(client: LoadClient, order: list[str], plan: Plan) -> Round:
-    """Fresh servers for the variants in ``order``, warmed up, then interleaved passes:
-    each pass is one scenario's slice on every server in turn, so that the servers'
+    """Fresh servers for the variants in ``order``, warmed up, then interleaved passes: in
+    each, every scenario's slice runs on every server in turn, so that the servers'
     figures of one scenario are taken close together in time."""
     scenarios = plan.scenarios
     return interleaved_round(
         [ServerSpec(name, VARIANTS[name]) for name in order],
-        plan.slices * len(scenarios),
+        plan.slices,
         warm_up=lambda server: warm_up(client, server, plan),
-        measure=lambda server, pass_: measure_scenarios(
-            client, server, [scenarios[pass_ % len(scenarios)]], 1 / plan.slices, plan.timeout
+        measure=lambda server, part: measure_scenarios(
+            client, server, [scenarios[part]], 1 / plan.slices, plan.timeout
         ),
         cpu=plan.pinning.server,
         profile_dir=plan.profile_dir,
+        parts=len(scenarios),
     )
 
 
@@ -398,17 +401,21 @@ def report(plan: Plan, rounds: list[Round]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add = parser.add_argument
-    add("--variants", default=",".join(VARIANTS), help="comma-separated (raw is always in)")
+    add(
+        "--variants",
+        default="starlette,blacksheep,wsplay",
+        help=f"comma-separated, of {', '.join(VARIANTS)} (raw is always in)",
+    )
     add(
         "--scenarios",
         help="comma-separated keys (default: all): "
         + ", ".join(scenario.key for scenario in pick_scenarios(None)),
     )
     add("--scale", type=float, default=1.0, help="multiply every scenario's count")
-    add("--rounds", type=int, default=5)
-    add("--slices", type=int, default=2, help="interleaved slices of each scenario per round")
+    add("--rounds", type=int, default=7)
+    add("--slices", type=int, default=6, help="interleaved slices of each scenario per round")
     add("--timeout", type=float, default=30.0, help="seconds one job may take")
-    add("--budget", type=float, default=420.0, help="seconds the whole run may take")
+    add("--budget", type=float, default=900.0, help="seconds the whole run may take")
     add("--quick", action="store_true", help="a smoke run of a few seconds")
     add("--no-pin", action="store_true", help="let the OS place the processes")
     add("--profile", metavar="DIR", help="run servers under cProfile: DIR/<variant>-<pid>.prof")

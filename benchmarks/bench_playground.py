@@ -1,14 +1,15 @@
-"""Playground benchmark: start/stop, a kernel's latency under load, recording cost, memory.
+"""Playground benchmark: start/stop, a kernel's latency under load, its overhead, memory.
 
-    .venv/bin/python benchmarks/bench_playground.py            # the default run, ~2 minutes
-    .venv/bin/python benchmarks/bench_playground.py --quick    # a smoke run, ~15 s
+    .venv/bin/python benchmarks/bench_playground.py            # the default run, ~5 minutes
+    .venv/bin/python benchmarks/bench_playground.py --quick    # a smoke run, ~30 s
     .venv/bin/python benchmarks/bench_playground.py --only overhead --profile /tmp/prof
 
-It prints one Markdown table with the four figures the runtime issue asks for (``--only``
-picks parts). Every server listens on 127.0.0.1 only; every load is bounded in count and
-in time. The load client is picows (a WebSocket client written in Cython, in a process of
-its own), so that the client costs far less than the server it drives. The server
-processes, the client and the measuring are ``harness.py``'s, shared with ``bench_echo.py``.
+It prints one Markdown table with the figures of the four parts (``--only`` picks parts),
+then the overhead part's table, scenario by scenario. Every server listens on 127.0.0.1
+only; every load is bounded in count and in time. The load client is picows (a WebSocket
+client written in Cython, in a process of its own), so that the client costs far less than
+the server it drives. The server processes, the client, the scenarios and the measuring are
+``harness.py``'s, shared with ``bench_echo.py``.
 
 Method, part by part (the counts are those of ``DEFAULT``):
 
@@ -26,19 +27,25 @@ Method, part by part (the counts are those of ``DEFAULT``):
    p99 of both conditions (200 cells each) and their ratios: what a busy server costs
    the notebook.
 
-3. overhead: server CPU time per echo (one message in, one out) for the same wsplay echo
-   app served three ways by plain uvicorn (the playground's settings: websockets-sansio,
-   asyncio loop) in a process of its own: ``bare`` (no Recorder), ``off`` (wrapped in the
-   Recorder, ``timeline.enabled = False``) and ``on`` (recording). The parent reads each
-   server's user+system CPU time with psutil just before and after each load phase (the
-   connections are opened before and closed after the window). Rounds use fresh server
-   processes; inside a round the variants are measured in interleaved slices, their order
+3. overhead: server CPU time per operation in every scenario of ``harness.SCENARIOS``
+   (32 B text echoes over 1 and 50 connections, 64 KiB and 1 MiB text and binary echoes,
+   handshakes with a page's Origin), for the same wsplay echo app (text and binary routes)
+   served four ways, each in a process of its own: ``bare`` (plain uvicorn with the
+   playground's settings: websockets-sansio, the asyncio loop), ``recorder`` (the same app
+   inside the Recorder, recording, with the playground's Origin policy, under plain
+   uvicorn), ``unwatched`` (a whole Playground with ``block_threshold=None``) and
+   ``playground`` (a Playground as a notebook starts it: recording, the watchdog, the Origin
+   policy, the hardened protocols, the GIL sharing). Each server reads its own CPU time
+   (``time.process_time()``, all threads) just before and after each slice; connections
+   are opened before and closed after the window. Rounds use fresh server processes; in a
+   round each scenario is cut into slices that visit every variant in turn, the order
    rotating, and each variant is divided by ``bare`` of the same round. The headline is the
-   median of these per-round ratios (the machine is shared and noisy; absolute µs drift).
-   Target from the issue: ``on`` ≤ 1.15 × ``bare``. Server and client are pinned to two
-   different CPUs when there are two, and the servers get fixed glibc malloc thresholds,
-   so that asyncio's 256 KiB read buffer costs the same in every process. The client's
-   own CPU per echo is reported to show which side is the bottleneck.
+   median of these per-round ratios with their range. Target from issue 14: ``playground``
+   ≤ 1.10 × ``bare`` in every scenario; and the watchdog (playground / unwatched) ≤ 1.02.
+   Server and client are pinned to two different CPUs when there are two, and the servers
+   get fixed glibc malloc thresholds. The client's own CPU per operation is reported to
+   show which side is the bottleneck. ``--profile DIR`` profiles each server (a
+   Playground's loop thread) with cProfile.
 
 4. memory: 500 connections are opened (in batches) to a playground running in a process
    of its own and left idle; the server's RSS growth divided by their number is the memory
@@ -95,7 +102,7 @@ from harness import (
 REPO = Path(__file__).resolve().parent.parent
 # What the playground runs uvicorn with (its ws="auto" is sansio): the variants that parts 3
 # and 4 serve under plain uvicorn run as the playground would run them.
-PLAYGROUND_SETTINGS = {**UVICORN_SETTINGS, "loop": "asyncio"}
+PLAYGROUND_SETTINGS = {**UVICORN_SETTINGS, "loop": "asyncio", "interface": "asgi3"}
 CELL_TIMEOUT = 30.0  # seconds one trivial cell may take
 LOAD_CAP = 100_000_000  # the count bound of the flat-out load (its time bound ends it first)
 UVICORN_TICK = 0.1  # seconds between two checks of should_exit in uvicorn's main loop
@@ -130,9 +137,9 @@ DEFAULT = Settings(
     blocks=2,
     load=20,
     block_budget=30.0,
-    rounds=5,
+    rounds=7,
     scale=1.0,
-    slices=2,
+    slices=3,
     idle=500,
     timeout=60.0,
 )
@@ -401,22 +408,19 @@ def run_round(
     profile_dir: str | None,
 ) -> Round:
     """Fresh servers, their order rotated by ``number``, each warmed up by a tenth of every
-    scenario; then passes that each run one scenario's slice on every server in turn."""
+    scenario; then passes that run each scenario's slice on every server in turn."""
     return interleaved_round(
         [server_spec(name) for name in rotated(VARIANTS, number)],
-        settings.slices * len(scenarios),
+        settings.slices,
         warm_up=lambda server: measure_scenarios(
             client, server, scenarios, 0.1 / settings.slices, settings.timeout
         ),
-        measure=lambda server, pass_: measure_scenarios(
-            client,
-            server,
-            [scenarios[pass_ % len(scenarios)]],
-            1 / settings.slices,
-            settings.timeout,
+        measure=lambda server, part: measure_scenarios(
+            client, server, [scenarios[part]], 1 / settings.slices, settings.timeout
         ),
         cpu=cpu,
         profile_dir=profile_dir,
+        parts=len(scenarios),
     )
 
 

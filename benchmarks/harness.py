@@ -656,10 +656,12 @@ def interleaved_round(
     measure: Callable[[ServerHandle, int], Total],
     cpu: int | None = None,
     profile_dir: str | None = None,
+    parts: int = 1,
 ) -> dict[str, Total]:
-    """Fresh server processes for ``specs``, each warmed up, then ``slices`` passes that
-    measure every server (``measure(server, pass_number)``), the order rotating by one each
-    pass; each server's sum.
+    """Fresh server processes for ``specs``, each warmed up, then ``slices`` passes; in each
+    pass, each of the ``parts`` (a benchmark's scenarios) visits every server in turn
+    (``measure(server, part)``), the order rotating by one from pass to pass and from part
+    to part. Returns each server's sum.
 
     Fresh processes turn what is peculiar to one process (its memory layout, its hash
     seed) into noise that medians over rounds absorb, instead of a bias carried through
@@ -674,9 +676,10 @@ def interleaved_round(
             warm_up(server)
         totals: dict[str, Total] = {}
         for slice_ in range(slices):
-            for name in rotated(list(servers), slice_):
-                measured = measure(servers[name], slice_)
-                totals[name] = totals[name] + measured if name in totals else measured
+            for part in range(parts):
+                for name in rotated(list(servers), slice_ + part):
+                    measured = measure(servers[name], part)
+                    totals[name] = totals[name] + measured if name in totals else measured
     return totals
 
 
@@ -716,12 +719,12 @@ class Scenario:
 SCENARIOS = (
     Scenario("small-1", "echo 32 B text, 1 connection", "messages", 5_000, 1),
     Scenario("small-50", "echo 32 B text, 50 connections", "messages", 10_000, 50),
-    Scenario("text-64k", "echo 64 KiB text, 10 connections", "messages", 2_000, 10, 64 * KIB),
+    Scenario("text-64k", "echo 64 KiB text, 10 connections", "messages", 3_000, 10, 64 * KIB),
     Scenario(
-        "bytes-64k", "echo 64 KiB binary, 10 connections", "messages", 2_000, 10, 64 * KIB, True
+        "bytes-64k", "echo 64 KiB binary, 10 connections", "messages", 3_000, 10, 64 * KIB, True
     ),
-    Scenario("text-1m", "echo 1 MiB text, 4 connections", "messages", 200, 4, MIB),
-    Scenario("bytes-1m", "echo 1 MiB binary, 4 connections", "messages", 200, 4, MIB, True),
+    Scenario("text-1m", "echo 1 MiB text, 4 connections", "messages", 400, 4, MIB),
+    Scenario("bytes-1m", "echo 1 MiB binary, 4 connections", "messages", 400, 4, MIB, True),
     Scenario("handshakes", "handshake + 1 echo + close, 10 at a time", "handshakes", 500, 10),
 )
 """Small messages one at a time and many at once, large text and binary, handshakes."""

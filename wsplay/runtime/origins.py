@@ -24,6 +24,10 @@ from urllib.parse import urlsplit
 
 # Where JupyterHub (and so Binder) says the public address of the learner's server.
 _HUB_VARIABLES = ("JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_HOST")
+# Verdicts kept per Origin header value: a page sends the same one with every handshake,
+# and parsing it (two URL splits, an IP address) cost more than the rest of the recorder's
+# work per connection. Bounded: past this many different origins, the memo starts again.
+_MEMO_SIZE = 64
 
 
 def origin_of(url: str, *, strict: bool = False) -> str | None:
@@ -75,6 +79,7 @@ class OriginPolicy:
                     f"'http://localhost:3000' (or '*' for any); got {entry!r}."
                 )
             self.allowed.add(origin)
+        self._verdicts: dict[bytes, tuple[str, str] | None] = {}
         self.allowed |= {
             origin
             for name in _HUB_VARIABLES
@@ -86,15 +91,29 @@ class OriginPolicy:
         origin = origin_of(page_url)
         if origin is not None:
             self.allowed.add(origin)
+            self._verdicts = {}
 
     def refusal(self, headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str] | None:
         """(origin, why) when the handshake must be refused; None when it may go on."""
         if self.allow_all:
             return None
-        sent = [value for name, value in headers if name == b"origin"]
-        if not sent:
+        sent = None
+        for name, value in headers:
+            if name == b"origin":
+                sent = value
+                break
+        if sent is None:
             return None
-        raw = sent[0].decode("latin-1")
+        try:
+            return self._verdicts[sent]
+        except KeyError:
+            verdict = self._verdict(sent.decode("latin-1"))
+        if len(self._verdicts) >= _MEMO_SIZE:
+            self._verdicts = {}
+        self._verdicts[sent] = verdict
+        return verdict
+
+    def _verdict(self, raw: str) -> tuple[str, str] | None:
         origin = origin_of(raw, strict=True)
         if origin is not None and (is_loopback_origin(origin) or origin in self.allowed):
             return None

@@ -13,10 +13,12 @@ uvicorn 0.54 and websockets 17 (reproductions in docs/compatibility.md):
   disconnect that looked like the client's own close. Here it is marked as the server's,
   with the reason, so the timeline says who closed and why.
 - After a denial response (HTTP 403 with a body), uvicorn logged that the app "returned
-  without completing handshake". Here the handshake counts as complete.
+  without completing handshake". The playground's recorder, which sees every message the
+  app sends, marks the handshake complete (``complete_denial``).
 - A TCP connection that never completes its request stayed open for ever. Here it is closed
-  after ``handshake_timeout`` seconds, and the oldest unfinished ones are closed first when
-  too many pile up, so idle or slow clients cannot use up the learner's file descriptors.
+  once ``handshake_timeout`` seconds have passed (looked at every quarter of that), and the
+  oldest unfinished ones are closed first when too many pile up, so idle or slow clients
+  cannot use up the learner's file descriptors.
 """
 
 from __future__ import annotations
@@ -47,7 +49,12 @@ Notice = Callable[[str, str], None]  # (kind, text): the kind keeps the notebook
 
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O WebSocket protocol with the gaps above closed."""
+    """uvicorn's sans-I/O WebSocket protocol with the gaps above closed.
+
+    Nothing here runs per data frame or per message: on this path every Python call costs
+    the server a few per cent (benchmarks/bench_playground.py). What must see every message
+    is in the recorder, which wraps the app's receive and send anyway.
+    """
 
     notice: Notice = staticmethod(lambda kind, text: None)  # set per playground (guarded)
     # Set by the recorder: told of each control frame, (kind, direction), for the timeline.
@@ -70,14 +77,13 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.wsplay_control is not None and awaited and self.pending_ping_payload is None:
             self.wsplay_control("pong", "in")
 
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if not self.handshake_initiated and self.conn.handshake_exc is not None:
-            self._refuse_unparsable(self.conn.handshake_exc)
+    def refuse_unparsable(self) -> None:
+        """Send the answer websockets prepared for a request it could not parse, if any.
 
-    def _refuse_unparsable(self, error: Exception) -> None:
-        """Send the answer websockets prepared for a request it could not parse."""
-        if self.transport.is_closing():
+        Called once the HTTP protocol has handed it the request (which holds every header).
+        """
+        error = self.conn.handshake_exc
+        if self.handshake_initiated or error is None or self.transport.is_closing():
             return
         answer = b"".join(self.conn.data_to_send())
         if not answer.startswith(b"HTTP/"):
@@ -92,13 +98,6 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             "sends large cookies for localhost can hit this: clear them, or connect to "
             "127.0.0.1 instead of localhost (cookies are kept per host name).",
         )
-
-    async def send(self, message: Any) -> None:
-        await super().send(message)
-        if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
-            # uvicorn forgets that a denial response ends the handshake, and then logs
-            # "ASGI callable returned without completing handshake" for a correct app.
-            self.handshake_complete = True
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -140,39 +139,60 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         self.transport.close()
 
 
+class _Unfinished:
+    """One playground's connections that have not completed a request, oldest first.
+
+    One timer for them all, every quarter of the time-out, closes those past it: a timer per
+    connection (armed, then cancelled at the upgrade) cost every handshake a handle that
+    stayed on the loop's heap, with its context, until the heap was next purged.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.waiting: OrderedDict[int, tuple[_HandshakeDeadline, float]] = OrderedDict()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, protocol: _HandshakeDeadline, loop: asyncio.AbstractEventLoop) -> None:
+        self.waiting[id(protocol)] = (protocol, loop.time() + self.timeout)
+        while len(self.waiting) > MAX_UNFINISHED:
+            oldest, _ = next(iter(self.waiting.values()))
+            oldest._give_up("too many connections were waiting to complete a request")
+        if self._timer is None:
+            self._timer = loop.call_later(self.timeout / 4, self._close_late, loop)
+
+    def remove(self, protocol: _HandshakeDeadline) -> None:
+        self.waiting.pop(id(protocol), None)
+
+    def _close_late(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        now = loop.time()
+        while self.waiting:
+            protocol, deadline = next(iter(self.waiting.values()))
+            if deadline > now:
+                break
+            protocol._give_up(f"no complete request within {self.timeout:g} s")
+        if self.waiting:
+            self._timer = loop.call_later(self.timeout / 4, self._close_late, loop)
+
+
 class _HandshakeDeadline:
     """Mixed into uvicorn's HTTP protocols: a request must be complete within a deadline."""
 
-    handshake_timeout = 10.0
     notice: Notice = staticmethod(lambda kind, text: None)
-    _unfinished: OrderedDict[int, Any]  # per playground: id -> protocol, oldest first
+    _unfinished: _Unfinished  # per playground (see guarded)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)  # type: ignore[misc]
-        self._deadline: asyncio.TimerHandle | None = None
-        self._arm()
+        self._unfinished.add(self, self.loop)  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
-        if self._deadline is None:
-            self._arm()  # the next request on a kept-alive connection has the same deadline
+        if id(self) not in self._unfinished.waiting:
+            # the next request on a kept-alive connection has the same deadline
+            self._unfinished.add(self, self.loop)  # type: ignore[attr-defined]
         super().data_received(data)  # type: ignore[misc]
 
-    def _arm(self) -> None:
-        loop: asyncio.AbstractEventLoop = self.loop  # type: ignore[attr-defined]
-        self._deadline = loop.call_later(self.handshake_timeout, self._too_slow)
-        self._unfinished[id(self)] = self
-        while len(self._unfinished) > MAX_UNFINISHED:
-            _, oldest = self._unfinished.popitem(last=False)
-            oldest._give_up("too many connections were waiting to complete a request")
-
     def _finished(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-        self._unfinished.pop(id(self), None)
-
-    def _too_slow(self) -> None:
-        self._give_up(f"no complete request within {self.handshake_timeout:g} s")
+        self._unfinished.remove(self)
 
     def _give_up(self, why: str) -> None:
         self._finished()
@@ -187,7 +207,11 @@ class _HandshakeDeadline:
 
     def handle_websocket_upgrade(self, *args: Any) -> None:
         self._finished()  # the WebSocket protocol takes over the connection from here
+        transport: asyncio.Transport = self.transport  # type: ignore[attr-defined]
         super().handle_websocket_upgrade(*args)  # type: ignore[misc]
+        websocket = transport.get_protocol()
+        if isinstance(websocket, GuardedWebSocketProtocol):
+            websocket.refuse_unparsable()
 
     def on_response_complete(self) -> None:
         self._finished()  # an HTTP answer was given: uvicorn's keep-alive timer takes over
@@ -207,6 +231,17 @@ def guarded(
     http = type(
         "PlaygroundHttpProtocol",
         (_HandshakeDeadline, _FastestHttp),
-        {**attributes, "handshake_timeout": handshake_timeout, "_unfinished": OrderedDict()},
+        {**attributes, "_unfinished": _Unfinished(handshake_timeout)},
     )
     return http, websocket
+
+
+def complete_denial(protocol: Any) -> None:
+    """A denial response was sent whole: mark the handshake complete on uvicorn's protocol.
+
+    uvicorn forgets that a denial response ends the handshake, and then logs "ASGI callable
+    returned without completing handshake" for a correct app. Duck-typed: another server's
+    protocol object is left alone.
+    """
+    if getattr(protocol, "handshake_complete", True) is False:
+        protocol.handshake_complete = True

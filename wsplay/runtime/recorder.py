@@ -23,7 +23,9 @@ from typing import Any
 from ..framework.close_codes import check_close_code, check_close_reason
 from ..framework.errors import Host, hosted, hosting
 from ..framework.websocket import format_reason
+from .gil import GilShare
 from .origins import OriginPolicy
+from .protocols import complete_denial
 from .reports import HandlerError, handler_error, say
 from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, kept_headers
 
@@ -64,18 +66,22 @@ class ServerConnection:
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close this connection from the server's side with ``code`` and ``reason``."""
-        timeout = self._conversation.recorder.call_timeout
+        conversation = self._conversation
+        if conversation is None:  # over, and let go of (see _Conversation.let_go)
+            raise ConnectionClosedOnServer(self.id, self.ended_how())
+        timeout = conversation.recorder.call_timeout
         self._loop.run(self.close_async(code, reason), timeout, f"Closing #{self.id}")
 
     async def close_async(self, code: int = 1000, reason: str = "") -> None:
         """Close, or raise ConnectionClosedOnServer saying how it had already ended."""
         check_close_code(code)
         check_close_reason(reason)
-        if self.closed_by is None:
-            self._conversation.notice_ending()
-        if self.closed_by is not None:
+        conversation = self._conversation
+        if self.closed_by is None and conversation is not None:
+            conversation.notice_ending()
+        if self.closed_by is not None or conversation is None:
             raise ConnectionClosedOnServer(self.id, self.ended_how())
-        await self._conversation.send({"type": "websocket.close", "code": code, "reason": reason})
+        await conversation.send({"type": "websocket.close", "code": code, "reason": reason})
 
     async def end_async(self, code: int, reason: str) -> None:
         """Close if still open; an ending that came first is fine (the playground stopping)."""
@@ -130,14 +136,18 @@ class Recorder:
         self._loop = loop
         self._on_error = on_error
         self._sweeper: asyncio.Task[None] | None = None
+        # Looked at on every message the timeline records, either side's: the server's
+        # thread lets the kernel's have the GIL when they want it (see gil.py).
+        self.gil = timeline.pacer = GilShare()
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+        """The app's coroutine, wrapped or not: not a coroutine itself, which would be one
+        more frame to resume each time the handler's task wakes, that is, per message."""
         if scope["type"] != "websocket":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         if self._sweeper is None:
             self._sweeper = asyncio.ensure_future(self._sweep())
-        await _Conversation(self, scope, receive, send).run()
+        return _Conversation(self, scope, receive, send).run()
 
     def connection_of(self, task: asyncio.Task[Any]) -> ServerConnection | None:
         """The connection whose handler runs in ``task`` (read from the watchdog's thread)."""
@@ -152,7 +162,7 @@ class Recorder:
     def _opened(self, conversation: _Conversation) -> None:
         self.connections[conversation.id] = conversation.connection
         self._conversations[conversation.id] = conversation
-        task = asyncio.current_task()
+        conversation.task = task = asyncio.current_task()
         if task is not None:
             self._tasks[task] = conversation.connection
 
@@ -162,9 +172,8 @@ class Recorder:
 
     def _finished(self, conversation: _Conversation) -> None:
         self._gone(conversation)
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.pop(task, None)
+        if conversation.task is not None:
+            self._tasks.pop(conversation.task, None)
 
     def report(self, connection: ServerConnection, error: BaseException) -> None:
         record = handler_error(connection, error, time.time())
@@ -194,6 +203,7 @@ class _Conversation:
         self.scope = scope
         self._receive = receive
         self._send = send
+        self.task: asyncio.Task[Any] | None = None  # the handler's, once it runs
         if client_id is None or client_id in recorder.connections:
             client_id = self.timeline.new_connection_id()
         self.id = client_id
@@ -211,8 +221,10 @@ class _Conversation:
 
     async def run(self) -> None:
         headers = tuple(
-            (name.decode("latin-1"), value.decode("latin-1"))
-            for name, value in self.scope.get("headers", ())
+            [
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in self.scope.get("headers", ())
+            ]
         )
         offered = ", ".join(self.scope.get("subprotocols", ()))
         self._event(
@@ -220,7 +232,10 @@ class _Conversation:
         )
         refused = self.recorder.origins.refusal(self.scope.get("headers", ()))
         if refused is not None:
-            await self._refuse_origin(*refused)
+            try:
+                await self._refuse_origin(*refused)
+            finally:
+                self.let_go()
             return
         self.recorder._opened(self)
         # wsplay's apps hand their failures to the host in the scope; others log them, and
@@ -245,6 +260,17 @@ class _Conversation:
                 # The app returned, or failed, and the server ended the connection for it.
                 self.connection.ended("server", 1006, "the app ended without closing")
                 self._event(CLOSE, by="server", code=1006, reason="the app ended without closing")
+            self.let_go()
+
+    def let_go(self) -> None:
+        """Hold nothing big once over: the connection and the protocol point back here, and
+        timers the server set meanwhile keep this object (in their context) for up to 20 s;
+        the protocol it held cost the garbage collector more per handshake than we did."""
+        self.connection._conversation = None
+        protocol = getattr(self._send, "__self__", None)
+        if getattr(protocol, "wsplay_control", None) is not None:
+            protocol.wsplay_control = None
+        self.scope, self._receive, self._send = {}, _ended_receive, _ended_send
 
     async def _close_after(self, error: BaseException) -> None:
         """An app's failure, as wsplay's own apps end one: 1011 after accept, else refused."""
@@ -275,7 +301,7 @@ class _Conversation:
                     ],
                 }
             )
-            await self._send({"type": "websocket.http.response.body", "body": body})
+            await self._deny({"type": "websocket.http.response.body", "body": body})
         else:
             await self._send({"type": "websocket.close", "code": 1008})
 
@@ -361,7 +387,14 @@ class _Conversation:
             )
         elif kind == "websocket.close":
             return self._close(message)
+        elif kind == "websocket.http.response.body" and not message.get("more_body"):
+            return self._deny(message)
         return self._send(message)
+
+    async def _deny(self, message: dict[str, Any]) -> None:
+        """The last part of a denial response (HTTP 403 with a body, instead of accepting)."""
+        await self._send(message)
+        complete_denial(getattr(self._send, "__self__", None))
 
     async def _close(self, message: dict[str, Any]) -> None:
         """Send the app's close, and record it only once it has really been sent."""
@@ -383,6 +416,14 @@ class _Conversation:
         else:
             self._event(REJECT, code=403, by="server")  # what uvicorn answers a close now
         self.recorder._gone(self)
+
+
+async def _ended_receive() -> dict[str, Any]:
+    return {"type": "websocket.disconnect", "code": 1006}
+
+
+async def _ended_send(message: dict[str, Any]) -> None:
+    raise OSError("The connection is over: nothing more can be sent on it.")
 
 
 def _transport_ending(protocol: Any) -> tuple[str, int, str] | None:

@@ -120,6 +120,9 @@ class ServerThread:
         http, websocket = guarded(self._notice, self.options.handshake_timeout)
         return uvicorn.Config(
             self.app,
+            # The recorder's __call__ hands back a coroutine without being one (one frame
+            # less per message), so uvicorn cannot tell its interface by looking: say it.
+            interface="asgi3",
             log_config=None,
             log_level="warning",
             lifespan="auto",

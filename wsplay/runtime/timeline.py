@@ -11,25 +11,18 @@ one story: handshake, messages both ways, close (who, code, meaning, reason), er
 from __future__ import annotations
 
 import itertools
-import time
+from array import array
 from collections import OrderedDict, deque
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
+from time import perf_counter as _clock
+from time import time as _now
 from typing import Any, NamedTuple
 
 from ..framework.close_codes import describe_close_code
 
 DEFAULT_MAX_EVENTS = 10_000
-# The server shares the kernel's GIL. A cell's execution hops between the kernel's threads
-# (shell, main, IOPub) several times, and each hop waits for the GIL; while the server
-# thread works flat out (a handler flooding a client), those waits add up to hundreds of
-# milliseconds. So after this much work the server thread lets the others run once.
-# A pause, not a bare release: a thread that only releases the GIL usually takes it back
-# before the waiting ones wake (measured in benchmarks/bench_panel_flood.py: 0.5 ms per 2 ms
-# of work cut the p90 of a trivial cell during a flood from ~200 to ~55 ms). It costs no
-# CPU, only some of a flood's speed.
-GIL_SLICE = 0.002
-GIL_PAUSE = 0.0005
 MAX_TRACKED_CONNECTIONS = 1_000
 PREVIEW_CHARS = 80
 _PREVIEW_BYTES = PREVIEW_CHARS // 2
@@ -135,18 +128,12 @@ def kept_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str],
     return (*kept, ("…", f"{note}{cut_bytes} characters cut to bound the timeline's memory"))
 
 
-# Where each (side, direction) is counted in ConnectionStats.counts and .bytes.
+# Where each (side, direction) is counted in a connection's row of message counts. All rows
+# are in one array of integers (an object with two lists per connection, kept for the last
+# thousand, were three more objects per connection for every garbage collection to walk).
 _SLOTS = {("server", "in"): 0, ("server", "out"): 1, ("client", "in"): 2, ("client", "out"): 3}
-
-
-class ConnectionStats:
-    """Totals for one connection that outlive the events the timeline lets go of."""
-
-    __slots__ = ("bytes", "counts")
-
-    def __init__(self) -> None:
-        self.counts = [0, 0, 0, 0]  # messages, by _SLOTS
-        self.bytes = [0, 0, 0, 0]
+_ROW = len(_SLOTS)
+_ZEROS = array("q", bytes(8 * _ROW))
 
 
 class Timeline:
@@ -154,16 +141,27 @@ class Timeline:
 
     Written only from the playground's loop thread (the recorder and the kernel client both
     run there), so it needs no lock: readers copy the deque, which CPython does atomically.
-    A message, the hot path, is kept as a plain tuple and becomes an Event when read.
+    Every event is kept as one flat tuple of plain values and becomes an Event when read:
+    a message (the hot path) as six values, the rest as the Event's fields with the headers
+    spread at the end. The garbage collector stops tracking such a tuple the first time it
+    looks at it, where it tracks a NamedTuple (a subclass) for ever, and a tuple of tuples
+    until it happens to look at the inner ones first: ten thousand tracked events in the
+    window made every older-generation collection longer, which cost the server more per
+    handshake than all the recording itself (benchmarks/bench_playground.py, handshakes).
     """
 
     def __init__(self, max_events: int = DEFAULT_MAX_EVENTS) -> None:
-        self._events: deque[Event | tuple] = deque(maxlen=max_events)
-        self._stats: OrderedDict[int, ConnectionStats] = OrderedDict()
+        self._events: deque[tuple] = deque(maxlen=max_events)
+        # Totals per connection, for the newest MAX_TRACKED_CONNECTIONS (see _SLOTS): the
+        # offset of each connection's row in one table.
+        self._rows: OrderedDict[int, int] = OrderedDict()
+        self._table = array("q", bytes(8 * _ROW * MAX_TRACKED_CONNECTIONS))
         self._ids = itertools.count(1)
         self.recorded = 0  # events ever recorded, including those dropped from the window
         self.enabled = True
-        self._last_yield = time.perf_counter()
+        # Paces the loop thread, looked at on every message (see message()): the
+        # playground's server sets its GIL sharing here (gil.GilShare: ``next`` and ``look``).
+        self.pacer: Any = None
 
     @property
     def max_events(self) -> int:
@@ -172,46 +170,57 @@ class Timeline:
     def new_connection_id(self) -> int:
         return next(self._ids)
 
-    def _stats_of(self, connection: int) -> ConnectionStats:
-        stats = self._stats.get(connection)
-        if stats is None:
-            stats = self._stats[connection] = ConnectionStats()
-            if len(self._stats) > MAX_TRACKED_CONNECTIONS:
-                self._stats.popitem(last=False)
-        return stats
+    def _new_row(self, connection: int) -> int:
+        """A row of zeros for ``connection``: the next free one, or the oldest one's."""
+        if len(self._rows) < MAX_TRACKED_CONNECTIONS:
+            row = len(self._rows) * _ROW
+        else:
+            row = self._rows.popitem(last=False)[1]
+            self._table[row : row + _ROW] = _ZEROS
+        self._rows[connection] = row
+        return row
 
     def record(self, event: Event) -> None:
         """Record a handshake, accept, reject, close or error (messages: see ``message``)."""
         if not self.enabled:
             return
-        self._events.append(event)
+        fields = event[:_HEADERS] + event[_HEADERS + 1 :]
+        if event.headers:
+            fields += tuple(chain.from_iterable(event.headers))
+        self._events.append(fields)
         self.recorded += 1
 
     def message(self, connection: int, side: str, direction: str, data: str | bytes) -> None:
-        """Record one data frame: a check, a tuple, an append and two counts."""
-        now = time.perf_counter()
-        if now - self._last_yield > GIL_SLICE:
-            time.sleep(GIL_PAUSE)  # releases the GIL: the kernel's threads get their turn
-            self._last_yield = time.perf_counter()
+        """Record one data frame: a check, a tuple, an append and a count.
+
+        The hot path: the server records two per echo, and each operation here costs the
+        server about 1% of a small echo, so there are few. First the pacer's check: both
+        sides' work per message on the loop thread passes here (the server's and the kernel
+        client's, which can read thousands of messages in one go), recording on or off; what
+        to do about it is the pacer's business, not the timeline's.
+        """
+        pacer = self.pacer
+        if pacer is not None and _clock() >= pacer.next:
+            pacer.look()
         if not self.enabled:
             return
         size = len(data)
         if type(data) is str:
             shown: str | bytes = data if size <= PREVIEW_CHARS else data[:PREVIEW_CHARS] + "…"
         else:
-            shown = data[:_PREVIEW_BYTES]  # shown as hex when read
-        self._events.append((time.time(), connection, side, direction, size, shown))
+            shown = data if size <= _PREVIEW_BYTES else data[:_PREVIEW_BYTES]  # hex when read
+        self._events.append((_now(), connection, side, direction, size, shown))
         self.recorded += 1
-        slot = _SLOTS[side, direction]
-        stats = self._stats_of(connection)
-        stats.counts[slot] += 1
-        stats.bytes[slot] += size
+        row = self._rows.get(connection)
+        if row is None:
+            row = self._new_row(connection)
+        self._table[row + _SLOTS[side, direction]] += 1
 
     def events(self, connection: int | None = None, kind: str | None = None) -> list[Event]:
         """The events kept, oldest first; of one connection, or of one kind, if asked."""
         found = []
         for item in list(self._events):
-            event = item if isinstance(item, Event) else _message_event(item)
+            event = _as_event(item)
             if (connection is None or event.connection == connection) and (
                 kind is None or event.kind == kind
             ):
@@ -225,9 +234,8 @@ class Timeline:
         """
         found: list[Event] = []
         for item in reversed(list(self._events)):
-            item_side = item.side if isinstance(item, Event) else item[2]
-            if side is None or item_side == side:
-                found.append(item if isinstance(item, Event) else _message_event(item))
+            if side is None or item[2] == side:  # the side is third in both layouts
+                found.append(_as_event(item))
                 if len(found) == count:
                     break
         found.reverse()
@@ -235,11 +243,11 @@ class Timeline:
 
     def counts(self, connection: int) -> dict[str, dict[str, int]]:
         """Messages per side and direction for one connection, exact even past the window."""
-        stats = self._stats.get(connection, ConnectionStats())
+        row = self._rows.get(connection)
         result: dict[str, dict[str, int]] = {}
         for (side, direction), slot in _SLOTS.items():
-            if stats.counts[slot]:
-                result.setdefault(side, {})[direction] = stats.counts[slot]
+            if row is not None and self._table[row + slot]:
+                result.setdefault(side, {})[direction] = self._table[row + slot]
         return result
 
     # --- out of the notebook (wsplay/runtime/timeline_export.py and timeline_replay.py) ---
@@ -264,7 +272,8 @@ class Timeline:
 
     def clear(self) -> None:
         self._events.clear()
-        self._stats.clear()
+        self._rows.clear()
+        self._table = array("q", bytes(8 * _ROW * MAX_TRACKED_CONNECTIONS))
 
     def __len__(self) -> int:
         return len(self._events)
@@ -280,6 +289,19 @@ class Timeline:
         for event in self.events()[-20:]:
             printer.break_()
             printer.text("  " + event.describe())
+
+
+_MESSAGE_FIELDS = 6  # (time, connection, side, direction, size, preview): see message()
+_HEADERS = Event._fields.index("headers")  # where record() takes the headers out
+_PLAIN_FIELDS = len(Event._fields) - 1  # ... and spreads them after the other fields
+
+
+def _as_event(item: tuple) -> Event:
+    if len(item) == _MESSAGE_FIELDS:
+        return _message_event(item)
+    flat = item[_PLAIN_FIELDS:]
+    headers = tuple(zip(flat[::2], flat[1::2], strict=True))
+    return Event(*item[:_HEADERS], headers, *item[_HEADERS:_PLAIN_FIELDS])
 
 
 def _message_event(item: tuple) -> Event:

@@ -1,0 +1,99 @@
+"""The server thread's pauses for the kernel (wsplay/runtime/gil.py), on a clock of our own.
+
+The policy is decided from three clocks (wall, the process's CPU, the thread's CPU); a fake
+``time`` module drives them, so each case is exact and takes no time.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from wsplay.runtime import gil
+
+
+class FakeClocks:
+    """Wall and CPU clocks that move only when told; ``sleep`` moves the wall clock."""
+
+    def __init__(self) -> None:
+        self.wall = self.process = self.thread = 100.0
+        self.pauses: list[float] = []
+
+    def work(self, seconds: float, others: float = 0.0) -> None:
+        """The server thread works ``seconds``; the other threads use ``others`` of CPU."""
+        self.wall += seconds
+        self.thread += seconds
+        self.process += seconds + others
+
+    def perf_counter(self) -> float:
+        return self.wall
+
+    def process_time(self) -> float:
+        return self.process
+
+    def thread_time(self) -> float:
+        return self.thread
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.wall += seconds
+
+
+@pytest.fixture
+def clocks(monkeypatch: pytest.MonkeyPatch) -> FakeClocks:
+    fake = FakeClocks()
+    monkeypatch.setattr(gil, "time", fake)
+    return fake
+
+
+def serve(share: gil.GilShare, clocks: FakeClocks, slices: int, others: float = 0.0) -> None:
+    """``slices`` slices of work, each message checked as the recorder does."""
+    for _ in range(slices):
+        clocks.work(gil.SLICE, others * gil.SLICE)
+        if clocks.perf_counter() >= share.next:
+            share.look()
+
+
+def test_a_server_alone_never_pauses(clocks: FakeClocks) -> None:
+    share = gil.GilShare()
+    serve(share, clocks, slices=500)
+    assert clocks.pauses == []
+
+
+def test_the_server_pauses_while_other_threads_use_the_cpu(clocks: FakeClocks) -> None:
+    share = gil.GilShare()
+    serve(share, clocks, slices=10)
+    serve(share, clocks, slices=100, others=0.3)  # a cell runs
+    assert len(clocks.pauses) >= 95
+    assert set(clocks.pauses) == {gil.PAUSE}
+
+
+def test_the_pauses_go_on_for_the_hold_time_then_stop(clocks: FakeClocks) -> None:
+    share = gil.GilShare()
+    serve(share, clocks, slices=5, others=0.5)
+    before = len(clocks.pauses)
+    serve(share, clocks, slices=200)  # the cell is over: nobody else wants the GIL
+    held = len(clocks.pauses) - before
+    per_slice = gil.SLICE + gil.PAUSE
+    assert 0 < held <= gil.HOLD / per_slice + 1
+    later = len(clocks.pauses)
+    serve(share, clocks, slices=100)
+    assert len(clocks.pauses) == later
+
+
+def test_a_little_background_work_is_no_demand(clocks: FakeClocks) -> None:
+    share = gil.GilShare()
+    serve(share, clocks, slices=300, others=gil.DEMAND / 4)  # e.g. a watchdog's beats
+    assert clocks.pauses == []
+
+
+@pytest.mark.parametrize(("demand", "expected"), [(0.0, "every slice"), (float("inf"), "never")])
+def test_the_demand_threshold_also_expresses_always_and_never(
+    clocks: FakeClocks, monkeypatch: pytest.MonkeyPatch, demand: float, expected: str
+) -> None:
+    monkeypatch.setattr(gil, "DEMAND", demand)
+    share = gil.GilShare()  # reads the module's settings when made
+    serve(share, clocks, slices=100, others=0.5)
+    if expected == "never":
+        assert clocks.pauses == []
+    else:
+        assert len(clocks.pauses) >= 99
