@@ -213,7 +213,9 @@ class _WorkersRun(_Run):
     def _session(self, path: str, headers: dict[str, str], subprotocols: list[str]) -> Any:
         # The kernel's own client (the one pg.connect gives), to the client's worker.
         worker = self.workers[PLACEMENT.get(headers[PEER_HEADER], 0)]
-        return worker.connect_sync(path, headers, subprotocols, self.timeout)
+        return worker.connect_sync(
+            path, headers=headers, subprotocols=subprotocols, timeout=self.timeout
+        )
 
     def drop(self, name: str) -> None:
         """``name``'s connection ends with no close frame: its worker sees 1006."""

@@ -234,20 +234,12 @@ class WebSocket:
     async def receive_text(self) -> str:
         if self.application_state is not CONNECTED:
             raise self._state_error("application", "receive")
-        message = await self._receive()
-        text = message.get("text")
-        if text is None:
-            raise self._not_a("text", message)
-        return text
+        return self._payload(await self._receive(), "text")
 
     async def receive_bytes(self) -> bytes:
         if self.application_state is not CONNECTED:
             raise self._state_error("application", "receive")
-        message = await self._receive()
-        data = message.get("bytes")
-        if data is None:
-            raise self._not_a("binary", message)
-        return data
+        return self._payload(await self._receive(), "bytes")
 
     async def receive_json(self, mode: MessageMode = MessageMode.TEXT) -> Any:
         """Read one message and parse it as JSON; any JSON value comes back, not only objects."""
@@ -258,20 +250,18 @@ class WebSocket:
     async def send_text(self, data: str) -> None:
         if not isinstance(data, str):
             require_text("send_text()", data)
-        if self.client_state is not CONNECTED:
-            raise self._state_error("client", "send")
-        try:
-            await self._send({"type": "websocket.send", "text": data})
-        except OSError as error:
-            raise self._lost() from error
+        await self._send_data({"type": "websocket.send", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
         if type(data) is not bytes:
             data = require_bytes("send_bytes()", data)
+        await self._send_data({"type": "websocket.send", "bytes": data})
+
+    async def _send_data(self, message: dict[str, Any]) -> None:
         if self.client_state is not CONNECTED:
             raise self._state_error("client", "send")
         try:
-            await self._send({"type": "websocket.send", "bytes": data})
+            await self._send(message)
         except OSError as error:
             raise self._lost() from error
 
@@ -301,13 +291,17 @@ class WebSocket:
         self._mark_disconnected()
         return WebSocketDisconnectError(message.get("code", 1005), message.get("reason") or "")
 
-    def _not_a(self, wanted: str, message: dict[str, Any]) -> WebSocketError:
-        """Why a receive_text() or receive_bytes() got no data of its type."""
+    def _payload(self, message: dict[str, Any], key: str) -> Any:
+        """The message's ``text`` or ``bytes``; or why a receive_text() or receive_bytes()
+        got none: the peer left, or sent the other kind of frame."""
+        data = message.get(key)
+        if data is not None:
+            return data
         if message["type"] == "websocket.disconnect":
-            return self._disconnected(message)
-        if wanted == "text":
-            return wrong_frame("receive_text()", message.get("bytes") or b"", "client")
-        return wrong_frame("receive_bytes()", message.get("text") or "", "client")
+            raise self._disconnected(message)
+        if key == "text":
+            raise wrong_frame("receive_text()", message.get("bytes") or b"", "client")
+        raise wrong_frame("receive_bytes()", message.get("text") or "", "client")
 
     def _lost(self) -> WebSocketDisconnectError:
         """The server saw the peer vanish before we read its disconnect message."""

@@ -10,8 +10,8 @@ import threading
 from typing import Any
 
 from .client import BlockingConnection, Connection
+from .connections import ServerConnection
 from .playground import HandlerError, LoopBlocked, Playground, PortInUseError
-from .recorder import ServerConnection
 from .timeline import Event, Timeline
 
 __all__ = [

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -30,7 +30,7 @@ from .._loop import Awaiting, Blocking, LoopThread
 from .._session import Headers, MessageSession, header_pairs, require_path
 from ..framework.close_codes import Close, ClosedBy, check_close_code
 from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError, WebSocketError
-from .recorder import CONNECTION_HEADER
+from .connections import CONNECTION_HEADER
 from .timeline import (
     ACCEPT,
     CLOSE,
@@ -317,6 +317,14 @@ class BlockingConnection(Blocking):
         super().__init__(core, core.loop, core.timeout, core.after_stop)
 
 
+class ConnectOptions(TypedDict, total=False):
+    """What ``connect`` and ``connect_sync`` take after the path."""
+
+    headers: Headers  # sent with the handshake: a dict, or (name, value) pairs
+    subprotocols: Iterable[str] | None  # offered, in order of preference
+    timeout: float | None  # seconds to wait for each answer (default: the playground's)
+
+
 class Connects:
     """``connect`` and ``connect_sync`` for whatever makes client cores (a playground, a
     worker): written once, over ``_client_core``."""
@@ -329,29 +337,25 @@ class Connects:
     def _connected(self, connection: Any) -> None:
         """Told of each new connection (a worker keeps them, to show where each client is)."""
 
-    async def connect(
-        self,
-        path: str = "/",
-        headers: Headers = None,
-        subprotocols: Iterable[str] | None = None,
-        timeout: float | None = None,
-    ) -> Connection:
-        """Open a client connection to ``path`` (``await pg.connect("/echo")`` in a cell)."""
-        core = self._client_core(path, headers, subprotocols, timeout)
+    def _new_core(self, path: str, options: ConnectOptions) -> ClientCore:
+        return self._client_core(
+            path, options.get("headers"), options.get("subprotocols"), options.get("timeout")
+        )
+
+    async def connect(self, path: str = "/", **options: Unpack[ConnectOptions]) -> Connection:
+        """Open a client connection to ``path``: ``await pg.connect("/echo")`` in a cell,
+        ``headers=``, ``subprotocols=`` and ``timeout=`` as ConnectOptions says."""
+        core = self._new_core(path, options)
         await core.loop.run_async(core.open(), core.timeout + 1, f"Connecting to {path}")
         connection = Connection(core)
         self._connected(connection)
         return connection
 
     def connect_sync(
-        self,
-        path: str = "/",
-        headers: Headers = None,
-        subprotocols: Iterable[str] | None = None,
-        timeout: float | None = None,
+        self, path: str = "/", **options: Unpack[ConnectOptions]
     ) -> BlockingConnection:
         """The blocking twin of ``connect``, for plain (non-async) code."""
-        core = self._client_core(path, headers, subprotocols, timeout)
+        core = self._new_core(path, options)
         core.loop.run(core.open(), core.timeout + 1, f"Connecting to {path}")
         connection = BlockingConnection(core)
         self._connected(connection)

@@ -33,11 +33,12 @@ from ..framework import Application, Router
 from ..framework.errors import logged_failures
 from .apps import route_patterns
 from .client import ClientCore, Connects
+from .connections import ServerConnection
 from .export import ExportedApp, export_app
 from .origins import OriginPolicy, is_loopback_host
-from .recorder import Recorder, ServerConnection
+from .recorder import Recorder
 from .reports import HandlerError, LoopBlocked, print_error, say
-from .server import PortInUseError, ServerOptions, ServerThread, switch_intervals
+from .server import PortInUseError, ServerHooks, ServerOptions, ServerThread, switch_intervals
 from .timeline import DEFAULT_MAX_EVENTS, REJECT, WARNING, Event, Timeline
 
 __all__ = ["HandlerError", "LoopBlocked", "Playground", "PortInUseError", "route_patterns"]
@@ -178,9 +179,7 @@ class Playground(Connects):
                         self.host,
                         self.requested_port,
                         self.options,
-                        self._on_stall,
-                        self._describe_task,
-                        self._notice,
+                        ServerHooks(self._on_stall, self._describe_task, self._notice),
                     )
                 )
                 self._running = _Running(server, recorders[0], resources.pop_all())

@@ -20,9 +20,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..framework.close_codes import check_close_code, check_close_reason
+from ..framework.close_codes import ClosedBy
 from ..framework.errors import Host, hosted, hosting
 from ..framework.websocket import format_reason
+from .connections import (
+    ConnectionClosedOnServer,
+    ServerConnection,
+    kernel_client_id,
+    page_client_id,
+    transport_ending,
+)
 from .gil import GilShare
 from .origins import OriginPolicy
 from .protocols import complete_denial
@@ -31,82 +38,7 @@ from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, 
 
 logger = logging.getLogger("wsplay")
 
-CONNECTION_HEADER = b"x-wsplay-connection"  # the kernel client's id, shared by both sides
-# The same for a page's client: browsers cannot set headers on a WebSocket, so the id comes
-# as a query parameter, taken out before the app sees the query.
-CONNECTION_QUERY = b"wsplay-connection"
 SWEEP_INTERVAL = 0.5  # seconds between looks at the transports
-
-
-class ConnectionClosedOnServer(OSError):
-    """The connection is already over, so nothing can be sent on it."""
-
-    def __init__(self, connection: int, how: str) -> None:
-        super().__init__(f"Connection #{connection} has already ended ({how}).")
-
-
-class ServerConnection:
-    """The server's end of one open connection, as a cell sees it in ``pg.connections``.
-
-    ``close()`` is a plain call (no ``await``) that ends the conversation from the server's
-    side, whatever the handler is doing.
-    """
-
-    def __init__(self, id: int, scope: dict[str, Any], conversation: _Conversation, loop: Any):
-        self.id = id
-        self.path: str = scope.get("path", "")
-        self.query: str = scope.get("query_string", b"").decode("latin-1")
-        self.started = time.time()
-        self.accepted = False
-        self.closed_by: str | None = None
-        self.close_code: int | None = None
-        self.close_reason = ""
-        self._conversation = conversation
-        self._loop = loop
-
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close this connection from the server's side with ``code`` and ``reason``."""
-        conversation = self._conversation
-        if conversation is None:  # over, and let go of (see _Conversation.let_go)
-            raise ConnectionClosedOnServer(self.id, self.ended_how())
-        timeout = conversation.recorder.call_timeout
-        self._loop.run(self.close_async(code, reason), timeout, f"Closing #{self.id}")
-
-    async def close_async(self, code: int = 1000, reason: str = "") -> None:
-        """Close, or raise ConnectionClosedOnServer saying how it had already ended."""
-        check_close_code(code)
-        check_close_reason(reason)
-        conversation = self._conversation
-        if self.closed_by is None and conversation is not None:
-            conversation.notice_ending()
-        if self.closed_by is not None or conversation is None:
-            raise ConnectionClosedOnServer(self.id, self.ended_how())
-        await conversation.send({"type": "websocket.close", "code": code, "reason": reason})
-
-    async def end_async(self, code: int, reason: str) -> None:
-        """Close if still open; an ending that came first is fine (the playground stopping)."""
-        with contextlib.suppress(ConnectionClosedOnServer):
-            await self.close_async(code, reason)
-
-    def ended(self, by: str, code: int | None, reason: str) -> None:
-        self.closed_by, self.close_code, self.close_reason = by, code, reason
-
-    def ended_how(self) -> str:
-        if self.closed_by == "dropped":
-            return "the client vanished without a close frame, 1006"
-        code = f" with {self.close_code}" if self.close_code is not None else ""
-        why = f" ({self.close_reason})" if self.close_reason else ""
-        return f"closed by {self.closed_by}{code}{why}"
-
-    @property
-    def state(self) -> str:
-        if self.closed_by:
-            return f"closed by {self.closed_by}"
-        return "open" if self.accepted else "connecting"
-
-    def __repr__(self) -> str:
-        query = f"?{self.query}" if self.query else ""
-        return f"<ServerConnection #{self.id} {self.path}{query} {self.state}>"
 
 
 class Recorder:
@@ -194,19 +126,19 @@ class _Conversation:
     """One connection's recording: wraps receive and send, tracks who closed."""
 
     def __init__(self, recorder: Recorder, scope: dict[str, Any], receive: Any, send: Any):
-        client_id = _client_id(scope)
-        self.from_kernel_client = client_id is not None  # its own exceptions explain refusals
-        if client_id is None:
-            client_id, scope = _page_client_id(scope)
+        known = kernel_client_id(scope)
+        self.from_kernel_client = known is not None  # its own exceptions explain refusals
+        if known is None:
+            known, scope = page_client_id(scope)
         self.recorder = recorder
         self.timeline = recorder.timeline
         self.scope = scope
         self._receive = receive
         self._send = send
         self.task: asyncio.Task[Any] | None = None  # the handler's, once it runs
-        if client_id is None or client_id in recorder.connections:
-            client_id = self.timeline.new_connection_id()
-        self.id = client_id
+        if known is None or known in recorder.connections:
+            known = self.timeline.new_connection_id()
+        self.id = known
         self.connection = ServerConnection(self.id, scope, self, recorder._loop)
         protocol = getattr(send, "__self__", None)
         if hasattr(protocol, "wsplay_control"):  # the playground's own protocol class
@@ -216,7 +148,11 @@ class _Conversation:
         """A ping or pong the server's protocol handled (the app never sees them)."""
         self._event(kind, direction=direction)
 
-    def _event(self, kind: str, **fields: Any) -> None:
+    def _event(self, kind: str, by: ClosedBy | None = None, **fields: Any) -> None:
+        # Who closed goes in as a plain str: an event of plain values only is a tuple the
+        # garbage collector stops tracking (see Timeline), an enum member would keep it.
+        if by is not None:
+            fields["by"] = by.value
         self.timeline.record(Event(time.time(), self.id, "server", kind, **fields))
 
     async def run(self) -> None:
@@ -258,8 +194,7 @@ class _Conversation:
             self.recorder._finished(self)
             if self.connection.closed_by is None:
                 # The app returned, or failed, and the server ended the connection for it.
-                self.connection.ended("server", 1006, "the app ended without closing")
-                self._event(CLOSE, by="server", code=1006, reason="the app ended without closing")
+                self._end(ClosedBy.SERVER, 1006, "the app ended without closing")
             self.let_go()
 
     def let_go(self) -> None:
@@ -285,8 +220,8 @@ class _Conversation:
 
     async def _refuse_origin(self, origin: str, why: str) -> None:
         """HTTP 403 before the app runs, with a body that says why (browsers hide it)."""
-        self.connection.ended("server", 403, why)
-        self._event(REJECT, code=403, by="server", reason=f"Origin {origin} is not allowed")
+        self.connection.ended(ClosedBy.SERVER, 403, why)
+        self._event(REJECT, code=403, by=ClosedBy.SERVER, reason=f"Origin {origin} is not allowed")
         if not self.from_kernel_client:  # the kernel client's exception says it already
             self.recorder._on_refused(origin, why)
         if "websocket.http.response" in self.scope.get("extensions", {}):
@@ -319,15 +254,16 @@ class _Conversation:
         """Record an ending the transport knows of and the app has not been told yet."""
         if self.connection.closed_by is not None:
             return
-        ended = _transport_ending(getattr(self._send, "__self__", None))
+        ended = transport_ending(getattr(self._send, "__self__", None))
         if ended is None:
             return
         by, code, reason = ended
         if not self.connection.accepted:
-            by, reason = "client", reason or "the client left before the handshake was answered"
-        self.connection.ended(by, code, reason)
-        self._event(CLOSE, by=by, code=code, reason=reason)
-        self.recorder._gone(self)
+            by, reason = (
+                ClosedBy.CLIENT,
+                reason or "the client left before the handshake was answered",
+            )
+        self._end(by, code, reason)
 
     async def receive(self) -> dict[str, Any]:
         message = await self._receive()
@@ -347,7 +283,7 @@ class _Conversation:
             # The protocol knows best who closed (a keepalive timeout is the server's 1011,
             # though the app is told 1005 or 1006): ask it first.
             self.notice_ending()
-            if self.connection.closed_by == "dropped":
+            if self.connection.closed_by is ClosedBy.DROPPED:
                 return {**message, "code": 1006, "reason": ""}  # as RFC 6455 names it
             if self.connection.closed_by is not None:
                 return message
@@ -356,11 +292,9 @@ class _Conversation:
             # "no code received"); RFC 6455 calls it 1006, and so does the playground.
             message = {**message, "code": 1006, "reason": ""}
         code = message.get("code", 1005)
-        by = message.get("wsplay.by") or ("dropped" if code == 1006 else "client")
+        by = ClosedBy(message.get("wsplay.by") or ("dropped" if code == 1006 else "client"))
         reason = message.get("wsplay.why") or message.get("reason") or ""
-        self.connection.ended(by, code, reason)
-        self._event(CLOSE, by=by, code=code, reason=reason)
-        self.recorder._gone(self)
+        self._end(by, code, reason)
         return message
 
     def send(self, message: dict[str, Any]) -> Awaitable[None]:
@@ -407,14 +341,19 @@ class _Conversation:
         except OSError:
             self.notice_ending()
             if self.connection.closed_by is None:
-                self.connection.ended("dropped", 1006, "")
-                self._event(CLOSE, by="dropped", code=1006, reason="")
+                self._end(ClosedBy.DROPPED, 1006, "")
             raise ConnectionClosedOnServer(self.id, self.connection.ended_how()) from None
-        self.connection.ended("server", code, reason)
         if self.connection.accepted:
-            self._event(CLOSE, by="server", code=code, reason=reason)
+            self._end(ClosedBy.SERVER, code, reason)
         else:
-            self._event(REJECT, code=403, by="server")  # what uvicorn answers a close now
+            self.connection.ended(ClosedBy.SERVER, code, reason)
+            self._event(REJECT, code=403, by=ClosedBy.SERVER)  # what uvicorn answers a close now
+            self.recorder._gone(self)
+
+    def _end(self, by: ClosedBy, code: int, reason: str) -> None:
+        """The connection is over: on the connection, on the timeline, out of the open ones."""
+        self.connection.ended(by, code, reason)
+        self._event(CLOSE, by=by, code=code, reason=reason)
         self.recorder._gone(self)
 
 
@@ -424,50 +363,6 @@ async def _ended_receive() -> dict[str, Any]:
 
 async def _ended_send(message: dict[str, Any]) -> None:
     raise OSError("The connection is over: nothing more can be sent on it.")
-
-
-def _transport_ending(protocol: Any) -> tuple[str, int, str] | None:
-    """How uvicorn's protocol object says the connection ended: (by, code, reason), or None.
-
-    Read duck-typed from uvicorn's WebSocket protocols (``send`` is a bound method of the
-    protocol); an app served some other way is simply not swept.
-    """
-    transport = getattr(protocol, "transport", None)
-    closing = transport is not None and transport.is_closing()
-    if not closing and not getattr(protocol, "disconnected", False):
-        return None
-    connection = getattr(protocol, "conn", None)
-    received = getattr(connection, "close_rcvd", None)
-    if received is not None and hasattr(received, "code"):
-        return "client", received.code, received.reason
-    sent = getattr(connection, "close_sent", None)
-    if sent is not None and hasattr(sent, "code"):
-        return "server", sent.code, sent.reason
-    return "dropped", 1006, ""
-
-
-def _client_id(scope: dict[str, Any]) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == CONNECTION_HEADER and value.isdigit():
-            return int(value)
-    return None
-
-
-def _page_client_id(scope: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
-    """A browser client's id from ``?wsplay-connection=N``, and the scope without it."""
-    query = scope.get("query_string", b"")
-    if CONNECTION_QUERY not in query:
-        return None, scope
-    found, kept = None, []
-    for pair in query.split(b"&"):
-        name, _, value = pair.partition(b"=")
-        if name == CONNECTION_QUERY and value.isdigit():
-            found = int(value)
-        else:
-            kept.append(pair)
-    if found is None:
-        return None, scope
-    return found, {**scope, "query_string": b"&".join(kept)}
 
 
 def _decoded(headers: Any) -> tuple[tuple[str, str], ...]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .._watchdog import Stall, stall_sentence
 
 if TYPE_CHECKING:
-    from .recorder import ServerConnection
+    from .connections import ServerConnection
 
 MAX_TRACEBACK_CHARS = 16_000
 

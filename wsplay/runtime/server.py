@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
@@ -58,40 +58,38 @@ class ServerOptions:
     handshake_timeout: float = 10.0  # a connection must complete its request within this
 
 
+@dataclass(frozen=True)
+class ServerHooks:
+    """What the server tells its owner (the playground), called from the server's threads."""
+
+    on_stall: Callable[[Stall], None] = lambda stall: None  # the loop was held (watchdog)
+    describe_task: Callable[[Any], str] = repr  # which handler a task runs, in a stall
+    notice: Callable[[str, str], None] = lambda kind, text: None  # (kind, text) to say
+
+
+@dataclass(eq=False)
 class ServerThread:
     """uvicorn on a loop thread of its own, watched; a context manager.
 
     ``make_app(loop)`` builds the ASGI app once the loop exists (the recorder needs it).
+    ``port`` is None for any free one; once entered, ``port`` is the one listened on.
     """
 
-    def __init__(
-        self,
-        make_app: Callable[[LoopThread], Any],
-        host: str,
-        port: int | None,
-        options: ServerOptions,
-        on_stall: Callable[[Stall], None],
-        describe_task: Callable[[Any], str],
-        notice: Callable[[str, str], None] = lambda kind, text: None,
-    ) -> None:
-        self._make_app = make_app
-        self.host = host
-        self._requested_port = port
-        self.options = options
-        self._on_stall = on_stall
-        self._describe_task = describe_task
-        self._notice = notice
-        self._resources = contextlib.ExitStack()
-        self.port = 0
-        self.app: Any = None
-        self.loop: LoopThread
-        self.watchdog: LoopWatchdog | None = None
-        self._server: uvicorn.Server
-        self._serving: concurrent.futures.Future[None]
+    make_app: Callable[[LoopThread], Any]
+    host: str
+    port: int | None
+    options: ServerOptions
+    hooks: ServerHooks = field(default_factory=ServerHooks)
+    app: Any = field(default=None, init=False)
+    loop: LoopThread = field(init=False)
+    watchdog: LoopWatchdog | None = field(default=None, init=False)
+    _resources: contextlib.ExitStack[None] = field(default_factory=contextlib.ExitStack, init=False)
+    _server: uvicorn.Server = field(init=False)
+    _serving: concurrent.futures.Future[None] = field(init=False)
 
     def __enter__(self) -> ServerThread:
         with contextlib.ExitStack() as stack:
-            sock = stack.enter_context(_listening_socket(self.host, self._requested_port))
+            sock = stack.enter_context(_listening_socket(self.host, self.port))
             self.port = sock.getsockname()[1]
             self.loop = LoopThread(f"wsplay-server-{self.port}").start()
             stack.callback(self.loop.stop, STOP_STEP_TIMEOUT)
@@ -100,12 +98,12 @@ class ServerThread:
                     self.loop,
                     threshold=self.options.block_threshold,
                     interrupt_after=self.options.interrupt_after,
-                    on_stall=self._on_stall,
-                    describe_task=self._describe_task,
+                    on_stall=self.hooks.on_stall,
+                    describe_task=self.hooks.describe_task,
                 ).start()
                 self.loop.watchdog = self.watchdog
                 stack.callback(self.watchdog.stop)
-            self.app = self._make_app(self.loop)
+            self.app = self.make_app(self.loop)
             self._server = uvicorn.Server(self._config())
             self._serving = self.loop.submit(_serve(self._server, sock))
             stack.callback(self._shut_down)
@@ -117,7 +115,7 @@ class ServerThread:
         self.close()
 
     def _config(self) -> uvicorn.Config:
-        http, websocket = guarded(self._notice, self.options.handshake_timeout)
+        http, websocket = guarded(self.hooks.notice, self.options.handshake_timeout)
         return uvicorn.Config(
             self.app,
             # The recorder's __call__ hands back a coroutine without being one (one frame

@@ -13,14 +13,14 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 from pathlib import Path
 from time import perf_counter as _clock
 from time import time as _now
 from typing import Any, NamedTuple
 
-from ..framework.close_codes import describe_close_code
+from ..framework.close_codes import ClosedBy, describe_close_code
 
 DEFAULT_MAX_EVENTS = 10_000
 MAX_TRACKED_CONNECTIONS = 1_000
@@ -75,28 +75,38 @@ class Event(NamedTuple):
         return f"[{self.side}] {self._what()}"
 
     def _what(self) -> str:
-        arrow = {"in": "client → server", "out": "server → client"}.get(self.direction or "", "")
-        if self.kind == MESSAGE:
-            return f"#{self.connection} {arrow} {self.type} ({self.size} B): {self.preview}"
-        if self.kind == HANDSHAKE:
-            offered = f", offering subprotocols {self.preview}" if self.preview else ""
-            return f"#{self.connection} handshake {self.path}{offered}"
-        if self.kind == ACCEPT:
-            proto = f" with subprotocol {self.subprotocol!r}" if self.subprotocol else ""
-            return f"#{self.connection} accepted{proto}"
-        if self.kind == REJECT:
-            why = f": {self.reason}" if self.reason else ""
-            return f"#{self.connection} handshake refused (HTTP {self.code or 403}){why}"
-        if self.kind == CLOSE:
-            reason = f" {self.reason!r}" if self.reason else ""
-            who = "dropped (no close frame)" if self.by == "dropped" else f"closed by {self.by}"
-            return f"#{self.connection} {who}: {self.code} ({self.meaning}){reason}"
-        if self.kind == WARNING:
-            return f"#{self.connection} warning: {self.preview}"
-        if self.kind in (PING, PONG):
-            extra = f" ({self.preview})" if self.preview else ""
-            return f"#{self.connection} {arrow} {self.kind}{extra}"
-        return f"#{self.connection} error: {self.preview}"
+        return f"#{self.connection} {_WHAT.get(self.kind, _error)(self)}"
+
+
+def _suffix(template: str, value: Any) -> str:
+    """``template`` filled with ``value``, or nothing when there is no value."""
+    return template.format(value) if value else ""
+
+
+def _arrow(event: Event) -> str:
+    return {"in": "client → server", "out": "server → client"}.get(event.direction or "", "")
+
+
+def _closed(event: Event) -> str:
+    who = "dropped (no close frame)" if event.by == ClosedBy.DROPPED else f"closed by {event.by}"
+    return f"{who}: {event.code} ({event.meaning}){_suffix(' {!r}', event.reason)}"
+
+
+def _error(event: Event) -> str:
+    return f"error: {event.preview}"
+
+
+# What each kind of event says after its connection's number (Event.describe).
+_WHAT: dict[str, Callable[[Event], str]] = {
+    MESSAGE: lambda e: f"{_arrow(e)} {e.type} ({e.size} B): {e.preview}",
+    HANDSHAKE: lambda e: f"handshake {e.path}{_suffix(', offering subprotocols {}', e.preview)}",
+    ACCEPT: lambda e: f"accepted{_suffix(' with subprotocol {!r}', e.subprotocol)}",
+    REJECT: lambda e: f"handshake refused (HTTP {e.code or 403}){_suffix(': {}', e.reason)}",
+    CLOSE: _closed,
+    WARNING: lambda e: f"warning: {e.preview}",
+    PING: lambda e: f"{_arrow(e)} {e.kind}{_suffix(' ({})', e.preview)}",
+    PONG: lambda e: f"{_arrow(e)} {e.kind}{_suffix(' ({})', e.preview)}",
+}
 
 
 def _cut(text: str, limit: int) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..framework.close_codes import ClosedBy
 from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, MESSAGE, PING, PONG, REJECT, WARNING, Event
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def _label(event: Event) -> tuple[str, str]:
     if kind == CLOSE:
         direction = {"client": "in", "server": "out"}.get(event.by or "", "")
         reason = f" {event.reason!r}" if event.reason else ""
-        who = "dropped, no close frame" if event.by == "dropped" else f"by {event.by}"
+        who = "dropped, no close frame" if event.by == ClosedBy.DROPPED else f"by {event.by}"
         return direction, f"close {event.code} {event.meaning.split(':')[0]}{reason} ({who})"
     if kind in (PING, PONG):
         extra = f" ({event.preview})" if event.preview else ""
@@ -91,7 +92,7 @@ def event_row(event: Event) -> dict[str, Any]:
         "label": label,
         "title": title,
     }
-    if event.kind == CLOSE and event.by == "dropped":
+    if event.kind == CLOSE and event.by == ClosedBy.DROPPED:
         row["dropped"] = True
     return row
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..framework import Application, Router
+from ..framework.close_codes import ClosedBy
 from .timeline import (
     _PREVIEW_BYTES,
     ACCEPT,
@@ -145,9 +146,9 @@ def _step(event: Event, connection: _Connection) -> _Step | None:
     if event.kind == MESSAGE:
         data, whole = _payload(event)
         return _Step(conn, "receive", {"data": data, "whole": whole, "size": event.size})
-    if event.kind == CLOSE and event.by == "client":
+    if event.kind == CLOSE and event.by == ClosedBy.CLIENT:
         return _Step(conn, "close", {"code": event.code, "reason": event.reason})
-    if event.kind == CLOSE and event.by == "dropped":
+    if event.kind == CLOSE and event.by == ClosedBy.DROPPED:
         return _Step(conn, "drop", {})
     if event.kind == CLOSE:
         return _Step(conn, "closed", {"code": event.code, "reason": event.reason})

@@ -30,7 +30,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..framework.close_codes import describe_close_code
+from ..framework.close_codes import ClosedBy, describe_close_code
 from ..runtime.client import ClientCore
 from ..runtime.playground import Playground
 from ..runtime.timeline import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event
@@ -136,7 +136,7 @@ class BrowserClient(anywidget.AnyWidget):
     def _closed(self, core: ClientCore, content: dict[str, Any]) -> None:
         if not content.get("opened"):
             core.closed_by = "server"
-            _record(core, REJECT, by="server", preview="the page could not connect")
+            _record(core, REJECT, by=ClosedBy.SERVER, preview="the page could not connect")
             self._compare(core, HANDSHAKE, self._failure_note, want_missing=True)
             return
         by = content.get("by") or "server"
@@ -193,7 +193,7 @@ class BrowserClient(anywidget.AnyWidget):
     def _close_note(self, core: ClientCore, server: Event | None) -> str | None:
         if server is None or server.code == core.close_code:
             return None
-        if core.closed_by == "client":
+        if core.closed_by is ClosedBy.CLIENT:
             said, heard = f"The page closed with {core.close_code}", "your handler got"
             code = server.code
         else:

@@ -9,7 +9,9 @@ the panel's refresher thread only (``refresh``), the callbacks only check the bo
 from __future__ import annotations
 
 import html
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
@@ -58,6 +60,26 @@ def _message() -> widgets.HTML:
     label = widgets.HTML()
     label.add_class("wsplay-message")
     return label
+
+
+_Callback = TypeVar("_Callback", bound=Callable[..., None])
+
+
+def _inputs_checked(box: str) -> Callable[[_Callback], _Callback]:
+    """A button's callback that reads the boxes: what is wrong in them (an InputError) is
+    shown in the ``box`` next to them instead of acting."""
+
+    def decorate(callback: _Callback) -> _Callback:
+        @wraps(callback)
+        def checked(self: Any, *args: Any) -> None:
+            try:
+                callback(self, *args)
+            except InputError as error:
+                getattr(self, box).value = error_html(error)
+
+        return checked  # type: ignore[return-value]
+
+    return decorate
 
 
 class ClientView(widgets.VBox):
@@ -186,14 +208,11 @@ class ClientView(widgets.VBox):
         part.layout.display = "" if shown else "none"
 
     # --- callbacks: check the boxes, show what is wrong next to them, or act -----------
+    @_inputs_checked("connect_error")
     def on_connect(self) -> None:
-        try:
-            path = parse_path(self.path.value)
-            headers = parse_headers(self.headers.value)
-            subprotocols = parse_subprotocols(self.subprotocols.value)
-        except InputError as error:
-            self.connect_error.value = error_html(error)
-            return
+        path = parse_path(self.path.value)
+        headers = parse_headers(self.headers.value)
+        subprotocols = parse_subprotocols(self.subprotocols.value)
         self._clear_messages()
         self.model.connect(path, headers, subprotocols)
 
@@ -202,12 +221,9 @@ class ClientView(widgets.VBox):
             raise InputError(EMPTY_PAYLOAD)
         return parse_payload(self.mode.value, self.payload.value, self.bytes_format.value)
 
+    @_inputs_checked("send_error")
     def on_send(self) -> None:
-        try:
-            payload = self._payload()
-        except InputError as error:
-            self.send_error.value = error_html(error)
-            return
+        payload = self._payload()
         self._clear_messages()
         self.model.send(payload)
 
@@ -215,13 +231,10 @@ class ClientView(widgets.VBox):
         self._clear_messages()
         self.model.ping()
 
+    @_inputs_checked("send_error")
     def on_repeat(self) -> None:
-        try:
-            payload = self._payload()
-            every, times = parse_repeat(self.repeat_every.value, self.repeat_times.value)
-        except InputError as error:
-            self.send_error.value = error_html(error)
-            return
+        payload = self._payload()
+        every, times = parse_repeat(self.repeat_every.value, self.repeat_times.value)
         self._clear_messages()
         self.model.repeat(payload, every, times)
 
@@ -232,22 +245,16 @@ class ClientView(widgets.VBox):
         self._payload()
         return SavedMessage(name, self.mode.value, self.payload.value, self.bytes_format.value)
 
+    @_inputs_checked("send_error")
     def send_saved(self, messages: list[SavedMessage]) -> None:
-        try:
-            payloads = [message.payload() for message in messages]
-        except InputError as error:
-            self.send_error.value = error_html(error)
-            return
+        payloads = [message.payload() for message in messages]
         self._clear_messages()
         self.model.send_many(payloads)
 
+    @_inputs_checked("close_error")
     def on_close(self) -> None:
-        try:
-            code = parse_close_code(self.code.value)
-            reason = parse_close_reason(self.reason.value)
-        except InputError as error:
-            self.close_error.value = error_html(error)
-            return
+        code = parse_close_code(self.code.value)
+        reason = parse_close_reason(self.reason.value)
         self._clear_messages()
         self.model.close(code, reason)
 

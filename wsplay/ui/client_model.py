@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..framework.close_codes import describe_close_code
+from ..framework.close_codes import ClosedBy, describe_close_code
 from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.client import ClientCore
 from ..runtime.timeline_export import close_explanation
@@ -319,7 +319,7 @@ class ClientModel:
         except Exception as error:
             self.note("✗", "error", f"Could not close: {error}")
             return
-        if core.closed_by == "dropped":
+        if core.closed_by is ClosedBy.DROPPED:
             self.note("•", "close", "dropped: the connection ended with no close frame (1006)")
         else:
             self._note_close(core.close_code, core.close_reason, "client")

@@ -19,7 +19,7 @@ from http import HTTPStatus
 
 from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.client import ClientCore
-from ..runtime.recorder import CONNECTION_HEADER
+from ..runtime.connections import CONNECTION_HEADER
 from ..runtime.timeline import HANDSHAKE, Event
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3

@@ -299,27 +299,25 @@ def _connections_html(connections: list[Any], owners: dict[int, str]) -> str:
 
 
 def _errors_html(errors: list[HandlerError]) -> str:
-    return _section(
-        "Errors",
-        "newest last; click for the traceback",
-        (
-            f"<details><summary style='color:#b00'>{html.escape(error.summary())}</summary>"
-            f"<pre>{html.escape(error.traceback)}</pre></details>"
-            for error in errors[-10:]
-        ),
+    return _section("Errors", "newest last; click for the traceback", map(_error, errors[-10:]))
+
+
+def _error(error: HandlerError) -> str:
+    return (
+        f"<details><summary style='color:#b00'>{html.escape(error.summary())}</summary>"
+        f"<pre>{html.escape(error.traceback)}</pre></details>"
     )
 
 
 def _warnings_html(warnings: list[LoopBlocked]) -> str:
     return _section(
-        "Blocked loop",
-        "newest last; pg.warnings has them all",
-        (
-            f"<div style='color:{'#888' if warning.over else '#8a5300'}'>⚠ "
-            f"{html.escape(str(warning))}{' <i>(over)</i>' if warning.over else ''}</div>"
-            for warning in warnings[-3:]
-        ),
+        "Blocked loop", "newest last; pg.warnings has them all", map(_warning, warnings[-3:])
     )
+
+
+def _warning(warning: LoopBlocked) -> str:
+    color, over = ("#888", " <i>(over)</i>") if warning.over else ("#8a5300", "")
+    return f"<div style='color:{color}'>⚠ {html.escape(str(warning))}{over}</div>"
 
 
 def _section(title: str, note: str, items: Iterable[str]) -> str:
