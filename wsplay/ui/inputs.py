@@ -15,7 +15,7 @@ import html
 import json
 import string
 
-from ..framework.close_codes import check_close_code
+from ..framework.close_codes import check_close_code, check_close_reason
 
 PAYLOAD_MODES = ("text", "bytes", "json")
 BYTES_FORMATS = ("hex", "base64", "utf-8")
@@ -123,11 +123,10 @@ def parse_close_code(text: str) -> int:
 
 
 def parse_close_reason(text: str) -> str:
-    if len(text.encode()) > 123:
-        raise InputError(
-            f"A close reason holds at most 123 bytes; this one has "
-            f"{len(text.encode())}. Shorten it."
-        )
+    try:
+        check_close_reason(text)
+    except ValueError as error:
+        raise InputError(str(error)) from None
     return text
 
 
