@@ -31,6 +31,8 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from ..framework.close_codes import ClosedBy
+
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _FastestHttp
 except ImportError:  # httptools is optional: uvicorn falls back to h11 in the same way
@@ -130,7 +132,7 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
                 "type": "websocket.disconnect",
                 "code": close.code if close else 1002,
                 "reason": close.reason if close else "",
-                "wsplay.by": "server",
+                "wsplay.by": ClosedBy.SERVER,
                 "wsplay.why": f"the client broke the WebSocket protocol: {why}",
             }
         )

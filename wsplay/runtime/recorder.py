@@ -156,17 +156,15 @@ class _Conversation:
         self.timeline.record(Event(time.time(), self.id, "server", kind, **fields))
 
     async def run(self) -> None:
-        headers = tuple(
-            [
-                (name.decode("latin-1"), value.decode("latin-1"))
-                for name, value in self.scope.get("headers", ())
-            ]
-        )
-        offered = ", ".join(self.scope.get("subprotocols", ()))
+        scope = self.scope
+        raw_headers = scope.get("headers", ())
         self._event(
-            HANDSHAKE, path=self.scope.get("path"), headers=kept_headers(headers), preview=offered
+            HANDSHAKE,
+            path=scope.get("path"),
+            headers=kept_headers(raw_headers),
+            preview=", ".join(scope.get("subprotocols", ())),
         )
-        refused = self.recorder.origins.refusal(self.scope.get("headers", ()))
+        refused = self.recorder.origins.refusal(raw_headers)
         if refused is not None:
             try:
                 await self._refuse_origin(*refused)
@@ -292,7 +290,7 @@ class _Conversation:
             # "no code received"); RFC 6455 calls it 1006, and so does the playground.
             message = {**message, "code": 1006, "reason": ""}
         code = message.get("code", 1005)
-        by = ClosedBy(message.get("wsplay.by") or ("dropped" if code == 1006 else "client"))
+        by = message.get("wsplay.by") or (ClosedBy.DROPPED if code == 1006 else ClosedBy.CLIENT)
         reason = message.get("wsplay.why") or message.get("reason") or ""
         self._end(by, code, reason)
         return message
@@ -317,7 +315,7 @@ class _Conversation:
             self._event(
                 ACCEPT,
                 subprotocol=message.get("subprotocol"),
-                headers=kept_headers(_decoded(message.get("headers") or ())),
+                headers=kept_headers(message.get("headers") or ()),
             )
         elif kind == "websocket.close":
             return self._close(message)
@@ -363,9 +361,3 @@ async def _ended_receive() -> dict[str, Any]:
 
 async def _ended_send(message: dict[str, Any]) -> None:
     raise OSError("The connection is over: nothing more can be sent on it.")
-
-
-def _decoded(headers: Any) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (bytes(name).decode("latin-1"), bytes(value).decode("latin-1")) for name, value in headers
-    )

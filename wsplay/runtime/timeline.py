@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 from time import perf_counter as _clock
@@ -59,7 +59,7 @@ class Event(NamedTuple):
     preview: str = ""
     path: str | None = None
     subprotocol: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()  # as read; recorded as bytes, see kept_headers
     code: int | None = None
     reason: str = ""
     by: str | None = None  # for CLOSE: "client", "server" or "dropped"
@@ -109,20 +109,28 @@ _WHAT: dict[str, Callable[[Event], str]] = {
 }
 
 
+def _text(value: str | bytes) -> str:
+    """A header's name or value as text (a server's scope has them as bytes)."""
+    return value if type(value) is str else bytes(value).decode("latin-1")
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def kept_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+def kept_headers(headers: Sequence[tuple[Any, Any]]) -> Sequence[tuple[Any, Any]]:
     """``headers`` as the timeline keeps them: the first MAX_HEADERS_KEPT, each value cut.
 
+    Pairs of str, or of bytes as a server's scope has them: those are kept as they are and
+    decoded only when read (a handshake, the hot path, then costs no decoding at all).
     What was cut is said in a last pseudo-header, so a reader knows the list is not whole.
     """
-    fits = len(headers) <= MAX_HEADERS_KEPT and all(
-        len(value) <= MAX_HEADER_CHARS for _, value in headers
+    fits = len(headers) <= MAX_HEADERS_KEPT and (
+        not headers or max(map(len, chain.from_iterable(headers))) <= MAX_HEADER_CHARS
     )
     if fits:
         return headers
+    headers = [(_text(name), _text(value)) for name, value in headers]
     kept = tuple(
         (
             name[:MAX_HEADER_CHARS],
@@ -309,7 +317,7 @@ _PLAIN_FIELDS = len(Event._fields) - 1  # ... and spreads them after the other f
 def _as_event(item: tuple) -> Event:
     if len(item) == _MESSAGE_FIELDS:
         return _message_event(item)
-    flat = item[_PLAIN_FIELDS:]
+    flat = [_text(value) for value in item[_PLAIN_FIELDS:]]
     headers = tuple(zip(flat[::2], flat[1::2], strict=True))
     return Event(*item[:_HEADERS], headers, *item[_HEADERS:_PLAIN_FIELDS])
 
