@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..framework import (
@@ -16,15 +17,14 @@ from ..framework import (
     describe_close_code,
 )
 from ..framework.exceptions import BindingError
-from ..framework.routing import compile_pattern
-from ..testing import HandlerInterrupted, TestClient
+from ..testing import TestClient
 from .harness import PEER_HEADER, _Capture, _Harness
 from .registry import Exercise
 from .report import FAIL, PASS, SKIP, Report, StepResult
 from .seen import (
     ANY_TEXT,
     ANYTHING,
-    _crash_text,
+    _hint,
     _json_matches,
     _one_line,
     _pick,
@@ -34,16 +34,17 @@ from .seen import (
 )
 
 
+@dataclass
 class _Client:
     """One scripted client: its name, path and blocking test session."""
 
-    def __init__(self, name: str, path: str, session: Any) -> None:
-        self.name = name
-        self.path = path
-        self.session = session
-        self.left = False
+    name: str
+    path: str
+    session: Any
+    left: bool = False
 
 
+@dataclass(eq=False)
 class _Run:
     """Drives the conversations of one check and writes their steps into the report.
 
@@ -51,23 +52,14 @@ class _Run:
     state is unknown, and one mistake should read as one ✗.
     """
 
-    def __init__(
-        self,
-        exercise: Exercise,
-        client: TestClient,
-        harness: _Harness,
-        capture: _Capture,
-        report: Report,
-        timeout: float,
-    ) -> None:
-        self.exercise = exercise
-        self.client = client
-        self.harness = harness
-        self.capture = capture
-        self.report = report
-        self.timeout = timeout
-        self.clients: dict[str, _Client] = {}
-        self.failed = False
+    exercise: Exercise
+    client: TestClient
+    harness: _Harness
+    capture: _Capture
+    report: Report
+    timeout: float
+    clients: dict[str, _Client] = field(default_factory=dict)
+    failed: bool = False
 
     # --- bookkeeping ---------------------------------------------------------------------
     def conversation(self) -> _Run:
@@ -91,48 +83,7 @@ class _Run:
     def _explain(self, seen: _Seen, fix: str, *, expected_kind: str = "") -> str:
         """The hint for an unexpected ``seen``: what the handler did, then what to change."""
         errors, warnings = self.capture.drain()
-        crash = _crash_text(errors)
-        if errors and isinstance(errors[0], BindingError):
-            names = ", ".join(
-                f"`{name}`" for name in compile_pattern(self.exercise.pattern).parameters
-            )
-            return (
-                f"{crash} The route {self.exercise.pattern} passes its values to the "
-                f"parameters named {names}: name yours the same."
-            )
-        if errors and isinstance(errors[0], HandlerInterrupted):
-            return (
-                f"{crash} A handler must `await` something on every turn of a loop (a receive, "
-                "a send, `await asyncio.sleep(...)`); blocking calls such as time.sleep, or "
-                "CPU work, belong in `await asyncio.to_thread(...)`."
-            )
-        if crash:
-            return f"{crash} {fix}"
-        if seen.kind == "refused" and warnings:
-            return f"{warnings[0]} {fix}"
-        if seen.kind == "refused":
-            return (
-                "The handler closed the connection before calling `await websocket.accept()`, "
-                f"so the client was refused. {fix}"
-            )
-        if seen.kind == "timeout":
-            return (
-                "Your handler sent nothing back: is it waiting for another message, missing a "
-                f"send, or blocked by a call that is not awaited (e.g. time.sleep)? {fix}"
-            )
-        if seen.kind == "close" and seen.code == 1000:
-            return (
-                f"Your handler returned (wsplay then closes with 1000) before sending this. {fix}"
-            )
-        if seen.kind == "close" and seen.code == 1006:
-            return (
-                "Your handler stopped without closing the connection, e.g. a "
-                f"WebSocketDisconnectError about another client ended it. {fix}"
-            )
-        if seen.kind in ("text", "bytes") and expected_kind and seen.kind != expected_kind:
-            frame = {"text": "a text frame", "bytes": "a binary frame"}
-            return f"This needs {frame[expected_kind]}, not {frame[seen.kind]}. {fix}"
-        return fix
+        return _hint(seen, fix, errors, warnings, self.exercise.pattern, expected_kind)
 
     # --- client actions ------------------------------------------------------------------
     def connect(
