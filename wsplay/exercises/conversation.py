@@ -258,6 +258,70 @@ class _Run:
             return
         self._fail(step, wanted, seen.describe(self.timeout), self._explain(seen, fix))
 
+    # --- steps whose words come from what they do: each script says what it checks once ----
+    def joins(
+        self,
+        name: str,
+        room: str,
+        receivers: list[str],
+        fix: str,
+        *,
+        where: str = "",
+        note: str = "",
+        connect_fix: str = "",
+        hints: dict[str, str] | None = None,
+    ) -> None:
+        """``name`` connects to the exercise's route for ``room``; each of ``receivers`` then
+        gets "<name> joined": the step "NAME joins room R: RECEIVERS receive 'NAME joined'"."""
+        self.connect(name, self.exercise.pattern.format(room=room, user=name), fix=connect_fix)
+        joined = f"{name} joined"
+        step = f"{name} joins room {room}{where}: {_receive(receivers)} {joined!r}{note}"
+        self._hear(receivers, joined, step, fix, hints)
+
+    def says(
+        self,
+        name: str,
+        text: str,
+        receivers: list[str],
+        fix: str,
+        relayed: str = "{text}",
+        *,
+        where: str = "",
+        note: str = "",
+        hints: dict[str, str] | None = None,
+    ) -> None:
+        """``name`` sends ``text``; each of ``receivers`` gets it as ``relayed`` (a template of
+        ``name`` and ``text``): "NAME says 'TEXT': RECEIVERS receive 'RELAYED'" (or "it")."""
+        heard = relayed.format(name=name, text=text)
+        shown = "it" if heard == text else repr(heard)
+        step = f"{name} says {text!r}{where}: {_receive(receivers)} {shown}{note}"
+        if self.send(name, text):
+            self._hear(receivers, heard, step, fix, hints)
+
+    def asks(
+        self,
+        name: str,
+        request: Any,
+        answer: Any,
+        fix: str,
+        step: str = "{request} → {answer}",
+        *,
+        binary: bool = False,
+    ) -> None:
+        """``name`` sends ``request`` as JSON and receives ``answer`` as JSON, both in binary
+        frames if ``binary``; ``step`` words it from their JSON texts."""
+        self.send(name, request, "json-bytes" if binary else "json")
+        shown = {"request": json.dumps(request), "answer": json.dumps(answer, default=repr)}
+        self.expect_json(name, answer, step.format(**shown), fix, binary=binary)
+
+    def _hear(
+        self, receivers: list[str], text: str, step: str, fix: str, hints: dict[str, str] | None
+    ) -> None:
+        if len(receivers) == 1:
+            self.expect_text(receivers[0], text, step, fix, hints)
+        else:
+            self.expect_texts(receivers, [text], step, fix, hints)
+
     def vanish(self, name: str) -> None:
         """``name``'s network goes away: sends to it fail; its handler hears nothing yet."""
         if not self.failed:
@@ -320,3 +384,10 @@ class _Run:
                 self._close(client, 1000, "")
         self.clients.clear()
         self.capture.drain()
+
+
+def _receive(names: list[str]) -> str:
+    """'dave receives', 'bob and alice receive', 'carol, alice and bob receive'."""
+    if len(names) == 1:
+        return f"{names[0]} receives"
+    return f"{', '.join(names[:-1])} and {names[-1]} receive"
