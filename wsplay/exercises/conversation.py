@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ..framework import (
     HandshakeRejectedError,
@@ -32,6 +32,16 @@ from .seen import (
     _short,
     _where,
 )
+
+
+class _Words(TypedDict, total=False):
+    """What a step of ``joins`` or ``says`` adds to its plain words, or changes."""
+
+    where: str  # after the action: "carol joins room a on worker 1: ..."
+    note: str  # at the end: "... receive 'bob joined' (nothing from room b)"
+    hints: dict[str, str]  # a text that may come instead -> what that mistake means
+    relayed: str  # says: how the text is passed on, e.g. "{name}: {text}"; "{text}" if unset
+    connect_fix: str  # joins: the fix should the connection be refused
 
 
 @dataclass
@@ -260,43 +270,22 @@ class _Run:
 
     # --- steps whose words come from what they do: each script says what it checks once ----
     def joins(
-        self,
-        name: str,
-        room: str,
-        receivers: list[str],
-        fix: str,
-        *,
-        where: str = "",
-        note: str = "",
-        connect_fix: str = "",
-        hints: dict[str, str] | None = None,
+        self, name: str, room: str, receivers: list[str], fix: str, **words: Unpack[_Words]
     ) -> None:
         """``name`` connects to the exercise's route for ``room``; each of ``receivers`` then
         gets "<name> joined": the step "NAME joins room R: RECEIVERS receive 'NAME joined'"."""
-        self.connect(name, self.exercise.pattern.format(room=room, user=name), fix=connect_fix)
-        joined = f"{name} joined"
-        step = f"{name} joins room {room}{where}: {_receive(receivers)} {joined!r}{note}"
-        self._hear(receivers, joined, step, fix, hints)
+        path = self.exercise.pattern.format(room=room, user=name)
+        self.connect(name, path, fix=words.get("connect_fix", ""))
+        self._hear(receivers, f"{name} joined", f"{name} joins room {room}", fix, words)
 
     def says(
-        self,
-        name: str,
-        text: str,
-        receivers: list[str],
-        fix: str,
-        relayed: str = "{text}",
-        *,
-        where: str = "",
-        note: str = "",
-        hints: dict[str, str] | None = None,
+        self, name: str, text: str, receivers: list[str], fix: str, **words: Unpack[_Words]
     ) -> None:
-        """``name`` sends ``text``; each of ``receivers`` gets it as ``relayed`` (a template of
-        ``name`` and ``text``): "NAME says 'TEXT': RECEIVERS receive 'RELAYED'" (or "it")."""
-        heard = relayed.format(name=name, text=text)
-        shown = "it" if heard == text else repr(heard)
-        step = f"{name} says {text!r}{where}: {_receive(receivers)} {shown}{note}"
+        """``name`` sends ``text``; each of ``receivers`` gets it, passed on as ``relayed``
+        says: "NAME says 'TEXT': RECEIVERS receive 'RELAYED'" ("receive it" if unchanged)."""
         if self.send(name, text):
-            self._hear(receivers, heard, step, fix, hints)
+            heard = words.get("relayed", "{text}").format(name=name, text=text)
+            self._hear(receivers, heard, f"{name} says {text!r}", fix, words, text)
 
     def asks(
         self,
@@ -315,12 +304,15 @@ class _Run:
         self.expect_json(name, answer, step.format(**shown), fix, binary=binary)
 
     def _hear(
-        self, receivers: list[str], text: str, step: str, fix: str, hints: dict[str, str] | None
+        self, receivers: list[str], heard: str, action: str, fix: str, words: _Words, sent: str = ""
     ) -> None:
+        shown = "it" if heard == sent else repr(heard)
+        where, note = words.get("where", ""), words.get("note", "")
+        step = f"{action}{where}: {_receive(receivers)} {shown}{note}"
         if len(receivers) == 1:
-            self.expect_text(receivers[0], text, step, fix, hints)
+            self.expect_text(receivers[0], heard, step, fix, words.get("hints"))
         else:
-            self.expect_texts(receivers, [text], step, fix, hints)
+            self.expect_texts(receivers, [heard], step, fix, words.get("hints"))
 
     def vanish(self, name: str) -> None:
         """``name``'s network goes away: sends to it fail; its handler hears nothing yet."""

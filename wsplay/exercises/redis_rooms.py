@@ -150,11 +150,12 @@ def _rooms_script(run: _WorkersRun) -> None:
     run.joins("dave", "b", ["dave"], join_fix)
     relay_across = f"{relay_fix} {across}"
     alone = " (nothing from room b)"
-    run.says("alice", "hi", ["alice", "bob"], relay_across, relayed, note=alone, hints=leak)
+    run.says("alice", "hi", ["alice", "bob"], relay_across, relayed=relayed, note=alone, hints=leak)
     again = {"alice: hi": twice, **leak}
-    run.says("bob", "hello", ["bob", "alice"], relay_across, relayed, hints=again)
+    run.says("bob", "hello", ["bob", "alice"], relay_across, relayed=relayed, hints=again)
     from_a = {"bob: hello": twice, "alice": rooms_fix, "bob": rooms_fix}
-    run.says("dave", "anyone?", ["dave"], relay_fix, relayed, where=" in room b", hints=from_a)
+    in_b = " in room b"
+    run.says("dave", "anyone?", ["dave"], relay_fix, relayed=relayed, where=in_b, hints=from_a)
     run.joins("carol", "a", ["carol", "alice", "bob"], join_fix, where=" on worker 1", hints=leak)
     run.leave("bob", "bob leaves", left_fix)
     run.expect_texts(

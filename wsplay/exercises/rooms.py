@@ -46,11 +46,10 @@ def _rooms(run: _Run) -> None:
     run.conversation()
     run.joins("dave", "b", ["dave"], join_fix, connect_fix=accept_fix)
     run.joins("alice", "a", ["alice"], join_fix)
-    run.says(
-        "dave", "hello b", ["dave"], relay_fix, relayed, note=" (nothing from room a)", hints=leak
-    )
+    alone = " (nothing from room a)"
+    run.says("dave", "hello b", ["dave"], relay_fix, relayed=relayed, note=alone, hints=leak)
     run.joins("bob", "a", ["bob", "alice"], join_fix, note=" (nothing from room b)", hints=from_b)
-    run.says("alice", "hi", ["alice", "bob"], relay_fix, relayed)
+    run.says("alice", "hi", ["alice", "bob"], relay_fix, relayed=relayed)
     run.joins("carol", "a", ["carol", "alice", "bob"], join_fix)
     run.vanish("carol")
     if run.send("alice", "anyone?"):
