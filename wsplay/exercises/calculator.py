@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from .conversation import _Run
 from .registry import _exercise
 from .seen import ANY_TEXT
@@ -36,11 +33,7 @@ def _calculator(run: _Run) -> None:
     run.conversation()
     run.connect("client", "/calc", fix="Call `await websocket.accept()` first.")
     for op, a, b, result in arithmetic:
-        request = {"op": op, "a": a, "b": b}
-        run.send("client", request, "json")
-        run.expect_json(
-            "client", {"result": result}, f"{_js(request)} → {_js({'result': result})}", fix
-        )
+        run.asks("client", {"op": op, "a": a, "b": b}, {"result": result}, fix)
     run.leave("client", "client leaves; the handler ends without an error", "")
 
     error_fix = (
@@ -50,16 +43,9 @@ def _calculator(run: _Run) -> None:
     run.conversation()
     run.connect("client", "/calc", fix="Call `await websocket.accept()` first.")
     for request in ({"op": "div", "a": 1, "b": 0}, {"op": "pow", "a": 2, "b": 3}):
-        run.send("client", request, "json")
-        run.expect_json("client", {"error": ANY_TEXT}, f"{_js(request)} → an error", error_fix)
-    request = {"op": "add", "a": 1, "b": 1}
-    run.send("client", request, "json")
-    run.expect_json(
-        "client",
-        {"result": 2},
-        f"after the errors, {_js(request)} → {_js({'result': 2})}",
-        error_fix,
-    )
+        run.asks("client", request, {"error": ANY_TEXT}, error_fix, "{request} → an error")
+    after = "after the errors, {request} → {answer}"
+    run.asks("client", {"op": "add", "a": 1, "b": 1}, {"result": 2}, error_fix, after)
     run.leave("client", "client leaves; the handler ends without an error", "")
 
     binary_fix = (
@@ -69,22 +55,8 @@ def _calculator(run: _Run) -> None:
     )
     run.conversation()
     run.connect("client", "/calc", fix="Call `await websocket.accept()` first.")
-    request = {"op": "mul", "a": 6, "b": 7}
-    run.send("client", request, "json-bytes")
-    run.expect_json(
-        "client",
-        {"result": 42},
-        f"{_js(request)} in a binary frame → {_js({'result': 42})} in a binary frame",
-        binary_fix,
-        binary=True,
-    )
-    request = {"op": "add", "a": 1, "b": 2}
-    run.send("client", request, "json")
-    run.expect_json(
-        "client", {"result": 3}, f"then {_js(request)} as text → a text answer", binary_fix
-    )
+    both = "{request} in a binary frame → {answer} in a binary frame"
+    run.asks("client", {"op": "mul", "a": 6, "b": 7}, {"result": 42}, binary_fix, both, binary=True)
+    as_text = "then {request} as text → a text answer"
+    run.asks("client", {"op": "add", "a": 1, "b": 2}, {"result": 3}, binary_fix, as_text)
     run.leave("client", "client leaves; the handler ends without an error", "")
-
-
-def _js(value: Any) -> str:
-    return json.dumps(value)

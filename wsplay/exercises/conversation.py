@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypedDict, Unpack
 
 from ..framework import (
     HandshakeRejectedError,
@@ -16,15 +17,14 @@ from ..framework import (
     describe_close_code,
 )
 from ..framework.exceptions import BindingError
-from ..framework.routing import compile_pattern
-from ..testing import HandlerInterrupted, TestClient
+from ..testing import TestClient
 from .harness import PEER_HEADER, _Capture, _Harness
 from .registry import Exercise
 from .report import FAIL, PASS, SKIP, Report, StepResult
 from .seen import (
     ANY_TEXT,
     ANYTHING,
-    _crash_text,
+    _hint,
     _json_matches,
     _one_line,
     _pick,
@@ -34,16 +34,27 @@ from .seen import (
 )
 
 
+class _Words(TypedDict, total=False):
+    """What a step of ``joins`` or ``says`` adds to its plain words, or changes."""
+
+    where: str  # after the action: "carol joins room a on worker 1: ..."
+    note: str  # at the end: "... receive 'bob joined' (nothing from room b)"
+    hints: dict[str, str]  # a text that may come instead -> what that mistake means
+    relayed: str  # says: how the text is passed on, e.g. "{name}: {text}"; "{text}" if unset
+    connect_fix: str  # joins: the fix should the connection be refused
+
+
+@dataclass
 class _Client:
     """One scripted client: its name, path and blocking test session."""
 
-    def __init__(self, name: str, path: str, session: Any) -> None:
-        self.name = name
-        self.path = path
-        self.session = session
-        self.left = False
+    name: str
+    path: str
+    session: Any
+    left: bool = False
 
 
+@dataclass(eq=False)
 class _Run:
     """Drives the conversations of one check and writes their steps into the report.
 
@@ -51,23 +62,14 @@ class _Run:
     state is unknown, and one mistake should read as one ✗.
     """
 
-    def __init__(
-        self,
-        exercise: Exercise,
-        client: TestClient,
-        harness: _Harness,
-        capture: _Capture,
-        report: Report,
-        timeout: float,
-    ) -> None:
-        self.exercise = exercise
-        self.client = client
-        self.harness = harness
-        self.capture = capture
-        self.report = report
-        self.timeout = timeout
-        self.clients: dict[str, _Client] = {}
-        self.failed = False
+    exercise: Exercise
+    client: TestClient
+    harness: _Harness
+    capture: _Capture
+    report: Report
+    timeout: float
+    clients: dict[str, _Client] = field(default_factory=dict)
+    failed: bool = False
 
     # --- bookkeeping ---------------------------------------------------------------------
     def conversation(self) -> _Run:
@@ -91,48 +93,7 @@ class _Run:
     def _explain(self, seen: _Seen, fix: str, *, expected_kind: str = "") -> str:
         """The hint for an unexpected ``seen``: what the handler did, then what to change."""
         errors, warnings = self.capture.drain()
-        crash = _crash_text(errors)
-        if errors and isinstance(errors[0], BindingError):
-            names = ", ".join(
-                f"`{name}`" for name in compile_pattern(self.exercise.pattern).parameters
-            )
-            return (
-                f"{crash} The route {self.exercise.pattern} passes its values to the "
-                f"parameters named {names}: name yours the same."
-            )
-        if errors and isinstance(errors[0], HandlerInterrupted):
-            return (
-                f"{crash} A handler must `await` something on every turn of a loop (a receive, "
-                "a send, `await asyncio.sleep(...)`); blocking calls such as time.sleep, or "
-                "CPU work, belong in `await asyncio.to_thread(...)`."
-            )
-        if crash:
-            return f"{crash} {fix}"
-        if seen.kind == "refused" and warnings:
-            return f"{warnings[0]} {fix}"
-        if seen.kind == "refused":
-            return (
-                "The handler closed the connection before calling `await websocket.accept()`, "
-                f"so the client was refused. {fix}"
-            )
-        if seen.kind == "timeout":
-            return (
-                "Your handler sent nothing back: is it waiting for another message, missing a "
-                f"send, or blocked by a call that is not awaited (e.g. time.sleep)? {fix}"
-            )
-        if seen.kind == "close" and seen.code == 1000:
-            return (
-                f"Your handler returned (wsplay then closes with 1000) before sending this. {fix}"
-            )
-        if seen.kind == "close" and seen.code == 1006:
-            return (
-                "Your handler stopped without closing the connection, e.g. a "
-                f"WebSocketDisconnectError about another client ended it. {fix}"
-            )
-        if seen.kind in ("text", "bytes") and expected_kind and seen.kind != expected_kind:
-            frame = {"text": "a text frame", "bytes": "a binary frame"}
-            return f"This needs {frame[expected_kind]}, not {frame[seen.kind]}. {fix}"
-        return fix
+        return _hint(seen, fix, errors, warnings, self.exercise.pattern, expected_kind)
 
     # --- client actions ------------------------------------------------------------------
     def connect(
@@ -307,6 +268,52 @@ class _Run:
             return
         self._fail(step, wanted, seen.describe(self.timeout), self._explain(seen, fix))
 
+    # --- steps whose words come from what they do: each script says what it checks once ----
+    def joins(
+        self, name: str, room: str, receivers: list[str], fix: str, **words: Unpack[_Words]
+    ) -> None:
+        """``name`` connects to the exercise's route for ``room``; each of ``receivers`` then
+        gets "<name> joined": the step "NAME joins room R: RECEIVERS receive 'NAME joined'"."""
+        path = self.exercise.pattern.format(room=room, user=name)
+        self.connect(name, path, fix=words.get("connect_fix", ""))
+        self._hear(receivers, f"{name} joined", f"{name} joins room {room}", fix, words)
+
+    def says(
+        self, name: str, text: str, receivers: list[str], fix: str, **words: Unpack[_Words]
+    ) -> None:
+        """``name`` sends ``text``; each of ``receivers`` gets it, passed on as ``relayed``
+        says: "NAME says 'TEXT': RECEIVERS receive 'RELAYED'" ("receive it" if unchanged)."""
+        if self.send(name, text):
+            heard = words.get("relayed", "{text}").format(name=name, text=text)
+            self._hear(receivers, heard, f"{name} says {text!r}", fix, words, text)
+
+    def asks(
+        self,
+        name: str,
+        request: Any,
+        answer: Any,
+        fix: str,
+        step: str = "{request} → {answer}",
+        *,
+        binary: bool = False,
+    ) -> None:
+        """``name`` sends ``request`` as JSON and receives ``answer`` as JSON, both in binary
+        frames if ``binary``; ``step`` words it from their JSON texts."""
+        self.send(name, request, "json-bytes" if binary else "json")
+        shown = {"request": json.dumps(request), "answer": json.dumps(answer, default=repr)}
+        self.expect_json(name, answer, step.format(**shown), fix, binary=binary)
+
+    def _hear(
+        self, receivers: list[str], heard: str, action: str, fix: str, words: _Words, sent: str = ""
+    ) -> None:
+        shown = "it" if heard == sent else repr(heard)
+        where, note = words.get("where", ""), words.get("note", "")
+        step = f"{action}{where}: {_receive(receivers)} {shown}{note}"
+        if len(receivers) == 1:
+            self.expect_text(receivers[0], heard, step, fix, words.get("hints"))
+        else:
+            self.expect_texts(receivers, [heard], step, fix, words.get("hints"))
+
     def vanish(self, name: str) -> None:
         """``name``'s network goes away: sends to it fail; its handler hears nothing yet."""
         if not self.failed:
@@ -369,3 +376,10 @@ class _Run:
                 self._close(client, 1000, "")
         self.clients.clear()
         self.capture.drain()
+
+
+def _receive(names: list[str]) -> str:
+    """'dave receives', 'bob and alice receive', 'carol, alice and bob receive'."""
+    if len(names) == 1:
+        return f"{names[0]} receives"
+    return f"{', '.join(names[:-1])} and {names[-1]} receive"

@@ -136,11 +136,10 @@ def _rooms_script(run: _WorkersRun) -> None:
         "left\" to the room's channel."
     )
     leak = {"dave": rooms_fix}
+    accept_fix = "Call `await websocket.accept()` first."
+    relayed = "{name}: {text}"  # how a room passes a member's text on
     run.conversation()
-    run.connect("alice", "/room/a/alice", fix="Call `await websocket.accept()` first.")
-    run.expect_text(
-        "alice", "alice joined", "alice joins room a: alice receives 'alice joined'", join_fix
-    )
+    run.joins("alice", "a", ["alice"], join_fix, connect_fix=accept_fix)
     run.connect("bob", "/room/a/bob")
     run.expect_texts(
         ["bob"], ["bob joined"], "bob joins room a on worker 2: bob receives 'bob joined'", join_fix
@@ -148,42 +147,16 @@ def _rooms_script(run: _WorkersRun) -> None:
     run.expect_texts(
         ["alice"], ["bob joined"], "alice, on worker 1, receives 'bob joined' too", across
     )
-    run.connect("dave", "/room/b/dave")
-    run.expect_text(
-        "dave", "dave joined", "dave joins room b: dave receives 'dave joined'", join_fix
-    )
-    if run.send("alice", "hi"):
-        run.expect_texts(
-            ["alice", "bob"],
-            ["alice: hi"],
-            "alice says 'hi': alice and bob receive 'alice: hi' (nothing from room b)",
-            f"{relay_fix} {across}",
-            hints=leak,
-        )
-    if run.send("bob", "hello"):
-        run.expect_texts(
-            ["bob", "alice"],
-            ["bob: hello"],
-            "bob says 'hello': bob and alice receive 'bob: hello'",
-            f"{relay_fix} {across}",
-            hints={"alice: hi": twice, **leak},
-        )
-    if run.send("dave", "anyone?"):
-        run.expect_text(
-            "dave",
-            "dave: anyone?",
-            "dave says 'anyone?' in room b: dave receives 'dave: anyone?'",
-            relay_fix,
-            hints={"bob: hello": twice, "alice": rooms_fix, "bob": rooms_fix},
-        )
-    run.connect("carol", "/room/a/carol")
-    run.expect_texts(
-        ["carol", "alice", "bob"],
-        ["carol joined"],
-        "carol joins room a on worker 1: carol, alice and bob receive 'carol joined'",
-        join_fix,
-        hints={"dave": rooms_fix},
-    )
+    run.joins("dave", "b", ["dave"], join_fix)
+    relay_across = f"{relay_fix} {across}"
+    alone = " (nothing from room b)"
+    run.says("alice", "hi", ["alice", "bob"], relay_across, relayed=relayed, note=alone, hints=leak)
+    again = {"alice: hi": twice, **leak}
+    run.says("bob", "hello", ["bob", "alice"], relay_across, relayed=relayed, hints=again)
+    from_a = {"bob: hello": twice, "alice": rooms_fix, "bob": rooms_fix}
+    in_b = " in room b"
+    run.says("dave", "anyone?", ["dave"], relay_fix, relayed=relayed, where=in_b, hints=from_a)
+    run.joins("carol", "a", ["carol", "alice", "bob"], join_fix, where=" on worker 1", hints=leak)
     run.leave("bob", "bob leaves", left_fix)
     run.expect_texts(
         ["alice", "carol"], ["bob left"], "alice and carol receive 'bob left'", left_fix

@@ -40,45 +40,17 @@ def _rooms(run: _Run) -> None:
         "member's own handler."
     )
     leak = {"alice": rooms_fix, "bob": rooms_fix, "carol": rooms_fix}
+    from_b = {"dave": rooms_fix}
+    accept_fix = "Call `await websocket.accept()` first."
+    relayed = "{name}: {text}"  # how a room passes a member's text on
     run.conversation()
-    run.connect("dave", "/room/b/dave", fix="Call `await websocket.accept()` first.")
-    run.expect_text(
-        "dave", "dave joined", "dave joins room b: dave receives 'dave joined'", join_fix
-    )
-    run.connect("alice", "/room/a/alice")
-    run.expect_text(
-        "alice", "alice joined", "alice joins room a: alice receives 'alice joined'", join_fix
-    )
-    if run.send("dave", "hello b"):
-        run.expect_text(
-            "dave",
-            "dave: hello b",
-            "dave says 'hello b': dave receives 'dave: hello b' (nothing from room a)",
-            relay_fix,
-            hints=leak,
-        )
-    run.connect("bob", "/room/a/bob")
-    run.expect_texts(
-        ["bob", "alice"],
-        ["bob joined"],
-        "bob joins room a: bob and alice receive 'bob joined' (nothing from room b)",
-        join_fix,
-        hints={"dave": rooms_fix},
-    )
-    if run.send("alice", "hi"):
-        run.expect_texts(
-            ["alice", "bob"],
-            ["alice: hi"],
-            "alice says 'hi': alice and bob receive 'alice: hi'",
-            relay_fix,
-        )
-    run.connect("carol", "/room/a/carol")
-    run.expect_texts(
-        ["carol", "alice", "bob"],
-        ["carol joined"],
-        "carol joins room a: carol, alice and bob receive 'carol joined'",
-        join_fix,
-    )
+    run.joins("dave", "b", ["dave"], join_fix, connect_fix=accept_fix)
+    run.joins("alice", "a", ["alice"], join_fix)
+    alone = " (nothing from room a)"
+    run.says("dave", "hello b", ["dave"], relay_fix, relayed=relayed, note=alone, hints=leak)
+    run.joins("bob", "a", ["bob", "alice"], join_fix, note=" (nothing from room b)", hints=from_b)
+    run.says("alice", "hi", ["alice", "bob"], relay_fix, relayed=relayed)
+    run.joins("carol", "a", ["carol", "alice", "bob"], join_fix)
     run.vanish("carol")
     if run.send("alice", "anyone?"):
         run.lost("carol")

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..framework import describe_close_code
+from ..framework.exceptions import BindingError
+from ..framework.routing import compile_pattern
+from ..testing import HandlerInterrupted
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # wsplay/
 
@@ -115,3 +118,53 @@ def _pick(hints: dict[str, str] | None, texts: Iterable[Any]) -> str:
             if isinstance(text, str) and key in text:
                 return hint
     return ""
+
+
+def _hint(
+    seen: _Seen,
+    fix: str,
+    errors: list[BaseException],
+    warnings: list[str],
+    pattern: str,
+    expected_kind: str = "",
+) -> str:
+    """The hint for an unexpected ``seen``, from what the handler did (``errors`` it raised,
+    ``warnings`` it logged), then ``fix``: a learner reads first what went wrong."""
+    crash = _crash_text(errors)
+    if errors and isinstance(errors[0], BindingError):
+        names = ", ".join(f"`{name}`" for name in compile_pattern(pattern).parameters)
+        return (
+            f"{crash} The route {pattern} passes its values to the "
+            f"parameters named {names}: name yours the same."
+        )
+    if errors and isinstance(errors[0], HandlerInterrupted):
+        return (
+            f"{crash} A handler must `await` something on every turn of a loop (a receive, "
+            "a send, `await asyncio.sleep(...)`); blocking calls such as time.sleep, or "
+            "CPU work, belong in `await asyncio.to_thread(...)`."
+        )
+    if crash:
+        return f"{crash} {fix}"
+    if seen.kind == "refused" and warnings:
+        return f"{warnings[0]} {fix}"
+    if seen.kind == "refused":
+        return (
+            "The handler closed the connection before calling `await websocket.accept()`, "
+            f"so the client was refused. {fix}"
+        )
+    if seen.kind == "timeout":
+        return (
+            "Your handler sent nothing back: is it waiting for another message, missing a "
+            f"send, or blocked by a call that is not awaited (e.g. time.sleep)? {fix}"
+        )
+    if seen.kind == "close" and seen.code == 1000:
+        return f"Your handler returned (wsplay then closes with 1000) before sending this. {fix}"
+    if seen.kind == "close" and seen.code == 1006:
+        return (
+            "Your handler stopped without closing the connection, e.g. a "
+            f"WebSocketDisconnectError about another client ended it. {fix}"
+        )
+    if seen.kind in ("text", "bytes") and expected_kind and seen.kind != expected_kind:
+        frame = {"text": "a text frame", "bytes": "a binary frame"}
+        return f"This needs {frame[expected_kind]}, not {frame[seen.kind]}. {fix}"
+    return fix
