@@ -77,7 +77,7 @@ class ServerConnection:
         self.closed_by, self.close_code, self.close_reason = by, code, reason
 
     def ended_how(self) -> str:
-        if self.closed_by is ClosedBy.DROPPED:
+        if self.closed_by == ClosedBy.DROPPED:
             return "the client vanished without a close frame, 1006"
         code = f" with {self.close_code}" if self.close_code is not None else ""
         why = f" ({self.close_reason})" if self.close_reason else ""

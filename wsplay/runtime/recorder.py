@@ -281,7 +281,7 @@ class _Conversation:
             # The protocol knows best who closed (a keepalive timeout is the server's 1011,
             # though the app is told 1005 or 1006): ask it first.
             self.notice_ending()
-            if self.connection.closed_by is ClosedBy.DROPPED:
+            if self.connection.closed_by == ClosedBy.DROPPED:
                 return {**message, "code": 1006, "reason": ""}  # as RFC 6455 names it
             if self.connection.closed_by is not None:
                 return message

@@ -193,7 +193,7 @@ class BrowserClient(anywidget.AnyWidget):
     def _close_note(self, core: ClientCore, server: Event | None) -> str | None:
         if server is None or server.code == core.close_code:
             return None
-        if core.closed_by is ClosedBy.CLIENT:
+        if core.closed_by == ClosedBy.CLIENT:
             said, heard = f"The page closed with {core.close_code}", "your handler got"
             code = server.code
         else:

@@ -319,7 +319,7 @@ class ClientModel:
         except Exception as error:
             self.note("✗", "error", f"Could not close: {error}")
             return
-        if core.closed_by is ClosedBy.DROPPED:
+        if core.closed_by == ClosedBy.DROPPED:
             self.note("•", "close", "dropped: the connection ended with no close frame (1006)")
         else:
             self._note_close(core.close_code, core.close_reason, "client")
