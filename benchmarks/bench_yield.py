@@ -117,7 +117,7 @@ def one_flood(kernel: flood.Kernel, with_cells: bool, deadline: float) -> Flood:
     cpu_after = float(last_json(kernel.run(SERVER_CPU).stdout))
     received, _, _, opened, closed = last_json(kernel.run(flood.SUMMARY).stdout)[:5]
     seconds = max(closed - opened, 1e-9)
-    cells = [took for at, took in samples if opened <= at <= closed]
+    cells = [sample[1] for sample in samples if opened <= sample[0] <= closed]
     return Flood(received / seconds, (cpu_after - cpu_before) / seconds, cells)
 
 
