@@ -495,7 +495,9 @@ def test_two_playgrounds_racing_for_one_port_get_port_in_use(kernel: Kernel):
 def test_a_kernel_paused_as_a_whole_blames_no_handler(kernel: Kernel):
     """A loaded machine can stop the kernel's process for a while: that is nobody's
     handler's fault, and the watchdog must not say it is (it ran late too, and knows)."""
-    kernel.run("pg = wsplay.start()")
+    # The keepalive's defaults: an earlier test's 0.3 s pings would time out across the
+    # pause (the server's timer fires on resume before it reads the pong: a real 1011).
+    kernel.run("pg = wsplay.start(ping_interval=20.0, ping_timeout=20.0)")
     before = kernel.value("len(pg.warnings)")
     process = psutil.Process(kernel.manager.provisioner.process.pid)
     with connect(f"{url_of(kernel)}/echo", open_timeout=TIMEOUT) as client:
