@@ -61,6 +61,8 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     notice: Notice = staticmethod(lambda kind, text: None)  # set per playground (guarded)
     # Set by the recorder: told of each control frame, (kind, direction), for the timeline.
     wsplay_control: Callable[[str, str], None] | None = None
+    # Set by the recorder: each message the app reads passes through it first (see receive).
+    wsplay_seen: Callable[[Any], Any] | None = None
 
     def handle_ping(self) -> None:
         super().handle_ping()
@@ -111,14 +113,16 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.resume_reading()
 
     async def receive(self) -> Any:
-        # uvicorn's, except that reading resumes only while the peer reads what it is sent:
-        # else each message the app reads would undo the pause of pause_writing.
+        # uvicorn's, except that reading resumes only while the peer reads what it is sent
+        # (else each message the app reads would undo the pause of pause_writing), and that
+        # the recorder sees each message here, with no coroutine of its own around this one.
         message = await self.queue.get()
         if self.read_paused and self.queue.empty():
             self.read_paused = False
             if self.writable.is_set():
                 self.transport.resume_reading()
-        return message
+        seen = self.wsplay_seen
+        return message if seen is None else seen(message)
 
     def handle_parser_exception(self) -> None:
         close = self.conn.close_sent

@@ -141,8 +141,13 @@ class _Conversation:
         self.id = known
         self.connection = ServerConnection(self.id, scope, self, recorder._loop)
         protocol = getattr(send, "__self__", None)
+        self._app_receive: Any = self.receive
         if hasattr(protocol, "wsplay_control"):  # the playground's own protocol class
             protocol.wsplay_control = self._control
+            # It hands each message to seen() itself: the app reads the protocol's own
+            # receive, with no coroutine of ours around it (one less per message).
+            protocol.wsplay_seen = self.seen
+            self._app_receive = receive
 
     def _control(self, kind: str, direction: str) -> None:
         """A ping or pong the server's protocol handled (the app never sees them)."""
@@ -177,7 +182,7 @@ class _Conversation:
         host = Host(on_error=self.report, on_notice=self._notice)
         try:
             with hosting(host):
-                await self.recorder.app(hosted(self.scope, host), self.receive, self.send)
+                await self.recorder.app(hosted(self.scope, host), self._app_receive, self.send)
         except (SystemExit, KeyboardInterrupt) as error:
             # Not the kernel's to obey: only this handler ends. Said, then closed like any
             # other failure (uvicorn would log it as a crash of the whole ASGI app).
@@ -202,7 +207,7 @@ class _Conversation:
         self.connection._conversation = None
         protocol = getattr(self._send, "__self__", None)
         if getattr(protocol, "wsplay_control", None) is not None:
-            protocol.wsplay_control = None
+            protocol.wsplay_control = protocol.wsplay_seen = None
         self.scope, self._receive, self._send = {}, _ended_receive, _ended_send
 
     async def _close_after(self, error: BaseException) -> None:
@@ -264,7 +269,11 @@ class _Conversation:
         self._end(by, code, reason)
 
     async def receive(self) -> dict[str, Any]:
-        message = await self._receive()
+        """The server's receive, seen (for a server whose protocol does not call seen())."""
+        return self.seen(await self._receive())
+
+    def seen(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Record a message the app is about to read; the disconnect as it really happened."""
         kind = message["type"]
         if kind == "websocket.receive":
             data = message.get("text")
