@@ -53,9 +53,11 @@ Notice = Callable[[str, str], None]  # (kind, text): the kind keeps the notebook
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O WebSocket protocol with the gaps above closed.
 
-    Nothing here runs per data frame or per message: on this path every Python call costs
-    the server a few per cent (benchmarks/bench_playground.py). What must see every message
-    is in the recorder, which wraps the app's receive and send anyway.
+    Only ``receive`` runs per message, and it replaces uvicorn's rather than wrapping it:
+    on this path every Python call costs the server a few per cent
+    (benchmarks/bench_playground.py). It hands each message to the recorder's ``seen``, so
+    the recorder needs no coroutine of its own around it; the rest runs per connection or
+    per control frame.
     """
 
     notice: Notice = staticmethod(lambda kind, text: None)  # set per playground (guarded)

@@ -96,6 +96,10 @@ def _error(event: Event) -> str:
     return f"error: {event.preview}"
 
 
+def _control_frame(event: Event) -> str:
+    return f"{_arrow(event)} {event.kind}{_suffix(' ({})', event.preview)}"
+
+
 # What each kind of event says after its connection's number (Event.describe).
 _WHAT: dict[str, Callable[[Event], str]] = {
     MESSAGE: lambda e: f"{_arrow(e)} {e.type} ({e.size} B): {e.preview}",
@@ -104,8 +108,8 @@ _WHAT: dict[str, Callable[[Event], str]] = {
     REJECT: lambda e: f"handshake refused (HTTP {e.code or 403}){_suffix(': {}', e.reason)}",
     CLOSE: _closed,
     WARNING: lambda e: f"warning: {e.preview}",
-    PING: lambda e: f"{_arrow(e)} {e.kind}{_suffix(' ({})', e.preview)}",
-    PONG: lambda e: f"{_arrow(e)} {e.kind}{_suffix(' ({})', e.preview)}",
+    PING: _control_frame,
+    PONG: _control_frame,
 }
 
 
@@ -154,6 +158,10 @@ _ROW = len(_SLOTS)
 _ZEROS = array("q", bytes(8 * _ROW))
 
 
+def _empty_table() -> array[int]:
+    return array("q", bytes(8 * _ROW * MAX_TRACKED_CONNECTIONS))
+
+
 class Timeline:
     """A bounded record of events; the newest ``max_events`` are kept, totals are exact.
 
@@ -173,7 +181,7 @@ class Timeline:
         # Totals per connection, for the newest MAX_TRACKED_CONNECTIONS (see _SLOTS): the
         # offset of each connection's row in one table.
         self._rows: OrderedDict[int, int] = OrderedDict()
-        self._table = array("q", bytes(8 * _ROW * MAX_TRACKED_CONNECTIONS))
+        self._table = _empty_table()
         self._ids = itertools.count(1)
         self.recorded = 0  # events ever recorded, including those dropped from the window
         self.enabled = True
@@ -291,7 +299,7 @@ class Timeline:
     def clear(self) -> None:
         self._events.clear()
         self._rows.clear()
-        self._table = array("q", bytes(8 * _ROW * MAX_TRACKED_CONNECTIONS))
+        self._table = _empty_table()
 
     def __len__(self) -> int:
         return len(self._events)
