@@ -17,12 +17,26 @@ class FakeClocks:
     def __init__(self) -> None:
         self.wall = self.process = self.thread = 100.0
         self.pauses: list[float] = []
+        self.threads: dict[int, float] = {}  # CPU clock id -> that thread's CPU time
+        self.ended: set[int] = set()
 
-    def work(self, seconds: float, others: float = 0.0) -> None:
-        """The server thread works ``seconds``; the other threads use ``others`` of CPU."""
+    def work(self, seconds: float, others: float = 0.0, by: int | None = None) -> None:
+        """The server thread works ``seconds``; the other threads use ``others`` of CPU
+        (all of it the thread whose clock is ``by``, if given)."""
         self.wall += seconds
         self.thread += seconds
         self.process += seconds + others
+        if by is not None:
+            self.threads[by] += others
+
+    def pthread_getcpuclockid(self, ident: int) -> int:
+        self.threads.setdefault(ident, 0.0)
+        return ident
+
+    def clock_gettime(self, clock: int) -> float:
+        if clock in self.ended:
+            raise OSError(22, "Invalid argument")
+        return self.threads[clock]
 
     def perf_counter(self) -> float:
         return self.wall
@@ -45,10 +59,12 @@ def clocks(monkeypatch: pytest.MonkeyPatch) -> FakeClocks:
     return fake
 
 
-def serve(share: gil.GilShare, clocks: FakeClocks, slices: int, others: float = 0.0) -> None:
+def serve(
+    share: gil.GilShare, clocks: FakeClocks, slices: int, others: float = 0.0, by: int | None = None
+) -> None:
     """``slices`` slices of work, each message checked as the recorder does."""
     for _ in range(slices):
-        clocks.work(gil.SLICE, others * gil.SLICE)
+        clocks.work(gil.SLICE, others * gil.SLICE, by)
         if clocks.perf_counter() >= share.next:
             share.look()
 
@@ -97,3 +113,49 @@ def test_the_demand_threshold_also_expresses_always_and_never(
         assert clocks.pauses == []
     else:
         assert len(clocks.pauses) >= 99
+
+
+class _Started:
+    """What leave_out reads of a thread."""
+
+    def __init__(self, ident: int) -> None:
+        self.ident = ident
+
+
+def test_a_thread_left_out_is_no_demand_however_busy(clocks: FakeClocks) -> None:
+    share = gil.GilShare()
+    share.leave_out(_Started(7))  # type: ignore[arg-type]
+    serve(share, clocks, slices=200, others=0.5, by=7)  # the watchdog, say
+    assert clocks.pauses == []
+    serve(share, clocks, slices=20, others=0.5)  # a cell: still seen
+    assert len(clocks.pauses) >= 19
+
+
+def test_a_left_out_thread_that_ended_is_forgotten(clocks: FakeClocks) -> None:
+    share = gil.GilShare()
+    share.leave_out(_Started(7))  # type: ignore[arg-type]
+    serve(share, clocks, slices=5, others=0.5, by=7)
+    clocks.ended.add(7)
+    serve(share, clocks, slices=20, others=0.5)  # its clock is gone: the rest still counts
+    assert len(clocks.pauses) >= 19
+    assert share._left_out == []
+
+
+def test_the_playground_leaves_its_watchdog_out() -> None:
+    """The real wiring (white-box: what is left out is not visible otherwise)."""
+    import time
+
+    from wsplay import Playground, Router
+
+    playground = Playground(Router()).start()
+    unwatched = Playground(Router(), block_threshold=None).start()
+    try:
+        running = playground._running
+        assert running is not None and running.server.watchdog is not None
+        watchdog = time.pthread_getcpuclockid(running.server.watchdog.thread.ident)
+        assert [clock for clock, _ in running.recorder.gil._left_out] == [watchdog]
+        assert unwatched._running is not None
+        assert unwatched._running.recorder.gil._left_out == []
+    finally:
+        playground.stop()
+        unwatched.stop()

@@ -114,6 +114,11 @@ class LoopWatchdog:
             target=self._watch, name=f"{loop_thread.name}-watchdog", daemon=True
         )
 
+    @property
+    def thread(self) -> threading.Thread:
+        """The thread that watches (the playground's GIL sharing leaves it out)."""
+        return self._thread
+
     # --- the loop's side: a beat every BEAT_INTERVAL ------------------------------------
     def _on_beat(self) -> None:
         self._beat = time.monotonic()

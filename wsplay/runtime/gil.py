@@ -15,11 +15,17 @@ that starts is seen within a slice and gets the pauses while it runs; a panel re
 during a flood gets them at each redraw. It corrects itself: a pause the others leave
 unused shows as no demand at the next look. ``benchmarks/bench_yield.py`` measures it
 against pausing always and never.
+
+Threads of the server's own that need the GIL only briefly and late is fine (its watchdog,
+awake 16 times a second for a few hundred microseconds of CPU on a small VM) are left out
+of the demand (``leave_out``): counted in, each of their wakes set off ``HOLD`` seconds of
+pauses that nobody used.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 SLICE = 0.002  # seconds of the server's work between two looks
@@ -49,6 +55,7 @@ class GilShare:
     __slots__ = (
         "_demand",
         "_hold",
+        "_left_out",
         "_pause",
         "_process",
         "_slice",
@@ -66,6 +73,13 @@ class GilShare:
         self.next = 0.0  # time.perf_counter() at which the running slice is over
         self._wall = self._process = self._thread = 0.0  # the clocks at the last look
         self._timer: asyncio.TimerHandle | None = None
+        self._left_out: list[tuple[int, float]] = []  # (CPU clock id, its time at the last look)
+
+    def leave_out(self, thread: threading.Thread) -> None:
+        """Do not count ``thread``'s CPU time as demand (a started thread of the server's)."""
+        if thread.ident is not None:
+            clock = time.pthread_getcpuclockid(thread.ident)
+            self._left_out.append((clock, time.clock_gettime(clock)))
 
     def look(self) -> None:
         """A slice is over: pause if the other threads used the CPU meanwhile."""
@@ -73,7 +87,7 @@ class GilShare:
         process, thread = time.process_time(), time.thread_time()
         wall = now - self._wall
         mine = thread - self._thread
-        others = (process - self._process) - mine
+        others = (process - self._process) - mine - self._left_out_time()
         self._wall, self._process, self._thread = now, process, thread
         self.next = now + self._slice
         if mine >= BUSY * wall and self._timer is None:
@@ -85,6 +99,21 @@ class GilShare:
             # the pause in, so what the others did with it decides the next pause.
             time.sleep(self._pause)
             self.next = time.perf_counter() + self._slice
+
+    def _left_out_time(self) -> float:
+        """CPU seconds the left-out threads used since the last look (the ended ones: 0)."""
+        if not self._left_out:
+            return 0.0
+        used, still = 0.0, []
+        for clock, before in self._left_out:
+            try:
+                now = time.clock_gettime(clock)
+            except OSError:  # the thread has ended
+                continue
+            used += now - before
+            still.append((clock, now))
+        self._left_out = still
+        return used
 
     def _look_again(self) -> None:
         try:

@@ -196,6 +196,8 @@ class Playground(Connects):
             self.origins,
             self._on_refused_origin,
         )
+        if loop.watchdog is not None:
+            recorder.gil.leave_out(loop.watchdog.thread)
         made.append(recorder)
         return recorder
 
