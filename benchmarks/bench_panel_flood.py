@@ -7,29 +7,44 @@ execute request to the kernel going idle. Only samples taken while the flood was
 count. The same cells are timed with the server idle, and the table shows both and their
 ratio. While the server works flat out, each of a cell's thread hops inside ipykernel
 waits for the GIL: the playground lowers CPython's switch interval to 1 ms while it runs and
-pauses its thread briefly every 2 ms of work (``--switch-interval`` sets the interpreter's
-own value before the playground starts; the playground only ever lowers it). It also
-reports how many times the client's log was pushed to the page (the panel throttles to ~20 a second)
-and how many log lines were kept, and what the front end was sent during the flood: the
-comm messages on IOPub (widget updates, whichever thread sent them), counted and sized as
-their JSON content, per second of flood.
+pauses its thread briefly while the kernel's threads want the GIL (``--switch-interval``
+sets the interpreter's own value before the playground starts; the playground only ever
+lowers it). It also reports how many times the client's log was pushed to the page (the
+panel throttles to ~20 a second) and how many log lines were kept, and what the front end
+was sent during the flood: the comm messages on IOPub (widget updates, whichever thread
+sent them), counted and sized as their JSON content, per second of flood.
+
+``--before REV`` runs the same floods, round by round in turn, in a second kernel that
+imports wsplay as it was at the git revision ``REV`` (checked out in a temporary worktree,
+removed at the end): ``--before be7e7c0`` is the last panel that redrew its log and its
+timeline as HTML tables; the front-end table then gives both, and their ratio per round.
 
     .venv/bin/python benchmarks/bench_panel_flood.py [--messages 10000] [--rounds 3]
+    .venv/bin/python benchmarks/bench_panel_flood.py --before be7e7c0 --rounds 5
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
-from tests.kernel import Kernel
+from harness import ratio_cell  # noqa: E402
+
+from tests.kernel import Kernel  # noqa: E402
 
 SETUP = """
 import sys, time, wsplay
@@ -68,6 +83,7 @@ opened = flood_started  # the log is bounded: its first lines are gone by now
 closed = next(l.time for l in log if l.kind == "close")
 print(json.dumps([view.model.received, len(log), len(redraws), opened, closed]))
 """
+DEADLINE = 300.0  # seconds all floods of one kernel may take together
 
 
 def time_cell(kernel: Kernel) -> tuple[float, float, int, int]:
@@ -89,6 +105,150 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+@dataclass(frozen=True)
+class Figure:
+    """One flood as the panel saw it, and what the front end was sent meanwhile."""
+
+    received: int
+    kept: int
+    redraws: int
+    seconds: float
+    slowest: float  # the slowest cell during the flood, seconds
+    updates: float  # comm messages a second
+    front_bytes: float  # their bytes a second
+
+
+@dataclass
+class Variant:
+    """The floods of one kernel: its idle cells, its cells during floods, its figures."""
+
+    name: str
+    kernel: Kernel
+    deadline: float
+    imported: str  # where the kernel's wsplay came from
+    idle: list[float] = field(default_factory=list)
+    during: list[float] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+
+def start(kernel: Kernel, name: str, args: argparse.Namespace) -> Variant:
+    setup = SETUP.format(count=args.messages, switch_interval=args.switch_interval)
+    kernel.run(textwrap.dedent(setup))
+    variant = Variant(name, kernel, time.monotonic() + DEADLINE, kernel.value("wsplay.__file__"))
+    variant.idle = [time_cell(kernel)[1] for _ in range(args.idle_cells)]
+    return variant
+
+
+def one_flood(variant: Variant) -> None:
+    """A flood, cells timed while it runs; its figure appended to the variant's."""
+    kernel = variant.kernel
+    kernel.run(START_FLOOD)
+    samples = []
+    while time.monotonic() < variant.deadline:
+        samples.append(time_cell(kernel))
+        if kernel.value("any(l.kind == 'close' for l in view.model.log())"):
+            break
+    kernel.run(FLOOD_DONE)
+    received, kept, redraws, opened, closed = _summary(kernel)
+    flooding = [sample for sample in samples if opened <= sample[0] <= closed]
+    took = [sample[1] for sample in flooding]
+    variant.during += took
+    covered = max(sum(took), 1e-9)  # seconds of flood the samples' IOPub covers
+    variant.figures.append(
+        Figure(
+            received,
+            kept,
+            redraws,
+            closed - opened,
+            max(took),
+            sum(sample[2] for sample in flooding) / covered,
+            sum(sample[3] for sample in flooding) / covered,
+        )
+    )
+
+
+@contextlib.contextmanager
+def worktree(revision: str) -> Iterator[Path]:
+    """The repository at ``revision``, checked out in a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="wsplay-before-") as parent:
+        path = Path(parent) / "tree"
+        git = ["git", "-C", str(REPO)]
+        subprocess.run([*git, "worktree", "add", "--detach", str(path), revision], check=True)
+        try:
+            yield path
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(path)], check=False)
+
+
+def report(args: argparse.Namespace, variants: list[Variant]) -> None:
+    print(f"Flood of {args.messages} messages to a panel client, {args.rounds} rounds")
+    for variant in variants:
+        print(f"- {variant.name}: wsplay from {variant.imported}")
+    print()
+    print("| wsplay | | trivial cells | p50 (ms) | p99 (ms) | max (ms) |")
+    print("|---|---|---|---|---|---|")
+    for variant in variants:
+        for when, values in (("server idle", variant.idle), ("during the flood", variant.during)):
+            print(
+                f"| {variant.name} | {when} | {len(values)} | "
+                f"{statistics.median(values) * 1e3:.1f} | "
+                f"{percentile(values, 0.99) * 1e3:.1f} | {max(values) * 1e3:.1f} |"
+            )
+    now = variants[0]
+    ratio = percentile(now.during, 0.99) / percentile(now.idle, 0.99)
+    print(f"\np99 during / idle ({now.name}): {ratio:.2f}x")
+    print(
+        "\n| wsplay | round | received | log lines kept | log redraws | flood (s) | "
+        "redraws/s | front-end updates/s | front-end KB/s | slowest cell (ms) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for variant in variants:
+        for index, figure in enumerate(variant.figures, 1):
+            print(
+                f"| {variant.name} | {index} | {figure.received} | {figure.kept} | "
+                f"{figure.redraws} | {figure.seconds:.2f} | "
+                f"{figure.redraws / max(figure.seconds, 1e-9):.1f} | {figure.updates:.1f} | "
+                f"{figure.front_bytes / 1e3:.1f} | {figure.slowest * 1e3:.0f} |"
+            )
+    p99 = percentile(now.during, 0.99)
+    print(
+        f"\nTarget: a trivial cell's p99 under 100 ms during the flood: "
+        f"{'PASS' if p99 < 0.1 else 'MISS'} (p99 {p99 * 1e3:.1f} ms, max "
+        f"{max(now.during) * 1e3:.1f} ms)"
+    )
+    peak = max(figure.updates for figure in now.figures)
+    print(
+        f"Front-end updates: at most {peak:.1f} comm messages a second in any round "
+        f"(the refresher redraws ~{1 / 0.05:.0f} times a second), "
+        f"{max(figure.front_bytes for figure in now.figures) / 1e3:.1f} KB/s at most"
+    )
+    if len(variants) > 1:
+        _before_and_after(now, variants[1])
+
+
+def _before_and_after(now: Variant, before: Variant) -> None:
+    """Bytes to the front end, per second and per message received, now against before."""
+    print(f"\n| front end during the flood | {before.name} | {now.name} | {now.name} / before |")
+    print("|---|---:|---:|---:|")
+    rows = (
+        ("KB a second", lambda f: f.front_bytes / 1e3),
+        ("bytes per message received", lambda f: f.front_bytes * f.seconds / max(f.received, 1)),
+        ("comm messages a second", lambda f: f.updates),
+    )
+    for label, pick in rows:
+        ratios = [
+            pick(a) / max(pick(b), 1e-9) for a, b in zip(now.figures, before.figures, strict=True)
+        ]
+        print(
+            f"| {label} | {statistics.median(map(pick, before.figures)):.1f} | "
+            f"{statistics.median(map(pick, now.figures)):.1f} | {ratio_cell(ratios)} |"
+        )
+    print(
+        "\nMedians over rounds; the ratio: median (min–max) of the rounds' ratios (round k of "
+        "one kernel against round k of the other; the two took turns)."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
@@ -100,69 +260,19 @@ def main() -> None:
         default=0.005,
         help="sys.setswitchinterval in the kernel (CPython's default is 0.005 s)",
     )
+    parser.add_argument("--before", metavar="REV", help="also flood wsplay as it was at REV")
     args = parser.parse_args()
 
-    with Kernel() as kernel:
-        kernel.run(
-            textwrap.dedent(SETUP.format(count=args.messages, switch_interval=args.switch_interval))
-        )
-        idle = [time_cell(kernel)[1] for _ in range(args.idle_cells)]
-        during: list[float] = []
-        figures = []
-        deadline = time.monotonic() + 300
+    with contextlib.ExitStack() as stack:
+        variants = [start(stack.enter_context(Kernel()), "now", args)]
+        if args.before:
+            tree = stack.enter_context(worktree(args.before))
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            variants.append(start(stack.enter_context(Kernel(env)), args.before, args))
         for _ in range(args.rounds):
-            kernel.run(START_FLOOD)
-            samples = []
-            while time.monotonic() < deadline:
-                samples.append(time_cell(kernel))
-                if kernel.value("any(l.kind == 'close' for l in view.model.log())"):
-                    break
-            kernel.run(FLOOD_DONE)
-            received, kept, redraws, opened, closed = _summary(kernel)
-            flooding = [sample for sample in samples if opened <= sample[0] <= closed]
-            kept_samples = [sample[1] for sample in flooding]
-            during += kept_samples
-            covered = sum(kept_samples)  # seconds of flood the samples' IOPub covers
-            updates = sum(sample[2] for sample in flooding) / max(covered, 1e-9)
-            front_bytes = sum(sample[3] for sample in flooding) / max(covered, 1e-9)
-            figures.append(
-                (received, kept, redraws, closed - opened, max(kept_samples), updates, front_bytes)
-            )
-
-    print(f"Flood of {args.messages} messages to a panel client, {args.rounds} rounds\n")
-    print("| | trivial cells | p50 (ms) | p99 (ms) | max (ms) |")
-    print("|---|---|---|---|---|")
-    for name, values in (("server idle", idle), ("during the flood", during)):
-        print(
-            f"| {name} | {len(values)} | {statistics.median(values) * 1e3:.1f} | "
-            f"{percentile(values, 0.99) * 1e3:.1f} | {max(values) * 1e3:.1f} |"
-        )
-    ratio = percentile(during, 0.99) / percentile(idle, 0.99)
-    print(f"\np99 during / idle: {ratio:.2f}x")
-    print(
-        "\n| round | received | log lines kept | log redraws | flood (s) | redraws/s "
-        "| front-end updates/s | front-end KB/s | slowest cell (ms) |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for index, figure in enumerate(figures, 1):
-        received, kept, redraws, seconds, slowest, updates, front_bytes = figure
-        print(
-            f"| {index} | {received} | {kept} | {redraws} | {seconds:.2f} | "
-            f"{redraws / max(seconds, 1e-9):.1f} | {updates:.1f} | {front_bytes / 1e3:.1f} | "
-            f"{slowest * 1e3:.0f} |"
-        )
-    worst = max(during)
-    p99 = percentile(during, 0.99)
-    print(
-        f"\nTarget: a trivial cell's p99 under 100 ms during the flood: "
-        f"{'PASS' if p99 < 0.1 else 'MISS'} (p99 {p99 * 1e3:.1f} ms, max {worst * 1e3:.1f} ms)"
-    )
-    peak = max(figure[5] for figure in figures)
-    print(
-        f"Front-end updates: at most {peak:.1f} comm messages a second in any round "
-        f"(the refresher redraws ~{1 / 0.05:.0f} times a second), "
-        f"{max(figure[6] for figure in figures) / 1e3:.1f} KB/s at most"
-    )
+            for variant in variants:
+                one_flood(variant)
+    report(args, variants)
 
 
 def _summary(kernel: Kernel) -> list:

@@ -32,9 +32,10 @@ class CellResult:
 
 
 class Kernel:
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        """``env``: the kernel's whole environment (a benchmark points PYTHONPATH elsewhere)."""
         self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel()
+        self.manager.start_kernel(**({} if env is None else {"env": env}))
         self.client = self.manager.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
