@@ -121,6 +121,9 @@ class _Started:
     def __init__(self, ident: int) -> None:
         self.ident = ident
 
+    def is_alive(self) -> bool:
+        return True
+
 
 def test_a_thread_left_out_is_no_demand_however_busy(clocks: FakeClocks) -> None:
     share = gil.GilShare()
