@@ -217,6 +217,7 @@ def test_the_new_tools_in_jupyterlab(jupyter, browser) -> None:
         _three_clients_fit(page, "jupyterlab")
         _use_the_tools(page, "jupyterlab")
         _lanes(page)
+        _remove_a_client(page)
         kernel_output(page, f"pg.timeline.to_html({str(root / 'timeline.html')!r})")
     except Exception:
         _shot(page, "jupyterlab-tools-failure.png")
@@ -281,6 +282,28 @@ def _lanes(page) -> None:
         timeout=TIMEOUT_MS,
     )
     timeline.locator("select.wsp-f-kind").select_option("")
+
+
+def _remove_a_client(page) -> None:
+    """A fourth client, connected, then taken off with its ✕: the card goes, it says 1001."""
+    _button(page, "Add client").click()
+    extra = _client(page, 3)
+    extra.wait_for(timeout=TIMEOUT_MS)
+    _button(extra, "Connect").click()
+    extra.locator(".widget-html", has_text="open #").wait_for(timeout=TIMEOUT_MS)
+    _shot(page, "jupyterlab-four-clients.png")
+    _button(extra, "✕").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.wsplay-client')]"
+        ".filter((c) => c.offsetParent !== null).length === 3",
+        timeout=TIMEOUT_MS,
+    )
+    closes = kernel_output(
+        page,
+        "print([(e.code, e.reason) for e in pg.timeline.events(kind='close')"
+        " if e.side == 'server'][-1], len(wsplay.panel().clients))",
+    )
+    assert closes.strip() == "(1001, 'the client was removed from the panel') 3"
 
 
 def _exported_page(browser, path: Path) -> None:

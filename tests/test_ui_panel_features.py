@@ -283,3 +283,30 @@ def test_counters_are_the_connections_and_close_from_server_picks_the_panels_own
     ).splitlines()
     assert out[0].endswith("sent 0 · received 0</small>")
     assert out[1].startswith("True #") and out[1].endswith("/echo (Client 1)")
+
+
+def test_a_client_is_removed_with_its_button_and_its_connection_closes(kernel: Kernel) -> None:
+    out = cell(
+        kernel,
+        """
+        extra = p.add_client()
+        connect(extra)
+        ours = extra.model.core.id
+        extra.remove_button.click()
+        print(extra in p.clients, extra in p.clients_box.children, extra.comm is None)
+        closes = [e for e in pg.timeline.events(ours) if e.kind == "close"]
+        deadline = time.monotonic() + 10
+        while not closes and time.monotonic() < deadline:
+            time.sleep(0.02)
+            closes = [e for e in pg.timeline.events(ours) if e.kind == "close"]
+        print(closes[0].code, closes[0].reason)
+        again = p.add_client()                  # names stay unique after a removal
+        print(len({view.title_text for view in p.clients}) == len(p.clients), again.title_text)
+        p.remove_client(again); p.remove_client(again)   # twice: nothing the second time
+        print(again in p.clients, c in p.clients)
+        """,
+    ).splitlines()
+    assert out[0] == "False False True"
+    assert out[1] == "1001 the client was removed from the panel"
+    assert out[2].startswith("True Client ")
+    assert out[3] == "False True"

@@ -89,6 +89,9 @@ class ClientView(widgets.VBox):
         self.model = model
         self.title_text = title
         self.title = widgets.HTML(f"<b>{html.escape(title)}</b>")
+        # Wired by the panel, which holds the clients (an open connection closes with 1001).
+        self.remove_button = _button("✕", "Remove this client (an open connection closes)")
+        self.remove_button.add_class("wsp-remove-client")
         self.status = widgets.HTML()
         self.path = widgets.Combobox(
             value="/echo" if "/echo" in model.playground.routes else "",
@@ -176,7 +179,7 @@ class ClientView(widgets.VBox):
         self._drawn_handshake: Any = None
         super().__init__(
             [
-                _row(self.title, self.status),
+                _row(self.title, self.status, self.remove_button),
                 _row(self.path, self.connect_button, self.options_button),
                 self.options,
                 self.connect_error,

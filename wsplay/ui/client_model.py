@@ -324,11 +324,11 @@ class ClientModel:
         else:
             self._note_close(core.close_code, core.close_reason, "client")
 
-    def leave(self) -> None:
-        """The panel is going away: close an open connection with 1001 (Going Away)."""
+    def leave(self, reason: str = "the panel was closed") -> None:
+        """The client is going away: close an open connection with 1001 (Going Away)."""
         self.stop_repeat()
         if self.connected:
-            self.close(1001, "the panel was closed")
+            self.close(1001, reason)
 
     def _require_connection(self) -> ClientCore | None:
         if not self.connected:

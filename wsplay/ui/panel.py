@@ -85,6 +85,7 @@ class Panel(widgets.VBox):
         # a hub that is not loopback, and the browser client's handshakes carry it).
         self.timeline.observe(lambda change: playground.origins.trust(change["new"]), "page_url")
         self.clients: list[ClientView] = []
+        self._added = 0  # clients ever added: names stay unique when one is removed
         self._drawn: dict[str, Any] = {}
         self.closed = False
         self.server_close_target.observe(self._target_chosen, names="value")
@@ -128,10 +129,26 @@ class Panel(widgets.VBox):
 
     # --- actions -----------------------------------------------------------------------
     def add_client(self) -> ClientView:
-        view = ClientView(ClientModel(self.playground), f"Client {len(self.clients) + 1}")
-        self.clients.append(view)
+        self._added += 1
+        view = ClientView(ClientModel(self.playground), f"Client {self._added}")
+        view.remove_button.on_click(lambda _: self.remove_client(view))
+        self.clients = [*self.clients, view]
         self.clients_box.children = [*self.clients_box.children, view]
         return view
+
+    def remove_client(self, view: ClientView) -> None:
+        """Take a client off the panel; its open connection closes with 1001 (Going Away).
+
+        The list is replaced, not changed in place: the refresher may be iterating it.
+        """
+        if view not in self.clients:
+            return
+        self.clients = [other for other in self.clients if other is not view]
+        self.clients_box.children = [
+            child for child in self.clients_box.children if child is not view
+        ]
+        view.model.leave("the client was removed from the panel")
+        _close_tree(view)
 
     def on_start_stop(self) -> None:
         self.start_stop_error.value = ""
