@@ -188,6 +188,70 @@ def test_to_test_refuses_a_message_longer_than_the_timeline_keeps(recorded) -> N
     assert "replaying connection(s) #" in out[1]
 
 
+def test_closes_the_handler_did_not_make_are_marked_and_not_expected_of_it(recorded) -> None:
+    """A cell's close and the playground stopping: on the timeline as such, and the replay
+    (green against the very handler) leaves there rather than waiting for it to close."""
+    kernel, folder = recorded
+    (folder / "plain_echo.py").write_text(
+        textwrap.dedent(
+            """
+            from wsplay import Application, WebSocket, WebSocketDisconnectError
+
+            app = Application()
+
+            @app.router.ws("/echo")
+            async def echo(websocket: WebSocket):
+                await websocket.accept()
+                try:
+                    while True:
+                        await websocket.send_text(await websocket.receive_text())
+                except WebSocketDisconnectError:
+                    pass
+            """
+        )
+    )
+    out = kernel.run(
+        textwrap.dedent(
+            f"""
+            import sys, asyncio
+            sys.path.insert(0, {str(folder)!r})
+            from plain_echo import app as plain_echo
+            other = wsplay.Playground(plain_echo).start()
+            try:
+                first = await other.connect("/echo")
+                await first.send_text("one")
+                await first.receive_text()
+                mine = next(c for c in other.connections if c.id == first.id)
+                await asyncio.to_thread(mine.close, 4000, "from a cell")
+                try:
+                    await first.receive_text()
+                except wsplay.WebSocketClosedError as closed:
+                    print(closed.code)
+                second = await other.connect("/echo")
+                await second.send_text("two")
+                await second.receive_text()
+            finally:
+                other.stop()                        # second is still open: 1001
+            for event in other.timeline.events(kind="close"):
+                if event.side == "server":
+                    print(event.asked_by, "|", event.describe())
+            print(other.timeline.to_test({str(folder / "test_plain.py")!r},
+                                         app="plain_echo:app"))
+            """
+        )
+    ).stdout.splitlines()
+    assert out[0] == "4000"
+    assert out[1].startswith("kernel | [server] #1 closed by server (from a cell or the panel)")
+    assert out[2].startswith("stop | [server] #2 closed by server (the playground stopped): 1001")
+    source = (folder / "test_plain.py").read_text()
+    assert "# #1 was closed here with 4000, from a cell or the panel: not by its handler," in source
+    assert "# #2 was closed here with 1001, the playground stopped: not by its handler," in source
+    assert "closed.value" not in source  # no server close is expected of the handler
+    result = pytest_run(folder / "test_plain.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
 def test_to_json_keeps_both_sides_and_to_html_is_a_page_of_its_own(recorded) -> None:
     kernel, folder = recorded
     kernel.run(

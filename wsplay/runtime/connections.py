@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..framework.close_codes import ClosedBy, check_close_code, check_close_reason
+from .timeline import KERNEL, STOPPING
 
 if TYPE_CHECKING:
     from .recorder import _Conversation
@@ -21,6 +22,9 @@ CONNECTION_HEADER = b"x-wsplay-connection"  # the kernel client's id, shared by 
 # The same for a page's client: browsers cannot set headers on a WebSocket, so the id comes
 # as a query parameter, taken out before the app sees the query.
 CONNECTION_QUERY = b"wsplay-connection"
+# In a websocket.close message the recorder sees: who asked for a close that is not the
+# handler's own (taken out before the server sees the message; the timeline keeps it).
+ASKED_BY = "wsplay.asked_by"
 
 
 class ConnectionClosedOnServer(OSError):
@@ -57,8 +61,12 @@ class ServerConnection:
         timeout = conversation.recorder.call_timeout
         self._loop.run(self.close_async(code, reason), timeout, f"Closing #{self.id}")
 
-    async def close_async(self, code: int = 1000, reason: str = "") -> None:
-        """Close, or raise ConnectionClosedOnServer saying how it had already ended."""
+    async def close_async(self, code: int = 1000, reason: str = "", *, asked_by: str = KERNEL):
+        """Close, or raise ConnectionClosedOnServer saying how it had already ended.
+
+        The timeline records the close as asked for by the kernel, not by the handler: a
+        replay (``to_test``) must not expect the handler to close there.
+        """
         check_close_code(code)
         check_close_reason(reason)
         conversation = self._conversation
@@ -66,12 +74,13 @@ class ServerConnection:
             conversation.notice_ending()
         if self.closed_by is not None or conversation is None:
             raise ConnectionClosedOnServer(self.id, self.ended_how())
-        await conversation.send({"type": "websocket.close", "code": code, "reason": reason})
+        close = {"type": "websocket.close", "code": code, "reason": reason, ASKED_BY: asked_by}
+        await conversation.send(close)
 
     async def end_async(self, code: int, reason: str) -> None:
         """Close if still open; an ending that came first is fine (the playground stopping)."""
         with contextlib.suppress(ConnectionClosedOnServer):
-            await self.close_async(code, reason)
+            await self.close_async(code, reason, asked_by=STOPPING)
 
     def ended(self, by: ClosedBy, code: int | None, reason: str) -> None:
         self.closed_by, self.close_code, self.close_reason = by, code, reason

@@ -24,6 +24,7 @@ from ..framework.close_codes import ClosedBy
 from ..framework.errors import Host, hosted, hosting
 from ..framework.websocket import format_reason
 from .connections import (
+    ASKED_BY,
     ConnectionClosedOnServer,
     ServerConnection,
     kernel_client_id,
@@ -343,6 +344,9 @@ class _Conversation:
             return  # already over: a second close would make the server raise
         code = message.get("code", 1000)
         reason = message.get("reason") or ""
+        asked_by = message.get(ASKED_BY, "")
+        if asked_by:
+            message = {key: value for key, value in message.items() if key != ASKED_BY}
         try:
             await self._send(message)
         except OSError:
@@ -351,16 +355,16 @@ class _Conversation:
                 self._end(ClosedBy.DROPPED, 1006, "")
             raise ConnectionClosedOnServer(self.id, self.connection.ended_how()) from None
         if self.connection.accepted:
-            self._end(ClosedBy.SERVER, code, reason)
+            self._end(ClosedBy.SERVER, code, reason, asked_by)
         else:
             self.connection.ended(ClosedBy.SERVER, code, reason)
             self._event(REJECT, code=403, by=ClosedBy.SERVER)  # what uvicorn answers a close now
             self.recorder._gone(self)
 
-    def _end(self, by: ClosedBy, code: int, reason: str) -> None:
+    def _end(self, by: ClosedBy, code: int, reason: str, asked_by: str = "") -> None:
         """The connection is over: on the connection, on the timeline, out of the open ones."""
         self.connection.ended(by, code, reason)
-        self._event(CLOSE, by=by, code=code, reason=reason)
+        self._event(CLOSE, by=by, code=code, reason=reason, asked_by=asked_by)
         self.recorder._gone(self)
 
 

@@ -13,7 +13,7 @@ from ..framework.close_codes import is_sendable_close_code
 @dataclass
 class _Step:
     conn: int
-    action: str  # open, refused, send, receive, close, drop, closed
+    action: str  # open, refused, send, receive, close, drop, closed, ended
     fields: dict[str, Any]
 
 
@@ -58,7 +58,7 @@ def _render_test(number: int, group: list[_Connection], steps: list[_Step]) -> l
                 body.append(_receive(connection.name, step, connection))
             other_ended[step.conn] = False
             continue
-        if step.action in ("close", "drop", "closed"):
+        if step.action in ("close", "drop", "closed", "ended"):
             for other in ids - {step.conn}:
                 other_ended[other] = True
         if step.conn in refused and step.action != "open":
@@ -95,6 +95,13 @@ def _action(ws: str, step: _Step, connection: _Connection, refused: int | None) 
         return [f"{ws}.send_message({{'type': 'websocket.disconnect', 'code': {code}}})"]
     if step.action == "drop":
         return [f"{ws}.send_message({{'type': 'websocket.disconnect', 'code': 1006}})  # dropped"]
+    if step.action == "ended":
+        code, by = step.fields["code"], step.fields["by"]
+        return [
+            f"# #{connection.id} was closed here with {code}, {by}: not by its handler,",
+            "# so the replay's client leaves instead of waiting for the server to close.",
+            f"{ws}.close()",
+        ]
     code, reason = step.fields["code"], step.fields["reason"]
     check = f"closed.value.code == {code}"
     if code != 1006:  # a dropped connection's reason is each library's own words

@@ -64,6 +64,9 @@ class Event(NamedTuple):
     reason: str = ""
     by: str | None = None  # for CLOSE: "client", "server" or "dropped"
     traceback: str = ""
+    # For a server's CLOSE the handler did not make: "kernel" (a cell or the panel asked
+    # for it) or "stop" (the playground stopping). Empty: the handler's own.
+    asked_by: str = ""
 
     @property
     def meaning(self) -> str:
@@ -89,7 +92,14 @@ def _arrow(event: Event) -> str:
 
 def _closed(event: Event) -> str:
     who = "dropped (no close frame)" if event.by == ClosedBy.DROPPED else f"closed by {event.by}"
-    return f"{who}: {event.code} ({event.meaning}){_suffix(' {!r}', event.reason)}"
+    asked = f" ({ASKED_BY_WORDS[event.asked_by]})" if event.asked_by in ASKED_BY_WORDS else ""
+    return f"{who}{asked}: {event.code} ({event.meaning}){_suffix(' {!r}', event.reason)}"
+
+
+# A server's close its handler did not make (Event.asked_by), and its words.
+KERNEL = "kernel"  # a cell or the panel (pg.connections[i].close(), "Close from server")
+STOPPING = "stop"  # the playground stopping or restarting
+ASKED_BY_WORDS = {KERNEL: "from a cell or the panel", STOPPING: "the playground stopped"}
 
 
 def _error(event: Event) -> str:

@@ -19,7 +19,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..framework.close_codes import ClosedBy
-from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, MESSAGE, PING, PONG, REJECT, WARNING, Event
+from .timeline import (
+    ACCEPT,
+    ASKED_BY_WORDS,
+    CLOSE,
+    ERROR,
+    HANDSHAKE,
+    MESSAGE,
+    PING,
+    PONG,
+    REJECT,
+    WARNING,
+    Event,
+)
 
 if TYPE_CHECKING:
     from .timeline import Timeline
@@ -66,6 +78,8 @@ def _label(event: Event) -> tuple[str, str]:
         direction = {"client": "in", "server": "out"}.get(event.by or "", "")
         reason = f" {event.reason!r}" if event.reason else ""
         who = "dropped, no close frame" if event.by == ClosedBy.DROPPED else f"by {event.by}"
+        if event.asked_by in ASKED_BY_WORDS:
+            who += f", {ASKED_BY_WORDS[event.asked_by]}"
         return direction, f"close {event.code} {event.meaning.split(':')[0]}{reason} ({who})"
     if kind in (PING, PONG):
         extra = f" ({event.preview})" if event.preview else ""

@@ -12,7 +12,10 @@ The app comes from the notebook: its handlers are written next to the test by
 
 What the timeline cannot give back is said, not guessed: a message a client sent that is
 longer than the timeline's preview (80 characters, 40 bytes) cannot be replayed (the error
-names it); a longer reply is checked by its start and its length.
+names it); a longer reply is checked by its start and its length. A close the handler did
+not make (a cell's ``pg.connections[i].close()``, the panel's "Close from server", the
+playground stopping) is not expected of it: the test's client leaves there, and a comment
+says why.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ..framework.close_codes import ClosedBy
 from .timeline import (
     _PREVIEW_BYTES,
     ACCEPT,
+    ASKED_BY_WORDS,
     CLOSE,
     HANDSHAKE,
     MESSAGE,
@@ -150,6 +154,10 @@ def _step(event: Event, connection: _Connection) -> _Step | None:
         return _Step(conn, "close", {"code": event.code, "reason": event.reason})
     if event.kind == CLOSE and event.by == ClosedBy.DROPPED:
         return _Step(conn, "drop", {})
+    if event.kind == CLOSE and event.asked_by in ASKED_BY_WORDS:
+        # Not the handler's doing: the replay leaves there instead of waiting for a close.
+        words = ASKED_BY_WORDS[event.asked_by]
+        return _Step(conn, "ended", {"code": event.code, "reason": event.reason, "by": words})
     if event.kind == CLOSE:
         return _Step(conn, "closed", {"code": event.code, "reason": event.reason})
     return None  # pings, pongs, errors and warnings are not replayed
