@@ -195,6 +195,8 @@ def test_closes_the_handler_did_not_make_are_marked_and_not_expected_of_it(recor
     (folder / "plain_echo.py").write_text(
         textwrap.dedent(
             """
+            import asyncio
+
             from wsplay import Application, WebSocket, WebSocketDisconnectError
 
             app = Application()
@@ -207,6 +209,10 @@ def test_closes_the_handler_did_not_make_are_marked_and_not_expected_of_it(recor
                         await websocket.send_text(await websocket.receive_text())
                 except WebSocketDisconnectError:
                     pass
+
+            @app.router.ws("/late")
+            async def late(websocket: WebSocket):
+                await asyncio.Event().wait()  # never accepts
             """
         )
     )
@@ -227,25 +233,42 @@ def test_closes_the_handler_did_not_make_are_marked_and_not_expected_of_it(recor
                     await first.receive_text()
                 except wsplay.WebSocketClosedError as closed:
                     print(closed.code)
+                waiting = asyncio.ensure_future(other.connect("/late"))
+                while not any(c.path == "/late" for c in other.connections):
+                    await asyncio.sleep(0.01)
+                pending = next(c for c in other.connections if c.path == "/late")
+                await asyncio.to_thread(pending.close, 4001, "not now")  # before the accept
+                try:
+                    await waiting
+                except wsplay.HandshakeRejectedError as refused:
+                    print(refused.status_code)
                 second = await other.connect("/echo")
                 await second.send_text("two")
                 await second.receive_text()
             finally:
                 other.stop()                        # second is still open: 1001
-            for event in other.timeline.events(kind="close"):
-                if event.side == "server":
+            for event in other.timeline.events():
+                if event.side == "server" and event.kind in ("close", "reject"):
                     print(event.asked_by, "|", event.describe())
             print(other.timeline.to_test({str(folder / "test_plain.py")!r},
                                          app="plain_echo:app"))
             """
         )
     ).stdout.splitlines()
-    assert out[0] == "4000"
-    assert out[1].startswith("kernel | [server] #1 closed by server (from a cell or the panel)")
-    assert out[2].startswith("stop | [server] #2 closed by server (the playground stopped): 1001")
+    assert out[:2] == ["4000", "403"]
+    first, late, second = out[2].split()[3], out[3].split()[3], out[4].split()[3]
+    assert out[2].startswith(f"kernel | [server] {first} closed by server (from a cell or the")
+    refused = f"kernel | [server] {late} handshake refused (HTTP 403), from a cell or the panel"
+    assert out[3] == refused
+    assert out[4].startswith(f"stop | [server] {second} closed by server (the playground stopped)")
+    assert (
+        f"Left out {late}: it was closed before its handler accepted it, from a cell or the "
+        "panel: not the handler's doing." in out[5:]
+    )
     source = (folder / "test_plain.py").read_text()
-    assert "# #1 was closed here with 4000, from a cell or the panel: not by its handler," in source
-    assert "# #2 was closed here with 1001, the playground stopped: not by its handler," in source
+    assert f"# {first} was closed here with 4000, from a cell or the panel: not by its" in source
+    assert f"# {second} was closed here with 1001, the playground stopped: not by its" in source
+    assert "/late" not in source
     assert "closed.value" not in source  # no server close is expected of the handler
     result = pytest_run(folder / "test_plain.py")
     assert result.returncode == 0, result.stdout + result.stderr

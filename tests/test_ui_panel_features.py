@@ -310,3 +310,41 @@ def test_a_client_is_removed_with_its_button_and_its_connection_closes(kernel: K
     assert out[1] == "1001 the client was removed from the panel"
     assert out[2].startswith("True Client ")
     assert out[3] == "False True"
+
+
+def test_a_client_removed_while_connecting_closes_once_the_handler_accepts(
+    kernel: Kernel,
+) -> None:
+    out = cell(
+        kernel,
+        """
+        gate = threading.Event()
+
+        @ws("/gated")
+        async def gated(websocket: WebSocket):
+            await asyncio.to_thread(gate.wait, 10)  # accepts only when the cell says so
+            await websocket.accept()
+            try:
+                while True:
+                    await websocket.receive_text()
+            except WebSocketDisconnectError:
+                pass
+
+        slow = p.add_client()
+        slow.path.value = "/gated"
+        slow.connect_button.click()
+        late = slow.model.core.id
+        slow.remove_button.click()                  # still in its handshake
+        gate.set()
+        deadline = time.monotonic() + 10
+        closes = []
+        while not closes and time.monotonic() < deadline:
+            time.sleep(0.02)
+            closes = [e for e in pg.timeline.events(late) if e.kind == "close"
+                      and e.side == "server"]
+        print(closes[0].code, closes[0].reason, closes[0].by)
+        print([c.id for c in pg.connections if c.id == late])
+        """,
+    ).splitlines()
+    assert out[0] == "1001 the client was removed from the panel client"
+    assert out[1] == "[]"

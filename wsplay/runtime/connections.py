@@ -61,11 +61,14 @@ class ServerConnection:
         timeout = conversation.recorder.call_timeout
         self._loop.run(self.close_async(code, reason), timeout, f"Closing #{self.id}")
 
-    async def close_async(self, code: int = 1000, reason: str = "", *, asked_by: str = KERNEL):
+    async def close_async(
+        self, code: int = 1000, reason: str = "", *, asked_by: str = KERNEL
+    ) -> None:
         """Close, or raise ConnectionClosedOnServer saying how it had already ended.
 
-        The timeline records the close as asked for by the kernel, not by the handler: a
-        replay (``to_test``) must not expect the handler to close there.
+        The timeline records who asked (``asked_by``: the kernel, or the playground
+        stopping), not the handler: a replay (``to_test``) must not expect the handler to
+        close there.
         """
         check_close_code(code)
         check_close_reason(reason)

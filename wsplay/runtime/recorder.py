@@ -358,7 +358,8 @@ class _Conversation:
             self._end(ClosedBy.SERVER, code, reason, asked_by)
         else:
             self.connection.ended(ClosedBy.SERVER, code, reason)
-            self._event(REJECT, code=403, by=ClosedBy.SERVER)  # what uvicorn answers a close now
+            # What uvicorn answers a close before the accept.
+            self._event(REJECT, code=403, by=ClosedBy.SERVER, asked_by=asked_by)
             self.recorder._gone(self)
 
     def _end(self, by: ClosedBy, code: int, reason: str, asked_by: str = "") -> None:

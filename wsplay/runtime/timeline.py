@@ -69,6 +69,11 @@ class Event(NamedTuple):
     asked_by: str = ""
 
     @property
+    def asked_by_words(self) -> str:
+        """Who asked for a server's close its handler did not make, in words ("" if it did)."""
+        return ASKED_BY_WORDS.get(self.asked_by, "")
+
+    @property
     def meaning(self) -> str:
         """What a CLOSE event's code means (RFC 6455 and the 4000-4999 range)."""
         return describe_close_code(self.code) if self.kind == CLOSE else ""
@@ -92,7 +97,7 @@ def _arrow(event: Event) -> str:
 
 def _closed(event: Event) -> str:
     who = "dropped (no close frame)" if event.by == ClosedBy.DROPPED else f"closed by {event.by}"
-    asked = f" ({ASKED_BY_WORDS[event.asked_by]})" if event.asked_by in ASKED_BY_WORDS else ""
+    asked = f" ({event.asked_by_words})" if event.asked_by_words else ""
     return f"{who}{asked}: {event.code} ({event.meaning}){_suffix(' {!r}', event.reason)}"
 
 
@@ -115,7 +120,10 @@ _WHAT: dict[str, Callable[[Event], str]] = {
     MESSAGE: lambda e: f"{_arrow(e)} {e.type} ({e.size} B): {e.preview}",
     HANDSHAKE: lambda e: f"handshake {e.path}{_suffix(', offering subprotocols {}', e.preview)}",
     ACCEPT: lambda e: f"accepted{_suffix(' with subprotocol {!r}', e.subprotocol)}",
-    REJECT: lambda e: f"handshake refused (HTTP {e.code or 403}){_suffix(': {}', e.reason)}",
+    REJECT: lambda e: (
+        f"handshake refused (HTTP {e.code or 403}){_suffix(', {}', e.asked_by_words)}"
+        f"{_suffix(': {}', e.reason)}"
+    ),
     CLOSE: _closed,
     WARNING: lambda e: f"warning: {e.preview}",
     PING: _control_frame,

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from ..framework.close_codes import ClosedBy
 from .timeline import (
     ACCEPT,
-    ASKED_BY_WORDS,
     CLOSE,
     ERROR,
     HANDSHAKE,
@@ -72,14 +71,15 @@ def _label(event: Event) -> tuple[str, str]:
         proto = f", subprotocol {event.subprotocol}" if event.subprotocol else ""
         return "out", f"101 Switching Protocols{proto}"
     if kind == REJECT:
+        asked = f", {event.asked_by_words}" if event.asked_by_words else ""
         why = f": {event.reason}" if event.reason else ""
-        return "out", f"{event.code or 403} handshake refused{why}"
+        return "out", f"{event.code or 403} handshake refused{asked}{why}"
     if kind == CLOSE:
         direction = {"client": "in", "server": "out"}.get(event.by or "", "")
         reason = f" {event.reason!r}" if event.reason else ""
         who = "dropped, no close frame" if event.by == ClosedBy.DROPPED else f"by {event.by}"
-        if event.asked_by in ASKED_BY_WORDS:
-            who += f", {ASKED_BY_WORDS[event.asked_by]}"
+        if event.asked_by_words:
+            who += f", {event.asked_by_words}"
         return direction, f"close {event.code} {event.meaning.split(':')[0]}{reason} ({who})"
     if kind in (PING, PONG):
         extra = f" ({event.preview})" if event.preview else ""

@@ -30,7 +30,6 @@ from ..framework.close_codes import ClosedBy
 from .timeline import (
     _PREVIEW_BYTES,
     ACCEPT,
-    ASKED_BY_WORDS,
     CLOSE,
     HANDSHAKE,
     MESSAGE,
@@ -121,6 +120,12 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[_Step], 
         if step.action == "refused" and event.reason.startswith("Origin "):
             left_out[conn] = f"{event.reason}: the Origin check is the playground's, not the app's"
             continue
+        if step.action == "refused" and event.asked_by_words:
+            left_out[conn] = (
+                f"it was closed before its handler accepted it, {event.asked_by_words}: "
+                "not the handler's doing"
+            )
+            continue
         steps.append(step)
     steps = [step for step in steps if step.conn not in left_out]
     for index, step in enumerate(steps):
@@ -154,10 +159,10 @@ def _step(event: Event, connection: _Connection) -> _Step | None:
         return _Step(conn, "close", {"code": event.code, "reason": event.reason})
     if event.kind == CLOSE and event.by == ClosedBy.DROPPED:
         return _Step(conn, "drop", {})
-    if event.kind == CLOSE and event.asked_by in ASKED_BY_WORDS:
+    if event.kind == CLOSE and event.asked_by_words:
         # Not the handler's doing: the replay leaves there instead of waiting for a close.
-        words = ASKED_BY_WORDS[event.asked_by]
-        return _Step(conn, "ended", {"code": event.code, "reason": event.reason, "by": words})
+        fields = {"code": event.code, "reason": event.reason, "by": event.asked_by_words}
+        return _Step(conn, "ended", fields)
     if event.kind == CLOSE:
         return _Step(conn, "closed", {"code": event.code, "reason": event.reason})
     return None  # pings, pongs, errors and warnings are not replayed

@@ -109,6 +109,7 @@ class ClientModel:
         self.received = 0  # of the current connection
         self.sent = 0
         self._ending = False  # close() or drop() was asked for: the reader need not say so
+        self._leaving: str | None = None  # left while connecting: close once open, why
 
     # --- state the view reads ----------------------------------------------------------
     @property
@@ -166,6 +167,7 @@ class ClientModel:
             self.note("✗", "error", "The server is stopped: press Start (or run pg.start()).")
             return
         self._ending = False
+        self._leaving = None
         self.sent = self.received = 0  # the counters are the new connection's
         self.handshake = None
         self.core = self.playground._client_core(path, headers, subprotocols)
@@ -185,6 +187,10 @@ class ClientModel:
         self.handshake = accepted(core)
         extra = f" with subprotocol {core.subprotocol!r}" if core.subprotocol else ""
         self.note("•", "open", f"connected to {core.path} (#{core.id}){extra}")
+        if self._leaving is not None:  # the client went away during the handshake
+            self._ending = True
+            await self._end(core.close(1001, self._leaving), core)
+            return
         try:
             ending = await core.read_all(self._received)
         except asyncio.CancelledError:
@@ -325,10 +331,21 @@ class ClientModel:
             self._note_close(core.close_code, core.close_reason, "client")
 
     def leave(self, reason: str = "the panel was closed") -> None:
-        """The client is going away: close an open connection with 1001 (Going Away)."""
+        """The client is going away: close its connection with 1001 (Going Away), at once
+        if it is open, else as soon as its handshake is done (a handler that has not
+        accepted yet must not be left with a connection nobody owns)."""
         self.stop_repeat()
-        if self.connected:
-            self.close(1001, reason)
+        core = self.core
+        if core is not None and core.closed_by is None:
+            core.start(self._leave(core, reason))
+
+    async def _leave(self, core: ClientCore, reason: str) -> None:
+        # On the loop, as _open_and_read is: the handshake ends either before this or after.
+        if core.is_open:
+            self._ending = True
+            await self._end(core.close(1001, reason), core)
+        else:
+            self._leaving = reason
 
     def _require_connection(self) -> ClientCore | None:
         if not self.connected:
