@@ -289,6 +289,8 @@ class Playground(Connects):
             if event.side == "server" and event.reason.startswith("Origin "):
                 origin = event.reason.removeprefix("Origin ").removesuffix(" is not allowed")
                 return self.origins.explain(origin).rstrip(".")
+            if event.side == "server" and event.asked_by_words:
+                return f"it was closed {event.asked_by_words} before its handler accepted it"
         for error in reversed(self._errors):
             if error.connection == connection:
                 return (
