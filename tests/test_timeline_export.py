@@ -144,7 +144,7 @@ def test_to_test_with_an_app_module_a_refusal_a_long_reply_and_a_close(recorded)
                 try:
                     await quiet.connect("/nowhere")
                 except wsplay.HandshakeRejectedError as refused:
-                    print(refused.status_code, "|", refused)
+                    print(refused.status_code)
                 print(quiet.timeline.to_test({str(folder / "test_shout.py")!r},
                                              app="shout_app:app"))
             finally:
