@@ -14,8 +14,11 @@ each *policy* of the pause:
 * ``never``: no pause; the kernel's threads get the GIL by CPython's forced switches only.
 
 A name may end in ``@MS``: the GIL switch interval the playground sets, in ms (1 unless
-said). Every round restarts the playground with each policy in turn (the order rotating)
-and runs two floods:
+said); and it may carry the pause's own knobs, in ms, between brackets:
+``adaptive[slice=1,pause=1]@0.2`` pauses 1 ms per 1 ms of work while the kernel wants the
+GIL (``slice``, ``pause`` and ``hold`` are ``gil.SLICE``, ``PAUSE`` and ``HOLD``; the
+playground's own values unless said). Every round restarts the playground with each policy
+in turn (the order rotating) and runs two floods:
 
 * *with cells*: trivial cells (``1+1``) run one after the other, each timed from the
   execute request to the kernel going idle, as ``bench_panel_flood.py`` does (only those
@@ -53,11 +56,16 @@ FLOOD_DEADLINE = 120.0  # seconds one flood may take
 RUN_DEADLINE = 900.0  # seconds for every flood together
 AT_REST_POLL = 0.2  # seconds between two looks at a flood that runs with no cells
 
-REMEMBER_DEFAULT = "import json, wsplay.runtime.gil as _gil; _default_demand = _gil.DEMAND"
+REMEMBER_DEFAULT = (
+    "import json, wsplay.runtime.gil as _gil; _default_demand = _gil.DEMAND; "
+    "_default_knobs = dict(SLICE=_gil.SLICE, PAUSE=_gil.PAUSE, HOLD=_gil.HOLD)"
+)
+KNOBS = {"slice": "SLICE", "pause": "PAUSE", "hold": "HOLD"}  # a name's [knob=ms] -> gil's
 # Restart the kernel's playground with a pause policy and a GIL switch interval.
 POLICY = """
 import threading, wsplay.runtime.gil as _gil
 _gil.DEMAND = {demand}
+_gil.__dict__.update(_default_knobs, **{knobs!r})
 _pg = wsplay.start()
 _pg.switch_interval = {interval!r}
 _pg.restart()
@@ -85,15 +93,22 @@ class Flood:
 Round = dict[str, tuple[Flood, Flood]]  # policy -> (with cells, at rest)
 
 
-def policy_of(name: str) -> tuple[str, float] | None:
-    """``adaptive@0.2`` -> (its gil.DEMAND, 0.0002 s); without @, the playground's interval."""
+def policy_of(name: str) -> tuple[str, float, dict[str, float]] | None:
+    """``adaptive[pause=1]@0.2`` -> (its gil.DEMAND, 0.0002 s, {"PAUSE": 0.001}); without
+    @, the playground's interval; without [...], the playground's knobs. None: not a name."""
     policy, _, interval = name.partition("@")
-    if policy not in POLICIES:
+    policy, _, bracket = policy.partition("[")
+    if policy not in POLICIES or (bracket and not bracket.endswith("]")):
         return None
     try:
-        return POLICIES[policy], float(interval) / 1e3 if interval else SWITCH_INTERVAL
-    except ValueError:
+        knobs = {}
+        for setting in filter(None, bracket.removesuffix("]").split(",")):
+            knob, _, value = setting.partition("=")
+            knobs[KNOBS[knob.strip()]] = float(value) / 1e3
+        seconds = float(interval) / 1e3 if interval else SWITCH_INTERVAL
+    except (KeyError, ValueError):
         return None
+    return POLICIES[policy], seconds, knobs
 
 
 def last_json(text: str) -> object:
@@ -135,8 +150,8 @@ def run(args: argparse.Namespace, names: list[str]) -> tuple[list[float], list[R
                 break
             measured: Round = {}
             for name in rotated(names, number):
-                demand, interval = policy_of(name)  # type: ignore[misc]
-                kernel.run(POLICY.format(demand=demand, interval=interval))
+                demand, interval, knobs = policy_of(name)  # type: ignore[misc]
+                kernel.run(POLICY.format(demand=demand, interval=interval, knobs=knobs))
                 busy = one_flood(kernel, True, deadline)
                 rest = one_flood(kernel, False, deadline)
                 measured[name] = (busy, rest)
@@ -207,8 +222,8 @@ def main() -> None:
     names = [name for name in args.policies.split(",") if name]
     if BASELINE not in names or any(policy_of(name) is None for name in names):
         raise SystemExit(
-            f"--policies: some of {', '.join(POLICIES)} (each may end in @MS, a switch "
-            f"interval in ms), with {BASELINE}"
+            f"--policies: some of {', '.join(POLICIES)} (each may carry [slice=MS,pause=MS,"
+            f"hold=MS] and end in @MS, a switch interval in ms), with {BASELINE}"
         )
     idle, rounds = run(args, names)
     if not rounds:
