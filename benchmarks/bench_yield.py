@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import textwrap
@@ -219,7 +220,8 @@ def main() -> None:
     parser.add_argument("--policies", default=",".join(POLICIES), help="comma-separated")
     parser.add_argument("--switch-interval", type=float, default=0.005, help="as the flood's")
     args = parser.parse_args()
-    names = [name for name in args.policies.split(",") if name]
+    # Commas part the policies, except those between a policy's brackets.
+    names = [name for name in re.split(r",(?![^\[]*\])", args.policies) if name]
     if BASELINE not in names or any(policy_of(name) is None for name in names):
         raise SystemExit(
             f"--policies: some of {', '.join(POLICIES)} (each may carry [slice=MS,pause=MS,"
