@@ -25,6 +25,16 @@ def wait_log(view, predicate, timeout=10):
     """Wait until predicate(the text of the rows the page's log holds) holds."""
     wait_for(view.log_view, "pushed", lambda _: predicate(view.log_view.text()), timeout)
 
+def server_close(connection, timeout=10):
+    """The server's close event of ``connection``, once recorded (it ends on the loop)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in pg.timeline.events(connection, kind="close"):
+            if event.side == "server":
+                return event
+        time.sleep(0.02)
+    raise AssertionError(f"#{connection} never closed on the server's side")
+
 def wait_rows(predicate, timeout=10, panel=None):
     """Wait until predicate(the rows the page's timeline holds) holds."""
     timeline = (panel or p).timeline

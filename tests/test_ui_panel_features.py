@@ -294,12 +294,8 @@ def test_a_client_is_removed_with_its_button_and_its_connection_closes(kernel: K
         ours = extra.model.core.id
         extra.remove_button.click()
         print(extra in p.clients, extra in p.clients_box.children, extra.comm is None)
-        closes = [e for e in pg.timeline.events(ours) if e.kind == "close"]
-        deadline = time.monotonic() + 10
-        while not closes and time.monotonic() < deadline:
-            time.sleep(0.02)
-            closes = [e for e in pg.timeline.events(ours) if e.kind == "close"]
-        print(closes[0].code, closes[0].reason)
+        closed = server_close(ours)
+        print(closed.code, closed.reason)
         again = p.add_client()                  # names stay unique after a removal
         print(len({view.title_text for view in p.clients}) == len(p.clients), again.title_text)
         p.remove_client(again); p.remove_client(again)   # twice: nothing the second time
@@ -336,13 +332,8 @@ def test_a_client_removed_while_connecting_closes_once_the_handler_accepts(
         late = slow.model.core.id
         slow.remove_button.click()                  # still in its handshake
         gate.set()
-        deadline = time.monotonic() + 10
-        closes = []
-        while not closes and time.monotonic() < deadline:
-            time.sleep(0.02)
-            closes = [e for e in pg.timeline.events(late) if e.kind == "close"
-                      and e.side == "server"]
-        print(closes[0].code, closes[0].reason, closes[0].by)
+        closed = server_close(late)
+        print(closed.code, closed.reason, closed.by)
         print([c.id for c in pg.connections if c.id == late])
         """,
     ).splitlines()

@@ -22,9 +22,6 @@ CONNECTION_HEADER = b"x-wsplay-connection"  # the kernel client's id, shared by 
 # The same for a page's client: browsers cannot set headers on a WebSocket, so the id comes
 # as a query parameter, taken out before the app sees the query.
 CONNECTION_QUERY = b"wsplay-connection"
-# In a websocket.close message the recorder sees: who asked for a close that is not the
-# handler's own (taken out before the server sees the message; the timeline keeps it).
-ASKED_BY = "wsplay.asked_by"
 
 
 class ConnectionClosedOnServer(OSError):
@@ -77,8 +74,8 @@ class ServerConnection:
             conversation.notice_ending()
         if self.closed_by is not None or conversation is None:
             raise ConnectionClosedOnServer(self.id, self.ended_how())
-        close = {"type": "websocket.close", "code": code, "reason": reason, ASKED_BY: asked_by}
-        await conversation.send(close)
+        close = {"type": "websocket.close", "code": code, "reason": reason}
+        await conversation.close(close, asked_by)
 
     async def end_async(self, code: int, reason: str) -> None:
         """Close if still open; an ending that came first is fine (the playground stopping)."""

@@ -24,7 +24,6 @@ from ..framework.close_codes import ClosedBy
 from ..framework.errors import Host, hosted, hosting
 from ..framework.websocket import format_reason
 from .connections import (
-    ASKED_BY,
     ConnectionClosedOnServer,
     ServerConnection,
     kernel_client_id,
@@ -328,7 +327,7 @@ class _Conversation:
                 headers=kept_headers(message.get("headers") or ()),
             )
         elif kind == "websocket.close":
-            return self._close(message)
+            return self.close(message)
         elif kind == "websocket.http.response.body" and not message.get("more_body"):
             return self._deny(message)
         return self._send(message)
@@ -338,15 +337,16 @@ class _Conversation:
         await self._send(message)
         complete_denial(getattr(self._send, "__self__", None))
 
-    async def _close(self, message: dict[str, Any]) -> None:
-        """Send the app's close, and record it only once it has really been sent."""
+    async def close(self, message: dict[str, Any], asked_by: str = "") -> None:
+        """Send a close, and record it only once it has really been sent.
+
+        The app's own (from ``send``), or one the kernel asked for (``asked_by``, see
+        ServerConnection.close_async): the timeline says which.
+        """
         if self.connection.closed_by is not None:
             return  # already over: a second close would make the server raise
         code = message.get("code", 1000)
         reason = message.get("reason") or ""
-        asked_by = message.get(ASKED_BY, "")
-        if asked_by:
-            message = {key: value for key, value in message.items() if key != ASKED_BY}
         try:
             await self._send(message)
         except OSError:

@@ -41,6 +41,10 @@ ERROR = "error"  # a handler raised; traceback attached
 WARNING = "warning"  # a handler blocked the server's loop (by "wsplay": and was stopped)
 PING = "ping"  # a ping frame; direction as for messages; preview: the round trip, when known
 PONG = "pong"  # a pong frame, the answer to a ping
+# Who asked for a server's CLOSE its handler did not make (Event.asked_by), and its words.
+KERNEL = "kernel"  # a cell or the panel (pg.connections[i].close(), "Close from server")
+STOPPING = "stop"  # the playground stopping or restarting
+ASKED_BY_WORDS = {KERNEL: "from a cell or the panel", STOPPING: "the playground stopped"}
 
 
 class Event(NamedTuple):
@@ -97,14 +101,8 @@ def _arrow(event: Event) -> str:
 
 def _closed(event: Event) -> str:
     who = "dropped (no close frame)" if event.by == ClosedBy.DROPPED else f"closed by {event.by}"
-    asked = f" ({event.asked_by_words})" if event.asked_by_words else ""
+    asked = _suffix(" ({})", event.asked_by_words)
     return f"{who}{asked}: {event.code} ({event.meaning}){_suffix(' {!r}', event.reason)}"
-
-
-# A server's close its handler did not make (Event.asked_by), and its words.
-KERNEL = "kernel"  # a cell or the panel (pg.connections[i].close(), "Close from server")
-STOPPING = "stop"  # the playground stopping or restarting
-ASKED_BY_WORDS = {KERNEL: "from a cell or the panel", STOPPING: "the playground stopped"}
 
 
 def _error(event: Event) -> str:

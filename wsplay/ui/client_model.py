@@ -188,8 +188,7 @@ class ClientModel:
         extra = f" with subprotocol {core.subprotocol!r}" if core.subprotocol else ""
         self.note("•", "open", f"connected to {core.path} (#{core.id}){extra}")
         if self._leaving is not None:  # the client went away during the handshake
-            self._ending = True
-            await self._end(core.close(1001, self._leaving), core)
+            await self._close_now(core, 1001, self._leaving)
             return
         try:
             ending = await core.read_all(self._received)
@@ -309,8 +308,11 @@ class ClientModel:
     def close(self, code: int, reason: str) -> None:
         core = self._require_connection()
         if core is not None:
-            self._ending = True
-            core.start(self._end(core.close(code, reason), core))
+            core.start(self._close_now(core, code, reason))
+
+    async def _close_now(self, core: ClientCore, code: int, reason: str) -> None:
+        self._ending = True
+        await self._end(core.close(code, reason), core)
 
     def drop(self) -> None:
         core = self._require_connection()
@@ -342,8 +344,7 @@ class ClientModel:
     async def _leave(self, core: ClientCore, reason: str) -> None:
         # On the loop, as _open_and_read is: the handshake ends either before this or after.
         if core.is_open:
-            self._ending = True
-            await self._end(core.close(1001, reason), core)
+            await self._close_now(core, 1001, reason)
         else:
             self._leaving = reason
 
