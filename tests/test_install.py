@@ -20,52 +20,73 @@ import pytest
 import wsplay
 from tests.venvs import ROOT, FreshVenv
 
+PANEL_CELL = """
+import sys, ipykernel, wsplay
+from IPython.display import display
+p = wsplay.panel()
+display(p)
+print(sys.executable, ipykernel.__version__, type(p).__name__)
+p.playground.stop()
+"""
+
+# Runs each cell of a JSON list (argv[1]) in one real kernel, as a notebook would, and
+# prints each cell's status, displays, printed text and traceback as one JSON line.
 KERNEL_DRIVER = textwrap.dedent(
     """
     import json, sys
     from jupyter_client.manager import start_new_kernel
 
-    code = '''
-    import sys, ipykernel, wsplay
-    from IPython.display import display
-    p = wsplay.panel()
-    display(p)
-    print(sys.executable, ipykernel.__version__, type(p).__name__)
-    p.playground.stop()
-    '''
     manager, client = start_new_kernel(kernel_name="python3", startup_timeout=60)
-    outputs = []
+    cells = []
     try:
-        reply = client.execute_interactive(
-            code, timeout=120, output_hook=lambda msg: outputs.append(msg)
-        )
+        for code in json.loads(sys.argv[1]):
+            outputs = []
+            reply = client.execute_interactive(
+                code, timeout=120, output_hook=lambda msg: outputs.append(msg)
+            )
+            cells.append({
+                "status": reply["content"]["status"],
+                "shown": [m["content"]["data"] for m in outputs
+                          if m["msg_type"] == "display_data"],
+                "text": "".join(m["content"]["text"] for m in outputs
+                                if m["msg_type"] == "stream"),
+                "errors": [m["content"] for m in outputs if m["msg_type"] == "error"],
+            })
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
-    shown = [
-        m["content"]["data"] for m in outputs if m["msg_type"] in ("display_data",)
-    ]
-    text = "".join(m["content"]["text"] for m in outputs if m["msg_type"] == "stream")
-    errors = [m["content"]["traceback"] for m in outputs if m["msg_type"] == "error"]
-    print(json.dumps({"status": reply["content"]["status"], "shown": shown,
-                      "text": text, "errors": errors}))
+    print(json.dumps(cells))
     """
 )
 
 
+def _first_code_cell(notebook: str) -> str:
+    cells = json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]
+    return "".join(next(cell for cell in cells if cell["cell_type"] == "code")["source"])
+
+
 def test_a_plain_pip_install_gives_a_panel_that_shows_in_a_kernel(tmp_path: Path) -> None:
+    """Also: notebook 08's first cell, in the same kernel (redis is no dependency), stops
+    with the one line that installs it, rather than failing cells further down."""
     venv = FreshVenv.create(tmp_path)
     venv.pip("install", ".")  # no extras
     driver = tmp_path / "drive_kernel.py"
     driver.write_text(KERNEL_DRIVER)
-    result = venv.python(str(driver), cwd=tmp_path)
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["status"] == "ok", report["errors"]
-    kernel_python, kernel_version, kind = report["text"].split()
+    cells = json.dumps([PANEL_CELL, _first_code_cell("08-scaling.ipynb")])
+    result = venv.python(str(driver), cells, cwd=tmp_path)
+    panel, scaling = json.loads(result.stdout.strip().splitlines()[-1])
+    assert panel["status"] == "ok", panel["errors"]
+    kernel_python, kernel_version, kind = panel["text"].split()
     assert Path(kernel_python).parent == venv.bin, "the kernel ran in the fresh venv"
     assert tuple(int(part) for part in kernel_version.split(".")[:2]) >= wsplay.KERNEL_FLOOR
     assert kind == "Panel"
-    assert any("application/vnd.jupyter.widget-view+json" in data for data in report["shown"])
+    assert any("application/vnd.jupyter.widget-view+json" in data for data in panel["shown"])
+
+    assert scaling["status"] == "error"
+    [error] = scaling["errors"]
+    assert error["ename"] == "ModuleNotFoundError"
+    assert '%pip install "wsplay[redis]"' in error["evalue"], error["evalue"]
+    assert "restart the kernel" in error["evalue"]
 
 
 def _run_without(module: str, code: str) -> subprocess.CompletedProcess[str]:

@@ -101,6 +101,8 @@ def test_runs_top_to_bottom_in_a_fresh_kernel(path: Path, tmp_path: Path) -> Non
             f"{path.name} needs redis-server: apt-get install -y redis-server (.ci/run installs it)"
         )
     notebook = read(path)
+    # Run All leaves the playground serving: the panel and the prose above stay true.
+    notebook.cells.append(nbformat.v4.new_code_cell("pg.running", id="after-run-all"))
     client = NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT,
@@ -116,6 +118,7 @@ def test_runs_top_to_bottom_in_a_fresh_kernel(path: Path, tmp_path: Path) -> Non
     cells = code_cells(notebook)
     for cell in cells:
         assert not [output for output in cell.outputs if output.output_type == "error"]
+    assert cell_text(cells, "after-run-all") == "True", "Run All stopped the playground"
     # The exercise's starter is unfinished on purpose: the check reports, it does not raise.
     report = text_of(next(cell for cell in cells if "check(" in cell.source))
     assert report.startswith(f"Exercise {SECTIONS[path.stem]!r}"), report
