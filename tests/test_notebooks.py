@@ -31,6 +31,7 @@ SECTIONS = {
     "06-authentication": "login",
     "07-keepalive-and-backpressure": "feed",
     "08-scaling": "redis-rooms",
+    "10-toolbox": "greet",
 }
 NEEDS_REDIS = {"08-scaling"}
 
@@ -90,6 +91,11 @@ def test_the_first_notebook_reaches_an_echo_round_trip_in_three_cells() -> None:
         assert step in first
 
 
+def plain(text: str) -> str:
+    """Text without the terminal's colours (pytest colours what a notebook's ``!`` runs)."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
 def cell_text(cells: list[nbformat.NotebookNode], cell_id: str) -> str:
     return text_of(next(cell for cell in cells if cell.id == cell_id))
 
@@ -139,3 +145,12 @@ def test_runs_top_to_bottom_in_a_fresh_kernel(path: Path, tmp_path: Path) -> Non
         assert "bob hears nothing" in cell_text(cells, "nb08-memory-across")
         assert "bob hears: alice: hi Bob!" in cell_text(cells, "nb08-redis-across")
         assert {"chat_memory.py", "chat_redis.py"} <= {p.name for p in tmp_path.iterdir()}
+    if path.stem == "10-toolbox":
+        # The recorded conversation's test: red with the handler broken, green mended.
+        red, green = (plain(cell_text(cells, f"nb10-{run}")) for run in ("red", "green"))
+        assert "2 failed" in red and "- IS ANYONE THERE?" in red, red
+        assert green.strip().splitlines()[-1].startswith("2 passed"), green
+        assert "[('/fragile', 'ZeroDivisionError')]" in cell_text(cells, "nb10-on-error")
+        assert {"test_shout.py", "shout_app.py", "shout.html", "shout.json"} <= {
+            p.name for p in tmp_path.iterdir()
+        }
