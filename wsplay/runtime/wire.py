@@ -43,7 +43,8 @@ class Opcode(enum.IntEnum):
 
 
 def expected_accept(key: str) -> str:
-    """The ``Sec-WebSocket-Accept`` a server must answer to ``Sec-WebSocket-Key: key``."""
+    """The ``Sec-WebSocket-Accept`` a server must answer to ``Sec-WebSocket-Key: key``
+    (RFC 6455 §4.2.2: base64 of the SHA-1 of the key and the GUID)."""
     return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
 
 
@@ -261,7 +262,7 @@ class Wire:
         answer = _header(response, "sec-websocket-accept")
         if key is not None:
             digest = hashlib.sha1((key + GUID).encode()).digest()
-            expected = base64.b64encode(digest).decode()
+            expected = expected_accept(key)
             verdict = "matches" if answer == expected else f"does not match {answer!r}"
             lines += [
                 "Sec-WebSocket-Accept, worked out:",

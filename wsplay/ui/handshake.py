@@ -11,8 +11,6 @@ a client must: base64(SHA-1(key + the protocol's GUID)).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -21,8 +19,8 @@ from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.client import ClientCore
 from ..runtime.connections import CONNECTION_HEADER
 from ..runtime.timeline import HANDSHAKE, Event
+from ..runtime.wire import GUID, expected_accept
 
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 MAX_BODY = 2000  # characters of a refusal's body shown
 _SEARCH = 400  # newest timeline events searched for the server's record of the request
 
@@ -46,11 +44,6 @@ class Handshake:
         except ValueError:
             phrase = ""
         return f"HTTP/1.1 {self.status} {phrase}".rstrip()
-
-
-def expected_accept(key: str) -> str:
-    """The Sec-WebSocket-Accept a server must answer ``key`` with (RFC 6455 §4.2.2)."""
-    return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
 
 
 def _server_request(core: ClientCore) -> Event | None:
