@@ -56,7 +56,8 @@ def wrong_frame(method: str, data: str | bytes, sender: str) -> InvalidMessageEr
     )
     return InvalidMessageError(
         f"{method} expected a {wanted} frame but the {sender} sent a {got} frame: "
-        f"{preview(data)}. Use {fix} for {got} frames, or receive() to take either."
+        f"{preview(data)}.",
+        fix=f"Use {fix} for {got} frames, or receive() to take either.",
     )
 
 

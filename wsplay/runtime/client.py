@@ -29,7 +29,13 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from .._loop import Awaiting, Blocking, LoopThread
 from .._session import Headers, MessageSession, header_pairs, require_path
 from ..framework.close_codes import Close, ClosedBy, check_close_code
-from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError, WebSocketError
+from ..framework.exceptions import (
+    HandshakeRejectedError,
+    InvalidPathError,
+    WebSocketClosedError,
+    WebSocketError,
+)
+from ..framework.routing import example_path, is_route_pattern
 from .connections import CONNECTION_HEADER
 from .timeline import (
     ACCEPT,
@@ -42,6 +48,22 @@ from .timeline import (
     Timeline,
     kept_headers,
 )
+
+
+def refuse_route_pattern(path: str) -> None:
+    """Raise InvalidPathError if ``path`` is a route pattern (``/chat/{user}``), not a path.
+
+    Sent as it is, the handler would get the text ``{user}`` as the user's name: the
+    learner meant a path the pattern matches, so one is named.
+    """
+    if is_route_pattern(path):
+        pattern = path.partition("?")[0]
+        example, _ = example_path(pattern)
+        raise InvalidPathError(
+            f"Connect to a path that `{pattern}` matches, such as `{example}`: `{pattern}` "
+            "is a route pattern, not a path (sent as it is, the handler would receive the "
+            "parameter's own text as its value)."
+        )
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,7 @@ class ClientCore(MessageSession):
         explain_silence: Callable[[int, str], str] = lambda connection, path: "",
     ) -> None:
         self.path = require_path(path)
+        refuse_route_pattern(self.path)
         self.url = base_url + quote(path, safe="/?&=%:@!$'()*+,;~")
         self.headers = header_pairs(headers)
         self.subprotocols = list(subprotocols or ())
