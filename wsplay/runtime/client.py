@@ -87,7 +87,9 @@ class ClientCore(MessageSession):
         timeline: Timeline,
         loop: LoopThread,
         timeout: float,
-        explain_refusal: Callable[[int, str], str | None] = lambda connection, path: None,
+        explain_refusal: Callable[[int, str], tuple[str, str | None]] = (
+            lambda connection, path: ("", None)
+        ),
         explain_silence: Callable[[int, str], str] = lambda connection, path: "",
     ) -> None:
         self.path = require_path(path)
@@ -99,6 +101,7 @@ class ClientCore(MessageSession):
         self.loop = loop
         self.timeout = timeout
         self._explain_refusal = explain_refusal
+        self.raises_refusal = False  # a cell's connect: a refusal is said by its exception
         self._explain_silence = explain_silence
         self.id = timeline.new_connection_id()
         self.subprotocol: str | None = None
@@ -137,9 +140,8 @@ class ClientCore(MessageSession):
             )
             self._event(REJECT, code=status, by=ClosedBy.SERVER)
             self.closed_by = ClosedBy.SERVER
-            raise HandshakeRejectedError(
-                status, self._explain_refusal(self.id, self.path)
-            ) from None
+            fix, why = self._explain_refusal(self.id, self.path)
+            raise HandshakeRejectedError(status, why, fix) from None
         except InvalidHandshake as error:
             self._event(REJECT, by=ClosedBy.SERVER, preview=str(error))
             raise HandshakeRejectedError(0, f"the handshake failed: {error}") from None
@@ -361,9 +363,11 @@ class Connects:
         """Told of each new connection (a worker keeps them, to show where each client is)."""
 
     def _new_core(self, path: str, options: ConnectOptions) -> ClientCore:
-        return self._client_core(
+        core = self._client_core(
             path, options.get("headers"), options.get("subprotocols"), options.get("timeout")
         )
+        core.raises_refusal = True
+        return core
 
     async def connect(self, path: str = "/", **options: Unpack[ConnectOptions]) -> Connection:
         """Open a client connection to ``path``: ``await pg.connect("/echo")`` in a cell,
