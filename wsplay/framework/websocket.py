@@ -195,7 +195,7 @@ class WebSocket:
                 party="client",
                 current_state=self.client_state,
                 expected_state=CONNECTING,
-                hint="Call `await websocket.accept()` once only, before sending or "
+                hint="Call `await websocket.accept()` only once, before sending or "
                 "receiving; your handler called it again.",
             )
         if subprotocol is not None and subprotocol not in self.subprotocols:
