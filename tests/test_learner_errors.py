@@ -3,6 +3,7 @@ shows only the learner's frames, and a route pattern is never sent as a path."""
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from websockets.sync.client import connect
 
 import wsplay
 from tests.kernel import Kernel
+from tests.panel_kernel import HELPERS
 
 TIMEOUT = 10
 WSPLAY_DIR = str(Path(wsplay.__file__).parent)
@@ -243,3 +245,86 @@ def test_connecting_to_a_route_pattern_is_refused_with_an_example(kernel: Kernel
     assert run(kernel, 'print(pg.connect_sync("/chat/alice").receive_text())').stdout == (
         "alice joined\n"
     )
+
+
+# --- 23.4 in the panel and the magic ---------------------------------------------------------
+PANEL_SETUP = (
+    HELPERS
+    + """
+%load_ext wsplay
+pg = wsplay.start()
+p = wsplay.panel()
+c = p.clients[0]
+
+@ws("/chat/{user}")
+async def chat_user(websocket: WebSocket, user: str):
+    await websocket.accept()
+    await websocket.send_text(f"{user} joined")
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def panel_kernel() -> Iterator[Kernel]:
+    with Kernel() as kernel:
+        kernel.run(PANEL_SETUP)
+        yield kernel
+
+
+def test_a_pattern_typed_in_the_path_box_is_refused_with_an_example(
+    panel_kernel: Kernel,
+) -> None:
+    out = run(
+        panel_kernel,
+        """
+        c.path.value = "/chat/{user}"
+        c.connect_button.click()
+        print(c.connect_error.value)
+        print(c.model.core is None, len(pg.timeline.events(kind="handshake")))
+        """,
+    ).stdout.splitlines()
+    assert "`/chat/{user}` is a route pattern, not a path" in out[0]
+    assert "such as `/chat/alice`" in out[0]
+    assert out[1] == "True 0"  # nothing was sent
+
+
+def test_wsplay_connect_to_a_pattern_is_refused_with_an_example(panel_kernel: Kernel) -> None:
+    out = run(
+        panel_kernel,
+        """
+        view = get_ipython().run_line_magic("wsplay", "connect /items/{int:id}")
+        print(view.clients[0].connect_error.value)
+        print(view.clients[0].model.core is None)
+        """,
+    ).stdout.splitlines()
+    assert "`/items/{int:id}` is a route pattern, not a path" in out[0]
+    assert "such as `/items/1`" in out[0]
+    assert out[1] == "True"
+
+
+def test_the_route_list_fills_the_path_box_with_an_example_selected(
+    panel_kernel: Kernel,
+) -> None:
+    out = run(
+        panel_kernel,
+        """
+        import json
+        wait_for(p.routes, "routes", lambda rows: any(r["pattern"] == "/chat/{user}" for r in rows))
+        index = [r["pattern"] for r in p.routes.routes].index("/chat/{user}")
+        print(json.dumps(p.routes.routes[index]))
+        print(json.dumps(list(c.path.options)))
+        c.path.value = ""
+        p.routes.pick(index, client=0)  # what a click on the route does, from the page
+        print(c.path.value)
+        c.connect_button.click()
+        wait_log(c, lambda text: "alice joined" in text)
+        print("joined")
+        """,
+    ).stdout.splitlines()
+    assert json.loads(out[0]) == {
+        "pattern": "/chat/{user}",
+        "path": "/chat/alice",
+        "select": [6, 11],  # "alice", selected in the box by the page, ready to type over
+    }
+    assert "/chat/alice" in json.loads(out[1]) and "/chat/{user}" not in json.loads(out[1])
+    assert out[2:] == ["/chat/alice", "joined"]

@@ -2,21 +2,7 @@
 // path the route matches, and selects the example value in it, ready to type over. The
 // client is the one whose path box was used last, else the first.
 
-const css = `
-.wsplay-routes { display: flex; flex-wrap: wrap; align-items: baseline; gap: 3px 6px;
-  font-size: 13px; }
-.wsplay-routes button { font: 12px monospace; border: 1px solid #bbb; border-radius: 3px;
-  background: #f7f7f7; padding: 1px 6px; cursor: pointer; }
-.wsplay-routes button:hover { background: #e3f2fd; border-color: #1565c0; }
-`;
-
 function render({ model, el }) {
-  if (!document.getElementById("wsplay-routes-style")) {
-    const style = document.createElement("style");
-    style.id = "wsplay-routes-style";
-    style.textContent = css;
-    document.head.appendChild(style);
-  }
   const box = document.createElement("div");
   box.className = "wsplay-routes";
   el.replaceChildren(box);

@@ -37,6 +37,7 @@ class RouteList(anywidget.AnyWidget):
     """The routes as buttons; a click asks the kernel to fill a client's path box."""
 
     _esm = HERE / "route_list.js"
+    _css = HERE / "route_list.css"
     routes = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     def __init__(self, on_pick: Callable[[str, int], None], **kwargs: Any) -> None:
