@@ -12,10 +12,12 @@ already running this code.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import sysconfig
 import traceback
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -73,11 +75,25 @@ def render_for_ipython(error: BaseException) -> list[str]:
     formatter = getattr(shell, "InteractiveTB", None)
     if formatter is not None:
         try:
-            return list(formatter.structured_traceback(type(error), error, tb))
+            with _unchained(error):
+                return list(formatter.structured_traceback(type(error), error, tb))
         except Exception:  # an IPython whose formatter differs: Python's own format below
             pass
     lines = traceback.format_exception(type(error), error, tb, chain=False)
     return "".join(lines).rstrip("\n").split("\n")
+
+
+@contextlib.contextmanager
+def _unchained(error: BaseException) -> Iterator[None]:
+    """While IPython formats ``error``, it has no cause or context to show: what wsplay
+    caught inside itself (a JSONDecodeError under "Got invalid JSON") is not the learner's
+    concern. The exception keeps them."""
+    cause, suppress = error.__cause__, error.__suppress_context__
+    error.__cause__, error.__suppress_context__ = None, True
+    try:
+        yield
+    finally:
+        error.__cause__, error.__suppress_context__ = cause, suppress
 
 
 def _ipython_shell() -> Any:

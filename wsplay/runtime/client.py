@@ -147,11 +147,11 @@ class ClientCore(MessageSession):
             raise HandshakeRejectedError(0, f"the handshake failed: {error}") from None
         except TimeoutError:
             self.closed_by = ClosedBy.CLIENT
-            why = self._explain_silence(self.id, self.path)
+            why = self._explain_silence(self.id, self.path).rstrip(".")
             self._event(CLOSE, by=ClosedBy.CLIENT, code=1006, reason="no answer to the handshake")
             raise TimeoutError(
-                f"Connecting to {self.path}: no answer to the handshake within "
-                f"{self.timeout:g} s: {why}"
+                f"{why[:1].upper()}{why[1:]}. (Connecting to {self.path}: no answer to the "
+                f"handshake within {self.timeout:g} s.)"
             ) from None
         self.subprotocol = self._ws.subprotocol
         self.response_headers = dict(self._ws.response.headers.raw_items())

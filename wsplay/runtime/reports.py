@@ -42,7 +42,8 @@ class HandlerError:
     exception: BaseException
     traceback: str
     outcome: str  # what the client saw, in words
-    where: str = ""  # the learner's line that raised: "Cell In[4], line 6: `...`"
+    where: str = ""  # the learner's line that raised: "Cell In[4], line 6"
+    code: str = ""  # and its text
 
     @property
     def refused(self) -> bool:
@@ -61,11 +62,15 @@ class HandlerError:
                 "End a conversation by closing it or returning from the handler: "
                 f"{name} in a handler ends only this handler, not the kernel."
             )
-        at = f" at {self.where}" if self.where else ""
+        at = f" at {self.line()}" if self.where else ""
         return (
             f"The handler for {self.path} raised {name}: {error}{at}. Fix it and re-run its "
             "cell: new connections use the new code."
         )
+
+    def line(self) -> str:
+        """Where the learner's code raised, with the line: ``Cell In[4], line 6: `...` ``."""
+        return f"{self.where}: `{self.code}`" if self.code else self.where
 
     def happened(self) -> str:
         """What the client saw, as a sentence."""
@@ -78,7 +83,7 @@ class HandlerError:
     def notice(self) -> str:
         """What the notebook says when it happens: the fix, what happened, where; the
         rest is in ``pg.errors``."""
-        where = f"; raised at {self.where}" if self.where and self.where not in self.lead() else ""
+        where = f"; raised at {self.line()}" if self.where and self.where not in self.lead() else ""
         return (
             f"{self.lead()}\n→ {self.happened()} ({self.path}, connection "
             f"#{self.connection}{where}; pg.errors[-1] has the traceback.)"
@@ -97,22 +102,20 @@ REFUSED = "the handshake was refused: the client got HTTP 403"
 
 def handler_error(connection: ServerConnection, error: BaseException, now: float) -> HandlerError:
     text = format_traceback(error)
-    where = learner_line(error)
+    where, code = learner_line(error)
     release_frames(error)
-    return HandlerError(
-        now, connection.id, connection.path, error, text, outcome_of(connection), where
-    )
+    outcome = outcome_of(connection)
+    return HandlerError(now, connection.id, connection.path, error, text, outcome, where, code)
 
 
-def learner_line(error: BaseException) -> str:
-    """Where the learner's code raised ``error``, with the line: ``Cell In[4], line 6:
-    `await websocket.receive_text()` `` ("" if no frame is the learner's)."""
+def learner_line(error: BaseException) -> tuple[str, str]:
+    """Where the learner's code raised ``error`` and that line's text:
+    ``("Cell In[4], line 6", "await websocket.receive_text()")`` (empty if nowhere)."""
     found = innermost_learner_line(error)
     if found is None:
-        return ""
+        return "", ""
     filename, lineno = found
-    code = linecache.getline(filename, lineno).strip()
-    return describe_location(filename, lineno) + (f": `{code}`" if code else "")
+    return describe_location(filename, lineno), linecache.getline(filename, lineno).strip()
 
 
 def outcome_of(connection: ServerConnection) -> str:
