@@ -328,3 +328,21 @@ def test_the_route_list_fills_the_path_box_with_an_example_selected(
     }
     assert "/chat/alice" in json.loads(out[1]) and "/chat/{user}" not in json.loads(out[1])
     assert out[2:] == ["/chat/alice", "joined"]
+
+
+def test_invalid_json_shows_the_message_not_the_decoder_inside_wsplay(kernel: Kernel) -> None:
+    define(
+        kernel,
+        """
+        @ws("/not-json")
+        async def not_json(websocket: WebSocket):
+            await websocket.accept()
+            await websocket.send_text("hello")
+        """,
+    )
+    error = run(
+        kernel, 'conn = pg.connect_sync("/not-json")\ndata = conn.receive_json()', check=False
+    ).error
+    assert "data = conn.receive_json()" in error
+    assert "InvalidMessageError: Got invalid JSON" in error
+    assert "JSONDecodeError" not in error and WSPLAY_DIR not in error, error
