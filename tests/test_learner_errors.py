@@ -346,3 +346,25 @@ def test_invalid_json_shows_the_message_not_the_decoder_inside_wsplay(kernel: Ke
     assert "data = conn.receive_json()" in error
     assert "InvalidMessageError: Got invalid JSON" in error
     assert "JSONDecodeError" not in error and WSPLAY_DIR not in error, error
+
+
+def test_a_wrong_frame_read_in_a_cell_leads_with_the_fix(kernel: Kernel) -> None:
+    define(
+        kernel,
+        """
+        @ws("/bytes")
+        async def sends_bytes(websocket: WebSocket):
+            await websocket.accept()
+            await websocket.send_bytes(b"\\x01\\x02")
+        """,
+    )
+    error = run(
+        kernel, 'conn = pg.connect_sync("/bytes")\ntext = conn.receive_text()', check=False
+    ).error
+    message = error.strip().splitlines()[-1]
+    assert message == (
+        "InvalidMessageError: Use receive_bytes() for binary frames, or receive() to take "
+        "either. receive_text() expected a text frame but the server sent a binary frame: "
+        "b'\\x01\\x02' (2 bytes)."
+    )
+    assert WSPLAY_DIR not in error

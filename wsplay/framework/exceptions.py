@@ -32,9 +32,17 @@ class WebSocketError(Exception):
 
     fix: str = ""
 
+    def said_fix_first(self) -> str:
+        """``str()`` with the fix first (where ``str()`` keeps BlackSheep's order)."""
+        text = str(self)
+        if not self.fix or text.startswith(self.fix):
+            return text
+        return f"{self.fix} {text.replace(self.fix, '').strip()}"
+
     def _render_traceback_(self) -> list[str]:
-        """What IPython shows: the learner's frames and the message, none of wsplay's."""
-        return render_for_ipython(self)
+        """What IPython shows: the learner's frames and the message, fix first; none of
+        wsplay's frames."""
+        return render_for_ipython(self, self.said_fix_first())
 
 
 class InvalidWebSocketStateError(WebSocketError):

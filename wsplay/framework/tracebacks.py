@@ -12,12 +12,10 @@ already running this code.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import sysconfig
 import traceback
-from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -64,36 +62,40 @@ def innermost_learner_line(error: BaseException) -> tuple[str, int] | None:
     return found
 
 
-def render_for_ipython(error: BaseException) -> list[str]:
-    """The lines IPython shows for ``error``: the learner's frames, then the message.
+def render_for_ipython(error: BaseException, message: str | None = None) -> list[str]:
+    """The lines IPython shows for ``error``: the learner's frames, then ``message``
+    (``str(error)`` by default) under the exception's name.
 
     Formatted by IPython itself when it is running (``Cell In[3], line 2`` and the code
-    around it); else as Python prints tracebacks.
+    around it); else as Python prints tracebacks. What wsplay caught inside itself (a
+    JSONDecodeError under "Got invalid JSON") is not shown: the exception keeps it.
     """
     tb = learner_traceback(error.__traceback__)
-    shell = _ipython_shell()
-    formatter = getattr(shell, "InteractiveTB", None)
+    shown = _stand_in(error, str(error) if message is None else message)
+    formatter = getattr(_ipython_shell(), "InteractiveTB", None)
     if formatter is not None:
         try:
-            with _unchained(error):
-                return list(formatter.structured_traceback(type(error), error, tb))
+            return list(formatter.structured_traceback(type(shown), shown, tb))
         except Exception:  # an IPython whose formatter differs: Python's own format below
             pass
-    lines = traceback.format_exception(type(error), error, tb, chain=False)
+    lines = traceback.format_exception(type(shown), shown, tb, chain=False)
     return "".join(lines).rstrip("\n").split("\n")
 
 
-@contextlib.contextmanager
-def _unchained(error: BaseException) -> Iterator[None]:
-    """While IPython formats ``error``, it has no cause or context to show: what wsplay
-    caught inside itself (a JSONDecodeError under "Got invalid JSON") is not the learner's
-    concern. The exception keeps them."""
-    cause, suppress = error.__cause__, error.__suppress_context__
-    error.__cause__, error.__suppress_context__ = None, True
-    try:
-        yield
-    finally:
-        error.__cause__, error.__suppress_context__ = cause, suppress
+def _stand_in(error: BaseException, message: str) -> BaseException:
+    """An exception named as ``error`` that says ``message`` and has no chain: what the
+    formatter is given, so ``error`` itself is never changed."""
+    kind = type(error)
+    shown_type = type(
+        kind.__name__,
+        (Exception,),
+        {"__str__": lambda self: message, "__module__": kind.__module__},
+    )
+    shown = shown_type()
+    notes = getattr(error, "__notes__", None)
+    if notes:
+        shown.__notes__ = list(notes)
+    return shown
 
 
 def _ipython_shell() -> Any:
