@@ -32,6 +32,14 @@ class WebSocketError(Exception):
 
     fix: str = ""
 
+    def __init__(self, *args: object, fix: str = "") -> None:
+        super().__init__(*args)
+        self.fix = fix
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text} {self.fix}" if self.fix else text
+
     def said_fix_first(self) -> str:
         """``str()`` with the fix first (where ``str()`` keeps BlackSheep's order)."""
         text = str(self)
@@ -97,14 +105,6 @@ class InvalidMessageError(WebSocketError, ValueError):
     ``UnicodeDecodeError`` (both ValueErrors) keeps working. ``str()`` is what happened,
     then the ``fix`` (a close reason shows what happened first).
     """
-
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.fix = fix
-
-    def __str__(self) -> str:
-        return f"{self.message} {self.fix}" if self.fix else self.message
 
 
 class WebSocketClosedError(WebSocketError):

@@ -202,8 +202,8 @@ class WebSocket:
             offered = ", ".join(map(repr, self.subprotocols)) or "none"
             raise WebSocketError(
                 f"Cannot accept with subprotocol {subprotocol!r}: the client did not offer it "
-                f"(it offered: {offered}). Pick one of websocket.subprotocols, or accept "
-                "without a subprotocol."
+                f"(it offered: {offered}).",
+                fix="Pick one of websocket.subprotocols, or accept without a subprotocol.",
             )
         response_headers = [_encode_header(pair) for pair in headers or ()]
         message = await self._receive()
