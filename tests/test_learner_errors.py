@@ -368,3 +368,14 @@ def test_a_wrong_frame_read_in_a_cell_leads_with_the_fix(kernel: Kernel) -> None
         "b'\\x01\\x02' (2 bytes)."
     )
     assert WSPLAY_DIR not in error
+
+
+def test_a_path_no_route_matches_leads_with_the_routes_to_use(kernel: Kernel) -> None:
+    error = run(kernel, 'pg.connect_sync("/nowhere")', check=False).error
+    message = error.strip().splitlines()[-1]
+    assert message.startswith(
+        "HandshakeRejectedError: Connect to a path one of your routes matches (/no-accept, "
+    ), message
+    assert message.endswith(
+        "The handshake was refused: the client got HTTP 403 (no route matches /nowhere)."
+    )

@@ -37,7 +37,7 @@ from .connections import ServerConnection
 from .export import ExportedApp, export_app
 from .origins import OriginPolicy, is_loopback_host
 from .recorder import Recorder
-from .reports import HandlerError, LoopBlocked, print_error, say
+from .reports import HandlerError, LoopBlocked, print_error, refused_unexplained, say
 from .server import PortInUseError, ServerHooks, ServerOptions, ServerThread, switch_intervals
 from .timeline import DEFAULT_MAX_EVENTS, REJECT, WARNING, Event, Timeline
 
@@ -294,28 +294,12 @@ class Playground(Connects):
                 return "", f"it was closed {event.asked_by_words} before its handler accepted it"
         for error in reversed(self._errors):
             if error.connection == connection:
-                at = f" at {error.where}" if error.where and error.where not in error.lead() else ""
-                return error.lead(), (
-                    f"the handler raised {type(error.exception).__name__}{at}; "
-                    "pg.errors[-1] has the details"
-                )
+                return error.refusal()
         router = getattr(self._app, "router", None)
         if not isinstance(router, Router):
             return "", None
         bare = urlsplit(path).path
-        if router.match(bare) is None:
-            known = ", ".join(self.routes)
-            fix = (
-                f"Connect to a path one of your routes matches ({known})"
-                if known
-                else 'Define a route first, e.g. @ws("/echo") above an async def handler'
-            )
-            return f"{fix}.", f"no route matches {bare}"
-        return (
-            f"Call `await websocket.accept()` in the handler for {bare}, unless it meant to "
-            "refuse this client.",
-            "the handler closed or returned before calling `await websocket.accept()`",
-        )
+        return refused_unexplained(bare, self.routes, matched=router.match(bare) is not None)
 
     # --- out of the notebook -----------------------------------------------------------
     def export(self, path: str, framework: str = "blacksheep", **options: Any) -> ExportedApp:

@@ -89,6 +89,13 @@ class HandlerError:
             f"#{self.connection}{where}; pg.errors[-1] has the traceback.)"
         )
 
+    def refusal(self) -> tuple[str, str]:
+        """What a client refused because of this error is told: the fix, and why."""
+        at = f" at {self.where}" if self.where and self.where not in self.lead() else ""
+        return self.lead(), (
+            f"the handler raised {type(self.exception).__name__}{at}; pg.errors[-1] has the details"
+        )
+
     def __str__(self) -> str:
         return (
             f"{self.summary()}\n({self.path}, connection #{self.connection})\n"
@@ -98,6 +105,23 @@ class HandlerError:
 
 
 REFUSED = "the handshake was refused: the client got HTTP 403"
+
+
+def refused_unexplained(path: str, routes: list[str], matched: bool) -> tuple[str, str]:
+    """The fix and why, for a handshake refused with no handler error: no route matched
+    ``path``, or its handler closed or returned before accepting."""
+    if not matched:
+        fix = (
+            f"Connect to a path one of your routes matches ({', '.join(routes)})."
+            if routes
+            else 'Define a route first, e.g. @ws("/echo") above an async def handler.'
+        )
+        return fix, f"no route matches {path}"
+    return (
+        f"Call `await websocket.accept()` in the handler for {path}, unless it meant to "
+        "refuse this client.",
+        "the handler closed or returned before calling `await websocket.accept()`",
+    )
 
 
 def handler_error(connection: ServerConnection, error: BaseException, now: float) -> HandlerError:
