@@ -157,7 +157,7 @@ def test_greet_without_accept_reports_the_refused_handshake_and_why() -> None:
 
     line = first_failure(check("greet", greet_before_accept))
     assert "InvalidWebSocketStateError" in line
-    assert "Call `await websocket.accept()` before you send" in line
+    assert "must call `await websocket.accept()` before it sends" in line
     assert "greet_before_accept()" in line  # where, in the learner's code
 
 

@@ -372,8 +372,12 @@ async def test_states_follow_the_connection() -> None:
 
 async def test_send_and_receive_before_accept_say_what_to_do() -> None:
     websocket, sent = raw_websocket()
-    with pytest.raises(InvalidWebSocketStateError, match=r"Call `await websocket\.accept"):
+    with pytest.raises(InvalidWebSocketStateError) as error:
         await websocket.send_text("x")
+    assert error.value.fix == (
+        "Your handler must call `await websocket.accept()` before it sends; it called "
+        "`send_text()` first."
+    )
     with pytest.raises(InvalidWebSocketStateError) as error:
         await websocket.receive_text()
     assert error.value.party == "application"

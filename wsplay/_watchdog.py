@@ -19,7 +19,6 @@ import ctypes
 import linecache
 import os
 import sys
-import sysconfig
 import threading
 import time
 from collections.abc import Callable
@@ -27,22 +26,14 @@ from dataclasses import dataclass, replace
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from .framework.tracebacks import is_learners
+
 if TYPE_CHECKING:
     from ._loop import LoopThread
 
 BEAT_INTERVAL = 0.02  # how often the loop says it is alive
 REINTERRUPT_AFTER = 1.0  # a handler that swallowed the interruption gets another one
 PROBE_WAIT = 0.2  # how long unblock() lets the loop take to answer before it interrupts
-_LIBRARY_DIRS = tuple(
-    {
-        os.path.dirname(os.path.abspath(__file__)) + os.sep,
-        *(
-            os.path.abspath(path) + os.sep
-            for key in ("stdlib", "platstdlib", "purelib", "platlib")
-            if (path := sysconfig.get_paths().get(key))
-        ),
-    }
-)
 # The loop is waiting for I/O, not blocked, when its thread is inside one of these.
 _IDLE_FUNCTIONS = {"select", "poll", "epoll", "_run_once"}
 
@@ -307,7 +298,7 @@ def _current_task(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
 def _innermost_user_frame(frame: FrameType | None) -> FrameType | None:
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_LIBRARY_DIRS) and not filename.startswith("<frozen"):
+        if is_learners(filename):
             return frame
         frame = frame.f_back
     return None

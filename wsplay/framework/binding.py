@@ -118,8 +118,9 @@ def bind_handler(handler: Callable[..., Any], pattern: RoutePattern) -> HandlerB
         raise InvalidRouteError(f"A WebSocket handler must be a function, got {handler!r}.")
     if not _is_async(handler):
         raise InvalidRouteError(
-            f"The handler {name}() for {pattern.text!r} is not `async def`: it must await "
-            f"websocket.accept() and the messages. Write:\n    {example}"
+            f"Write `async def` in front of {name}(): the handler for {pattern.text!r} is "
+            "not `async def`, and it must await websocket.accept() and the messages. "
+            f"Write:\n    {example}"
         )
     if getattr(handler, "auth", False) is True and hasattr(handler, "auth_policy"):
         raise InvalidRouteError(
@@ -134,8 +135,9 @@ def bind_handler(handler: Callable[..., Any], pattern: RoutePattern) -> HandlerB
     websocket_name = _find_websocket_parameter(signature, hints)
     if websocket_name is None:
         raise InvalidRouteError(
-            f"The handler {name}() for {pattern.text!r} has no parameter for the WebSocket. "
-            "Name one `websocket` or annotate it `WebSocket`, e.g.:\n    " + example
+            f"Give {name}() a parameter named `websocket` (or annotated `WebSocket`): the "
+            f"handler for {pattern.text!r} has no parameter for the WebSocket. E.g.:\n    "
+            + example
         )
     arguments = []
     for parameter in signature.parameters.values():

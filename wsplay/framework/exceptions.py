@@ -1,6 +1,11 @@
 """The exceptions a WebSocket handler meets, named and worded as in BlackSheep.
 
-Each one names what happened and, where wsplay can tell, what to do about it.
+Each one names what happened and, where wsplay can tell, what to do about it: its ``fix``,
+in the learner's words, which the notebook and the panel say first. ``str()`` keeps
+BlackSheep's wording where a client can see it (a close reason is ``str(exc)``).
+
+In IPython they show the learner's frames only (``_render_traceback_``): a route typo
+shows the cell's line and the message, not the frames inside wsplay that found it.
 """
 
 from __future__ import annotations
@@ -8,6 +13,7 @@ from __future__ import annotations
 from enum import Enum
 
 from .close_codes import Close
+from .tracebacks import render_for_ipython
 
 
 class WebSocketState(Enum):
@@ -19,13 +25,39 @@ class WebSocketState(Enum):
 
 
 class WebSocketError(Exception):
-    """Base class of every WebSocket error wsplay raises."""
+    """Base class of every WebSocket error wsplay raises.
+
+    ``fix``: what to do, one sentence in the learner's words ("" when wsplay cannot tell).
+    """
+
+    fix: str = ""
+
+    def __init__(self, *args: object, fix: str = "") -> None:
+        super().__init__(*args)
+        self.fix = fix
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text} {self.fix}" if self.fix else text
+
+    def said_fix_first(self) -> str:
+        """``str()`` with the fix first (where ``str()`` keeps BlackSheep's order)."""
+        text = str(self)
+        if not self.fix or text.startswith(self.fix):
+            return text
+        return f"{self.fix} {text.replace(self.fix, '').strip()}"
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows: the learner's frames and the message, fix first; none of
+        wsplay's frames."""
+        return render_for_ipython(self, self.said_fix_first())
 
 
 class InvalidWebSocketStateError(WebSocketError):
     """An operation was tried in a state that does not allow it (e.g. send before accept).
 
-    ``str()`` starts with BlackSheep's exact sentence; wsplay adds a hint that says what to do.
+    ``str()`` starts with BlackSheep's exact sentence, then the ``fix``; the notebook and
+    the panel say the fix first.
     """
 
     def __init__(
@@ -40,7 +72,7 @@ class InvalidWebSocketStateError(WebSocketError):
         self.party = party
         self.current_state = current_state
         self.expected_state = expected_state
-        self.hint = hint
+        self.hint = self.fix = hint
 
     def __str__(self) -> str:
         text = (
@@ -70,7 +102,8 @@ class InvalidMessageError(WebSocketError, ValueError):
     """A message could not be read as asked: wrong frame type, invalid JSON or UTF-8.
 
     It is a ValueError too, so code that catches ``json.JSONDecodeError`` or
-    ``UnicodeDecodeError`` (both ValueErrors) keeps working.
+    ``UnicodeDecodeError`` (both ValueErrors) keeps working. ``str()`` is what happened,
+    then the ``fix`` (a close reason shows what happened first).
     """
 
 
@@ -94,13 +127,15 @@ class HandshakeRejectedError(WebSocketError):
     """The server refused the opening handshake with an HTTP status instead of accepting.
 
     ``reason`` says why when the side that raises it can tell (the playground can: it saw
-    the handler fail, or no route match); otherwise the usual causes are listed.
+    the handler fail, or no route match); otherwise the usual causes are listed. ``fix``,
+    when known, leads: what to change comes before what the client saw.
     """
 
-    def __init__(self, status_code: int, reason: str | None = None) -> None:
+    def __init__(self, status_code: int, reason: str | None = None, fix: str = "") -> None:
         super().__init__(status_code, reason)
         self.status_code = status_code
         self.reason = reason
+        self.fix = fix
 
     def __str__(self) -> str:
         why = self.reason or {
@@ -109,11 +144,21 @@ class HandshakeRejectedError(WebSocketError):
             404: "no route matches the path",
             500: "the application ended without accepting or closing the connection",
         }.get(self.status_code, "the application refused the connection")
+        if self.fix:
+            return (
+                f"{self.fix} The handshake was refused: the client got HTTP "
+                f"{self.status_code} ({why})."
+            )
         return f"The server refused the WebSocket handshake with HTTP {self.status_code}: {why}."
 
 
 class InvalidRouteError(WebSocketError, ValueError):
     """A route pattern or handler that cannot be served, with what to write instead."""
+
+
+class InvalidPathError(WebSocketError, ValueError):
+    """A client was asked to connect to something that is not a path: a route pattern
+    (``/chat/{user}``), or text without the leading ``/``. Raised before any network I/O."""
 
 
 class BindingError(WebSocketError, ValueError):

@@ -55,8 +55,8 @@ def wrong_frame(method: str, data: str | bytes, sender: str) -> InvalidMessageEr
         else ("binary", "text", "receive_bytes()")
     )
     return InvalidMessageError(
-        f"{method} expected a {wanted} frame but the {sender} sent a {got} frame: "
-        f"{preview(data)}. Use {fix} for {got} frames, or receive() to take either."
+        f"{method} expected a {wanted} frame but the {sender} sent a {got} frame: {preview(data)}.",
+        fix=f"Use {fix} for {got} frames, or receive() to take either.",
     )
 
 

@@ -66,7 +66,8 @@ def compile_pattern(pattern: str) -> RoutePattern:
     """
     if not isinstance(pattern, str) or not pattern.strip():
         raise InvalidRouteError(
-            f"A WebSocket route needs a path pattern such as '/ws', got {pattern!r}."
+            f"Give the route a path pattern such as '/ws': a WebSocket route needs a path "
+            f"pattern, got {pattern!r}."
         )
     text = pattern if pattern.startswith("/") else "/" + pattern
     regex, names, position = ["^"], [], 0
@@ -78,8 +79,8 @@ def compile_pattern(pattern: str) -> RoutePattern:
         name, kind = _parameter(text, match)
         if name in names:
             raise InvalidRouteError(
-                f"Route {text!r} names the parameter {name!r} twice; give each one its own "
-                "name, e.g. '/{room}/{user}'."
+                f"Give each route parameter its own name, e.g. '/{{room}}/{{user}}': route "
+                f"{text!r} names the parameter {name!r} twice."
             )
         names.append(name)
         regex.append(f"(?P<{name}>{_VALUE_PATTERNS[kind]})")
@@ -92,10 +93,24 @@ def _literal(pattern: str, chunk: str) -> str:
     for bracket in "{}<>":
         if bracket in chunk:
             raise InvalidRouteError(
-                f"Route {pattern!r} has an unbalanced {bracket!r}. Write parameters as "
-                "'{name}', '<name>' or ':name', e.g. '/ws/{client_id}'."
+                f"Write {_balanced(pattern, chunk, bracket)!r}: route {pattern!r} has an "
+                f"unbalanced {bracket!r} (parameters are written '{{name}}', '<name>' or "
+                "':name', e.g. '/ws/{client_id}')."
             )
     return re.escape(chunk)
+
+
+def _balanced(pattern: str, chunk: str, bracket: str) -> str:
+    """``pattern`` with the missing half of ``bracket`` added at the end (or the start)
+    of its segment: ``'/chat/{room'`` -> ``'/chat/{room}'``."""
+    pairs = {"{": "}", "<": ">", "}": "{", ">": "<"}
+    at = chunk.index(bracket)
+    start = chunk.rfind("/", 0, at) + 1
+    end = chunk.find("/", at)
+    end = len(chunk) if end < 0 else end
+    segment = chunk[start:end].replace(pairs[bracket], "")
+    fixed = segment + pairs[bracket] if bracket in "{<" else pairs[bracket] + segment
+    return pattern.replace(chunk, chunk[:start] + fixed + chunk[end:], 1)
 
 
 def _parameter(pattern: str, match: re.Match[str]) -> tuple[str, str]:
@@ -108,17 +123,62 @@ def _parameter(pattern: str, match: re.Match[str]) -> tuple[str, str]:
     name = name.strip()
     if not name.isidentifier():
         raise InvalidRouteError(
-            f"Route {pattern!r} has a parameter named {name!r}, which is not a valid Python "
-            "name: the handler receives it as an argument, so use letters, digits and _, "
-            "e.g. '{client_id}'."
+            "Name route parameters with letters, digits and _, e.g. '{client_id}': the "
+            f"handler receives each as an argument, and {name!r} in route {pattern!r} is not "
+            "a valid Python name."
         )
     if kind not in _VALUE_PATTERNS:
         known = ", ".join(sorted(set(_VALUE_PATTERNS) - {"string"}))
         raise InvalidRouteError(
-            f"Route {pattern!r} uses the unknown parameter type {kind!r} in {match[0]!r}. "
-            f"Known types: {known}; e.g. '{{int:{name}}}'."
+            f"Use a known parameter type ({known}), e.g. '{{int:{name}}}': route "
+            f"{pattern!r} has the unknown parameter type {kind!r} in {match[0]!r}."
         )
     return name, kind
+
+
+# A value of each type, to show a path a pattern matches: '/chat/{user}' -> '/chat/alice'.
+EXAMPLE_VALUES = {
+    "str": "alice",
+    "string": "alice",
+    "int": "1",
+    "float": "1.5",
+    "uuid": "3f2b8c1e-9d4a-4e5f-8a6b-7c1d2e3f4a5b",
+    "path": "alice",
+}
+
+
+def _parameters_in(text: str) -> list[re.Match[str]]:
+    """The parameters written in ``text`` (``:name`` only at the start of a segment)."""
+    return [
+        match
+        for match in _PARAMETER.finditer(text)
+        if not match["star"] and (match["cname"] is None or text[match.start() - 1] == "/")
+    ]
+
+
+def is_route_pattern(path: str) -> bool:
+    """True if ``path`` (its part before any ``?``) has a route parameter in it, such as
+    ``{user}``, ``<user>`` or a ``:user`` segment: a pattern, not a path to connect to."""
+    return bool(_parameters_in(path.partition("?")[0]))
+
+
+def example_path(pattern: str) -> tuple[str, tuple[int, int] | None]:
+    """A path that ``pattern`` matches, and where its first example value is (to select
+    it, ready to type over): ``'/chat/{user}'`` -> ``('/chat/alice', (6, 11))``.
+
+    A pattern without parameters comes back as it is, with no span.
+    """
+    parts, span, position = [], None, 0
+    for match in _parameters_in(pattern):
+        kind = (match["btype"] if match["btype"] is not None else match["atype"]) or "str"
+        value = EXAMPLE_VALUES.get(kind.strip().lower(), EXAMPLE_VALUES["str"])
+        parts.append(pattern[position : match.start()])
+        start = sum(map(len, parts))
+        span = span or (start, start + len(value))
+        parts.append(value)
+        position = match.end()
+    parts.append(pattern[position:])
+    return "".join(parts), span
 
 
 @dataclass
@@ -178,7 +238,7 @@ class Router:
         """Decorator form of ``add_ws``: ``@router.ws("/chat/{room}")``."""
         if callable(pattern) and not isinstance(pattern, str):
             raise InvalidRouteError(
-                '@ws needs a path pattern: write @ws("/ws") above the handler, not a bare @ws.'
+                'Write @ws("/ws") above the handler, with its path pattern: a bare @ws has none.'
             )
 
         def decorator(handler: Handler) -> Handler:

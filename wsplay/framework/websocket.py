@@ -195,14 +195,15 @@ class WebSocket:
                 party="client",
                 current_state=self.client_state,
                 expected_state=CONNECTING,
-                hint="accept() can be called only once, before sending or receiving.",
+                hint="Call `await websocket.accept()` only once, before sending or "
+                "receiving; your handler called it again.",
             )
         if subprotocol is not None and subprotocol not in self.subprotocols:
             offered = ", ".join(map(repr, self.subprotocols)) or "none"
             raise WebSocketError(
                 f"Cannot accept with subprotocol {subprotocol!r}: the client did not offer it "
-                f"(it offered: {offered}). Pick one of websocket.subprotocols, or accept "
-                "without a subprotocol."
+                f"(it offered: {offered}).",
+                fix="Pick one of websocket.subprotocols, or accept without a subprotocol.",
             )
         response_headers = [_encode_header(pair) for pair in headers or ()]
         message = await self._receive()
@@ -225,7 +226,7 @@ class WebSocket:
     async def receive(self) -> dict[str, Any]:
         """The next raw ASGI message: ``{"type": "websocket.receive", "text": ...}`` or bytes."""
         if self.application_state is not CONNECTED:
-            raise self._state_error("application", "receive")
+            raise self._state_error("application", "receive()")
         message = await self._receive()
         if message["type"] == "websocket.disconnect":
             raise self._disconnected(message)
@@ -233,16 +234,18 @@ class WebSocket:
 
     async def receive_text(self) -> str:
         if self.application_state is not CONNECTED:
-            raise self._state_error("application", "receive")
+            raise self._state_error("application", "receive_text()")
         return self._payload(await self._receive(), "text")
 
     async def receive_bytes(self) -> bytes:
         if self.application_state is not CONNECTED:
-            raise self._state_error("application", "receive")
+            raise self._state_error("application", "receive_bytes()")
         return self._payload(await self._receive(), "bytes")
 
     async def receive_json(self, mode: MessageMode = MessageMode.TEXT) -> Any:
         """Read one message and parse it as JSON; any JSON value comes back, not only objects."""
+        if self.application_state is not CONNECTED:
+            raise self._state_error("application", "receive_json()")
         if message_mode(mode) is MessageMode.TEXT:
             return parse_json(await self.receive_text())
         return parse_json(await self.receive_bytes())
@@ -259,7 +262,8 @@ class WebSocket:
 
     async def _send_data(self, message: dict[str, Any]) -> None:
         if self.client_state is not CONNECTED:
-            raise self._state_error("client", "send")
+            method = "send_text()" if "text" in message else "send_bytes()"
+            raise self._state_error("client", method)
         try:
             await self._send(message)
         except OSError as error:
@@ -267,6 +271,8 @@ class WebSocket:
 
     async def send_json(self, data: Any, mode: MessageMode = MessageMode.TEXT) -> None:
         """Send ``data`` as compact JSON (``{"a":1}``), non-ASCII kept as it is."""
+        if self.client_state is not CONNECTED:
+            raise self._state_error("client", "send_json()")
         text = dumps_json(data)
         if message_mode(mode) is MessageMode.TEXT:
             await self.send_text(text)
@@ -312,14 +318,26 @@ class WebSocket:
         self.client_state = DISCONNECTED
         self.application_state = DISCONNECTED
 
-    def _state_error(self, party: str, action: str) -> InvalidWebSocketStateError:
+    def _state_error(self, party: str, method: str) -> InvalidWebSocketStateError:
+        """The error for calling ``method`` (e.g. ``"receive_text()"``) in the wrong state,
+        with the fix first, in the learner's words."""
         current = self.client_state if party == "client" else self.application_state
+        action = "sends" if method.startswith("send") else "receives"
         if current is CONNECTING:
-            hint = f"Call `await websocket.accept()` before you {action}."
+            hint = (
+                f"Your handler must call `await websocket.accept()` before it {action}; "
+                f"it called `{method}` first."
+            )
         elif self._close_sent is not None:
-            hint = f"The server already closed this connection (code {self._close_sent})."
+            hint = (
+                f"Stop using a connection once your handler closes it: it already closed "
+                f"this one (code {self._close_sent}), then called `{method}`."
+            )
         else:
-            hint = "The client has disconnected; catch WebSocketDisconnectError to stop."
+            hint = (
+                "Stop when the client leaves: catch WebSocketDisconnectError around your "
+                f"loop. The client has disconnected, and your handler then called `{method}`."
+            )
         return InvalidWebSocketStateError(
             party=party, current_state=current, expected_state=CONNECTED, hint=hint
         )

@@ -29,7 +29,13 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from .._loop import Awaiting, Blocking, LoopThread
 from .._session import Headers, MessageSession, header_pairs, require_path
 from ..framework.close_codes import Close, ClosedBy, check_close_code
-from ..framework.exceptions import HandshakeRejectedError, WebSocketClosedError, WebSocketError
+from ..framework.exceptions import (
+    HandshakeRejectedError,
+    InvalidPathError,
+    WebSocketClosedError,
+    WebSocketError,
+)
+from ..framework.routing import example_path, is_route_pattern
 from .connections import CONNECTION_HEADER
 from .timeline import (
     ACCEPT,
@@ -42,6 +48,22 @@ from .timeline import (
     Timeline,
     kept_headers,
 )
+
+
+def refuse_route_pattern(path: str) -> None:
+    """Raise InvalidPathError if ``path`` is a route pattern (``/chat/{user}``), not a path.
+
+    Sent as it is, the handler would get the text ``{user}`` as the user's name: the
+    learner meant a path the pattern matches, so one is named.
+    """
+    if is_route_pattern(path):
+        pattern = path.partition("?")[0]
+        example, _ = example_path(pattern)
+        raise InvalidPathError(
+            f"Connect to a path that `{pattern}` matches, such as `{example}`: `{pattern}` "
+            "is a route pattern, not a path (sent as it is, the handler would receive the "
+            "parameter's own text as its value)."
+        )
 
 
 @dataclass(frozen=True)
@@ -65,10 +87,13 @@ class ClientCore(MessageSession):
         timeline: Timeline,
         loop: LoopThread,
         timeout: float,
-        explain_refusal: Callable[[int, str], str | None] = lambda connection, path: None,
+        explain_refusal: Callable[[int, str], tuple[str, str | None]] = (
+            lambda connection, path: ("", None)
+        ),
         explain_silence: Callable[[int, str], str] = lambda connection, path: "",
     ) -> None:
         self.path = require_path(path)
+        refuse_route_pattern(self.path)
         self.url = base_url + quote(path, safe="/?&=%:@!$'()*+,;~")
         self.headers = header_pairs(headers)
         self.subprotocols = list(subprotocols or ())
@@ -76,6 +101,7 @@ class ClientCore(MessageSession):
         self.loop = loop
         self.timeout = timeout
         self._explain_refusal = explain_refusal
+        self.raises_refusal = False  # a cell's connect: a refusal is said by its exception
         self._explain_silence = explain_silence
         self.id = timeline.new_connection_id()
         self.subprotocol: str | None = None
@@ -114,19 +140,18 @@ class ClientCore(MessageSession):
             )
             self._event(REJECT, code=status, by=ClosedBy.SERVER)
             self.closed_by = ClosedBy.SERVER
-            raise HandshakeRejectedError(
-                status, self._explain_refusal(self.id, self.path)
-            ) from None
+            fix, why = self._explain_refusal(self.id, self.path)
+            raise HandshakeRejectedError(status, why, fix) from None
         except InvalidHandshake as error:
             self._event(REJECT, by=ClosedBy.SERVER, preview=str(error))
             raise HandshakeRejectedError(0, f"the handshake failed: {error}") from None
         except TimeoutError:
             self.closed_by = ClosedBy.CLIENT
-            why = self._explain_silence(self.id, self.path)
+            why = self._explain_silence(self.id, self.path).rstrip(".")
             self._event(CLOSE, by=ClosedBy.CLIENT, code=1006, reason="no answer to the handshake")
             raise TimeoutError(
-                f"Connecting to {self.path}: no answer to the handshake within "
-                f"{self.timeout:g} s: {why}"
+                f"{why[:1].upper()}{why[1:]}. (Connecting to {self.path}: no answer to the "
+                f"handshake within {self.timeout:g} s.)"
             ) from None
         self.subprotocol = self._ws.subprotocol
         self.response_headers = dict(self._ws.response.headers.raw_items())
@@ -338,9 +363,11 @@ class Connects:
         """Told of each new connection (a worker keeps them, to show where each client is)."""
 
     def _new_core(self, path: str, options: ConnectOptions) -> ClientCore:
-        return self._client_core(
+        core = self._client_core(
             path, options.get("headers"), options.get("subprotocols"), options.get("timeout")
         )
+        core.raises_refusal = True
+        return core
 
     async def connect(self, path: str = "/", **options: Unpack[ConnectOptions]) -> Connection:
         """Open a client connection to ``path``: ``await pg.connect("/echo")`` in a cell,

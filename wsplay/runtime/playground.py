@@ -37,7 +37,7 @@ from .connections import ServerConnection
 from .export import ExportedApp, export_app
 from .origins import OriginPolicy, is_loopback_host
 from .recorder import Recorder
-from .reports import HandlerError, LoopBlocked, print_error, say
+from .reports import HandlerError, LoopBlocked, print_error, refused_unexplained, say
 from .server import PortInUseError, ServerHooks, ServerOptions, ServerThread, switch_intervals
 from .timeline import DEFAULT_MAX_EVENTS, REJECT, WARNING, Event, Timeline
 
@@ -283,27 +283,23 @@ class Playground(Connects):
         self._clients.add(core)
         return core
 
-    def _why_refused(self, connection: int, path: str) -> str | None:
-        """What the server side knows of why a handshake was refused, in words."""
+    def _why_refused(self, connection: int, path: str) -> tuple[str, str | None]:
+        """What the server side knows of a refused handshake: the fix ("" if none is
+        known) and why, in words (None if it cannot tell)."""
         for event in self.timeline.events(connection=connection, kind=REJECT):
             if event.side == "server" and event.reason.startswith("Origin "):
                 origin = event.reason.removeprefix("Origin ").removesuffix(" is not allowed")
-                return self.origins.explain(origin).rstrip(".")
+                return "", self.origins.explain(origin).rstrip(".")
             if event.side == "server" and event.asked_by_words:
-                return f"it was closed {event.asked_by_words} before its handler accepted it"
+                return "", f"it was closed {event.asked_by_words} before its handler accepted it"
         for error in reversed(self._errors):
             if error.connection == connection:
-                return (
-                    f"the handler raised {type(error.exception).__name__}: {error.exception} "
-                    "(pg.errors[-1] has the traceback)"
-                )
+                return error.refusal()
         router = getattr(self._app, "router", None)
         if not isinstance(router, Router):
-            return None
-        if router.match(urlsplit(path).path) is None:
-            known = ", ".join(self.routes) or "none yet"
-            return f"no route matches {urlsplit(path).path} (routes: {known})"
-        return "the handler closed or returned before calling `await websocket.accept()`"
+            return "", None
+        bare = urlsplit(path).path
+        return refused_unexplained(bare, self.routes, matched=router.match(bare) is not None)
 
     # --- out of the notebook -----------------------------------------------------------
     def export(self, path: str, framework: str = "blacksheep", **options: Any) -> ExportedApp:
@@ -318,19 +314,26 @@ class Playground(Connects):
         for open_connection in self.connections:
             if open_connection.id == connection and not open_connection.accepted:
                 return (
-                    f"the handler for {path} has not called `await websocket.accept()`. "
-                    "Call it first, before receiving or sending anything."
+                    f"call `await websocket.accept()` first in the handler for {path}, before "
+                    "it receives or sends anything: it has not called "
+                    "`await websocket.accept()` yet"
                 )
         return "the server did not answer the handshake"
 
     # --- errors and warnings -----------------------------------------------------------
     def _report_error(self, record: HandlerError) -> None:
+        """Keep ``record``, and say it once in the notebook: a refusal that a cell's
+        ``connect`` is waiting for is said by the exception it raises, not here too."""
         self._errors.append(record)
-        if self.print_errors:
+        if self.print_errors and not (record.refused and self._cell_is_told(record.connection)):
             print_error(record)
         for listener in list(self._error_listeners):
             with contextlib.suppress(Exception):
                 listener(record)
+
+    def _cell_is_told(self, connection: int) -> bool:
+        """A cell's ``connect`` is waiting for ``connection``'s handshake: it will raise."""
+        return any(core.id == connection and core.raises_refusal for core in list(self._clients))
 
     def _on_refused_origin(self, origin: str, why: str) -> None:
         """Said once per origin: a page that retries in a loop must not flood the notebook."""

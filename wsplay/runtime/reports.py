@@ -9,12 +9,14 @@ passes the log to the same host), and the recorder catches what escapes any app.
 
 from __future__ import annotations
 
+import linecache
 import sys
 import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .._watchdog import Stall, stall_sentence
+from .._watchdog import Stall, describe_location, stall_sentence
+from ..framework.tracebacks import innermost_learner_line
 
 if TYPE_CHECKING:
     from .connections import ServerConnection
@@ -26,6 +28,10 @@ MAX_TRACEBACK_CHARS = 16_000
 class HandlerError:
     """An exception a handler raised, with where it happened and what the client saw.
 
+    Said to the learner fix first (``lead``), then what happened (``outcome``): once in
+    the notebook (``notice``), once in the panel (``summary``); ``str()`` is all of it,
+    with the exception's own text and the full traceback.
+
     The exception keeps its traceback, but the frames' local variables are released, so a
     handler that held a large object does not keep it alive in ``pg.errors``.
     """
@@ -36,30 +42,104 @@ class HandlerError:
     exception: BaseException
     traceback: str
     outcome: str  # what the client saw, in words
+    where: str = ""  # the learner's line that raised: "Cell In[4], line 6"
+    code: str = ""  # and its text
+
+    @property
+    def refused(self) -> bool:
+        """The error came before ``accept()``: the client's handshake was refused."""
+        return self.outcome == REFUSED
+
+    def lead(self) -> str:
+        """The first sentence: what to do, in the learner's words."""
+        error = self.exception
+        fix = getattr(error, "fix", "")
+        if isinstance(fix, str) and fix:
+            return fix
+        name = type(error).__name__
+        if isinstance(error, SystemExit | KeyboardInterrupt):
+            return (
+                "End a conversation by closing it or returning from the handler: "
+                f"{name} in a handler ends only this handler, not the kernel."
+            )
+        at = f" at {self.line()}" if self.where else ""
+        return (
+            f"The handler for {self.path} raised {name}: {error}{at}. Fix it and re-run its "
+            "cell: new connections use the new code."
+        )
+
+    def line(self) -> str:
+        """Where the learner's code raised, with the line: ``Cell In[4], line 6: `...` ``."""
+        return f"{self.where}: `{self.code}`" if self.code else self.where
+
+    def happened(self) -> str:
+        """What the client saw, as a sentence."""
+        return self.outcome[0].upper() + self.outcome[1:] + "."
 
     def summary(self) -> str:
-        text = (
-            f"The handler for {self.path} (connection #{self.connection}) raised "
-            f"{type(self.exception).__name__}: {self.exception}\n→ {self.outcome}."
+        """The fix, then what happened, for the panel (one entry per error)."""
+        return f"{self.lead()} {self.happened()}"
+
+    def notice(self) -> str:
+        """What the notebook says when it happens: the fix, what happened, where; the
+        rest is in ``pg.errors``."""
+        where = f"; raised at {self.line()}" if self.where and self.where not in self.lead() else ""
+        return (
+            f"{self.lead()}\n→ {self.happened()} ({self.path}, connection "
+            f"#{self.connection}{where}; pg.errors[-1] has the traceback.)"
         )
-        if isinstance(self.exception, SystemExit | KeyboardInterrupt):
-            text += (
-                f"\n{type(self.exception).__name__} in a handler ends only this handler, not "
-                "the kernel: to end the conversation, close it or return from the handler."
-            )
-        return text
+
+    def refusal(self) -> tuple[str, str]:
+        """What a client refused because of this error is told: the fix, and why."""
+        at = f" at {self.where}" if self.where and self.where not in self.lead() else ""
+        return self.lead(), (
+            f"the handler raised {type(self.exception).__name__}{at}; pg.errors[-1] has the details"
+        )
 
     def __str__(self) -> str:
         return (
-            f"{self.summary()}\n{self.traceback.rstrip()}\n"
+            f"{self.summary()}\n({self.path}, connection #{self.connection})\n"
+            f"{self.traceback.rstrip()}\n"
             "Fix the handler and re-run its cell: new connections use the new code."
         )
 
 
+REFUSED = "the handshake was refused: the client got HTTP 403"
+
+
+def refused_unexplained(path: str, routes: list[str], matched: bool) -> tuple[str, str]:
+    """The fix and why, for a handshake refused with no handler error: no route matched
+    ``path``, or its handler closed or returned before accepting."""
+    if not matched:
+        fix = (
+            f"Connect to a path one of your routes matches ({', '.join(routes)})."
+            if routes
+            else 'Define a route first, e.g. @ws("/echo") above an async def handler.'
+        )
+        return fix, f"no route matches {path}"
+    return (
+        f"Call `await websocket.accept()` in the handler for {path}, unless it meant to "
+        "refuse this client.",
+        "the handler closed or returned before calling `await websocket.accept()`",
+    )
+
+
 def handler_error(connection: ServerConnection, error: BaseException, now: float) -> HandlerError:
     text = format_traceback(error)
+    where, code = learner_line(error)
     release_frames(error)
-    return HandlerError(now, connection.id, connection.path, error, text, outcome_of(connection))
+    outcome = outcome_of(connection)
+    return HandlerError(now, connection.id, connection.path, error, text, outcome, where, code)
+
+
+def learner_line(error: BaseException) -> tuple[str, str]:
+    """Where the learner's code raised ``error`` and that line's text:
+    ``("Cell In[4], line 6", "await websocket.receive_text()")`` (empty if nowhere)."""
+    found = innermost_learner_line(error)
+    if found is None:
+        return "", ""
+    filename, lineno = found
+    return describe_location(filename, lineno), linecache.getline(filename, lineno).strip()
 
 
 def outcome_of(connection: ServerConnection) -> str:
@@ -68,7 +148,7 @@ def outcome_of(connection: ServerConnection) -> str:
         code = f" with {connection.close_code}" if connection.close_code else ""
         return f"the connection had already ended (closed by {connection.closed_by}{code})"
     if not connection.accepted:
-        return "the handshake was refused (HTTP 403)"
+        return REFUSED
     return "the client got close code 1011 (Internal Error)"
 
 
@@ -132,5 +212,5 @@ def say(text: str) -> None:
 
 
 def print_error(error: HandlerError) -> None:
-    """The default error listener."""
-    say(str(error))
+    """The default error listener: the notice, not the whole traceback (pg.errors has it)."""
+    say(error.notice())

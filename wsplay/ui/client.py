@@ -15,6 +15,9 @@ from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
+from ..framework.exceptions import InvalidPathError
+from ..framework.routing import example_path
+from ..runtime.client import refuse_route_pattern
 from .client_model import ClientModel
 from .handshake import handshake_html
 from .inputs import (
@@ -96,10 +99,11 @@ class ClientView(widgets.VBox):
         self.path = widgets.Combobox(
             value="/echo" if "/echo" in model.playground.routes else "",
             placeholder="/path",
-            options=tuple(model.playground.routes),
+            options=_example_paths(model.playground.routes),
             ensure_option=False,
             layout=widgets.Layout(flex="1 1 90px", width="auto", min_width="90px"),
         )
+        self.path.add_class("wsplay-path")  # the route list puts a path in it (route_list.js)
         self.connect_button = _button("Connect", style="primary")
         self.options_button = widgets.ToggleButton(
             description="Headers…",
@@ -214,6 +218,10 @@ class ClientView(widgets.VBox):
     @_inputs_checked("connect_error")
     def on_connect(self) -> None:
         path = parse_path(self.path.value)
+        try:
+            refuse_route_pattern(path)
+        except InvalidPathError as error:
+            raise InputError(str(error)) from None
         headers = parse_headers(self.headers.value)
         subprotocols = parse_subprotocols(self.subprotocols.value)
         self._clear_messages()
@@ -306,6 +314,9 @@ class ClientView(widgets.VBox):
         if self.model.busy:
             return "<span style='color:gray'>… connecting</span>"
         last = self.model.last_line()
+        if last is not None and last.kind == "refused" and core and core.refusal:
+            # The log says why, fix first: said once in the client, not twice.
+            return f"<span style='color:#b00'>✗ refused (HTTP {core.refusal.status})</span>"
         if last is not None and last.direction == "✗":  # why the last attempt failed
             return f"<span style='color:#b00'>✗ {html.escape(last.text)}</span>"
         return "<span style='color:gray'>○ not connected</span>"
@@ -315,5 +326,11 @@ class ClientView(widgets.VBox):
             label.value = ""
 
     def set_routes(self, routes: list[str]) -> None:
-        if tuple(routes) != self.path.options:
-            self.path.options = tuple(routes)
+        """Offer a path each route matches (``/chat/alice``), never the pattern itself."""
+        paths = _example_paths(routes)
+        if paths != self.path.options:
+            self.path.options = paths
+
+
+def _example_paths(patterns: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(example_path(pattern)[0] for pattern in patterns))

@@ -26,6 +26,7 @@ from ..runtime.playground import HandlerError, LoopBlocked, Playground
 from .client import ClientView
 from .client_model import ClientModel
 from .inputs import InputError, error_html, parse_close_code, parse_close_reason
+from .route_list import RouteList
 from .saved import offer
 from .timeline_view import TimelineView
 
@@ -45,7 +46,7 @@ class Panel(widgets.VBox):
         self.start_stop.add_class("wsplay-start-stop")
         self.start_stop.on_click(lambda _: self.on_start_stop())
         self.start_stop_error = widgets.HTML()
-        self.routes = widgets.HTML()
+        self.routes = RouteList(on_pick=self.put_path)
         # Columns of one width: as many as fit side by side, the rest on the next row (a
         # third client never stretches to a row of its own).
         self.clients_box = widgets.GridBox(
@@ -77,6 +78,7 @@ class Panel(widgets.VBox):
         self.server_close_button.on_click(lambda _: self.on_server_close())
         self.server_close_error = widgets.HTML()
         self.errors = widgets.HTML()
+        self.errors.add_class("wsplay-errors")
         self.warnings = widgets.HTML()
         self.timeline = TimelineView()
         self._chosen_target: int | None = None  # the connection the learner picked
@@ -150,6 +152,12 @@ class Panel(widgets.VBox):
         view.model.leave("the client was removed from the panel")
         _close_tree(view)
 
+    def put_path(self, path: str, client: int = 0) -> None:
+        """Put ``path`` in a client's path box (a route picked in the route list)."""
+        clients = self.clients
+        if clients:
+            clients[min(max(client, 0), len(clients) - 1)].path.value = path
+
     def on_start_stop(self) -> None:
         self.start_stop_error.value = ""
         try:
@@ -197,10 +205,7 @@ class Panel(widgets.VBox):
             self.start_stop.description = "Stop" if running else "Start"
         routes = playground.routes
         if self._changed("routes", tuple(routes)):
-            self.routes.value = "<b>Routes</b> " + (
-                " ".join(f"<code>{html.escape(r)}</code>" for r in routes)
-                or '<i>none yet: define one with @ws("/echo")</i>'
-            )
+            self.routes.show(routes)
             for view in self.clients:
                 view.set_routes(routes)
         connections = playground.connections
@@ -210,7 +215,7 @@ class Panel(widgets.VBox):
             self._offer_targets(connections, owners)
         errors = playground.errors
         if self._changed("errors", (len(errors), errors[-1].time if errors else 0)):
-            self.errors.value = _errors_html(errors)
+            self.errors.value = _errors_html(errors, owners)
         warnings = playground.warnings
         if self._changed("warnings", tuple(warnings[-3:])):
             self.warnings.value = _warnings_html(warnings)
@@ -315,13 +320,23 @@ def _connections_html(connections: list[Any], owners: dict[int, str]) -> str:
     return f"<div class='wsplay-connections'>{items}</div>"
 
 
-def _errors_html(errors: list[HandlerError]) -> str:
-    return _section("Errors", "newest last; click for the traceback", map(_error, errors[-10:]))
+def _errors_html(errors: list[HandlerError], owners: dict[int, str]) -> str:
+    entries = (_error(error, owners.get(error.connection)) for error in errors[-10:])
+    return _section("Errors", "newest last; click for the traceback", entries)
 
 
-def _error(error: HandlerError) -> str:
+def _error(error: HandlerError, owner: str | None) -> str:
+    """One error: the fix and what happened, once. A refusal one of the panel's clients
+    saw is said in that client's log, fix first; here it is only named."""
+    if owner is not None and error.refused:
+        said = (
+            f"{type(error.exception).__name__} in the handler for {error.path} "
+            f"(#{error.connection}): {owner}'s handshake was refused; the fix is in its log."
+        )
+    else:
+        said = error.summary()
     return (
-        f"<details><summary style='color:#b00'>{html.escape(error.summary())}</summary>"
+        f"<details><summary style='color:#b00'>{html.escape(said)}</summary>"
         f"<pre>{html.escape(error.traceback)}</pre></details>"
     )
 
