@@ -131,6 +131,11 @@ def test_runs_top_to_bottom_in_a_fresh_kernel(path: Path, tmp_path: Path) -> Non
     assert "✗" in report
     if path.stem == "01-creating-routes":
         assert text_of(cells[2]) == "'hello'"
+    if path.stem == "03-communicating":
+        frames = cell_text(cells, "nb03-wire")
+        assert "MASK=1" in frames and "MASK=0" in frames and "'hello'" in frames
+        assert "16-bit: the real length, 300" in cell_text(cells, "nb03-wire-long")
+        assert "matches the server's answer" in cell_text(cells, "nb03-wire-hs")
     if path.stem == "06-authentication":
         assert cell_text(cells, "nb06-hijack") == "'welcome bob'"  # no Origin check: hijacked
         assert cell_text(cells, "nb06-refused").startswith("403 - ")  # with the check

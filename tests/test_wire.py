@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 from websockets.frames import Frame as WsFrame
 from websockets.frames import Opcode
 
@@ -148,3 +151,56 @@ def test_frames_are_the_same_however_the_bytes_are_cut(cuts: list[int]) -> None:
         (f.fin, f.opcode, len(f.data), f.data[:PREVIEW_BYTES]) for f in CLIENT_FRAMES
     ]
     assert all(f.mask_key is not None and len(f.mask_key) == 4 for f in wire.frames)
+
+
+def test_the_kernel_client_keeps_its_wire(router) -> None:
+    """``conn.wire`` on a playground's client: the real bytes of its handshake and frames."""
+    from wsplay import Application, Playground
+
+    playground = Playground(Application(router=router)).start()
+    try:
+        conn = playground.connect_sync("/echo")
+        conn.send_text("hello")
+        assert conn.receive_text() == "hello"
+        conn.close()
+        wire = conn.wire
+    finally:
+        playground.stop()
+
+    assert wire.request.startswith(b"GET /echo HTTP/1.1\r\n")
+    assert "matches the server's answer" in wire.describe_handshake()
+    kinds = [(frame.direction, frame.kind) for frame in wire.frames]
+    assert kinds == [
+        ("sent", "text"),
+        ("received", "text"),
+        ("sent", "close"),
+        ("received", "close"),
+    ]
+    assert all(f.mask_key is not None for f in wire.frames if f.direction == "sent")
+    assert all(f.mask_key is None for f in wire.frames if f.direction == "received")
+    assert wire.frames[1].unmasked() == b"hello"
+
+
+async def test_a_refused_handshake_leaves_its_answer_on_the_wire() -> None:
+    """The wire is handed in, so it outlives a connection that never opened."""
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    wire = Wire()
+    try:
+        with pytest.raises(InvalidStatus):
+            await connect(
+                f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/private",
+                create_connection=functools.partial(TappedClientConnection, wire=wire),
+            )
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert wire.request.startswith(b"GET /private HTTP/1.1\r\n")
+    assert wire.response == b"HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\n"
+    assert "← response\n  HTTP/1.1 403 Forbidden" in wire.describe_handshake()

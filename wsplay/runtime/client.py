@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Iterator
@@ -48,6 +49,7 @@ from .timeline import (
     Timeline,
     kept_headers,
 )
+from .wire import TappedClientConnection, Wire
 
 
 def refuse_route_pattern(path: str) -> None:
@@ -112,6 +114,7 @@ class ClientCore(MessageSession):
         self.closed_by: str | None = None
         self._ws: ClientConnection | None = None
         self._unread: deque[str | bytes] = deque()  # drained when the server stopped
+        self.wire = Wire()  # every byte this client wrote and read, frame by frame
 
     def _event(self, kind: str, **fields: Any) -> None:
         self.timeline.record(Event(time.time(), self.id, "client", kind, **fields))
@@ -132,6 +135,7 @@ class ClientCore(MessageSession):
                 max_size=None,
                 ping_interval=None,
                 compression=None,  # both ends live in this process: zlib would cost memory
+                create_connection=functools.partial(TappedClientConnection, wire=self.wire),
             )
         except InvalidStatus as error:
             status = error.response.status_code

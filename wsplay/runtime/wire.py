@@ -272,9 +272,10 @@ class Wire:
             ]
         return "\n".join(lines)
 
-    def describe(self) -> str:
-        """Every kept frame, in order, bit by bit."""
-        return "\n\n".join(frame.describe() for frame in self.frames)
+    def describe(self, last: int | None = None) -> str:
+        """Every kept frame (or the ``last`` few), in order, bit by bit."""
+        frames = tuple(self.frames)  # the server's thread may add one meanwhile
+        return "\n\n".join(frame.describe() for frame in frames[-last if last else 0 :])
 
 
 def _indent(head: str) -> list[str]:
@@ -306,11 +307,12 @@ class _TappedTransport:
 
 class TappedClientConnection(ClientConnection):
     """The ``websockets`` client connection, feeding a ``Wire`` every byte it writes and
-    reads (``connect(..., create_connection=TappedClientConnection)``)."""
+    reads (``connect(..., create_connection=TappedClientConnection)``, or a ``partial`` of
+    it with the ``wire`` to feed: a refused handshake's bytes outlive the connection)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, wire: Wire | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.wire = Wire()
+        self.wire = Wire() if wire is None else wire
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(_TappedTransport(transport, self.wire))
