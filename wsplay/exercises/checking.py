@@ -46,6 +46,19 @@ def check(exercise: str, solution: Any, *, timeout: float = DEFAULT_TIMEOUT) -> 
     return report
 
 
+def assert_passes(exercise: str, solution: Any, *, timeout: float = DEFAULT_TIMEOUT) -> Report:
+    """``check``, for an autograder: raises ``AssertionError`` with the report when a step
+    fails, so a grader's test cell (nbgrader, otter-grader) scores the exercise.
+
+        from wsplay.exercises import assert_passes
+        assert_passes("greet", greet)
+    """
+    report = check(exercise, solution, timeout=timeout)
+    if not report.passed:
+        raise AssertionError(str(report))
+    return report
+
+
 def _as_app(solution: Any, pattern: str, framework: str) -> tuple[Any, StepResult | None]:
     """The ASGI app to check, or the step that says why ``solution`` cannot be served."""
     step = f"serve your handler on {pattern}"
