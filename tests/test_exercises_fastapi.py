@@ -601,7 +601,8 @@ def test_a_starlette_handler_runs_on_starlette_and_fastapi_stays_unimported() ->
             while True:
                 await websocket.send_text(await websocket.receive_text())
 
-        line = [line for line in str(check("goodbye", talk)).splitlines() if line.startswith("✗")][1]
+        lines = str(check("goodbye", talk)).splitlines()
+        line = [line for line in lines if line.startswith("✗")][1]
         assert "KeyError: 'text'" in line and "MessageMode" not in line, line
         print("ok")
         """
