@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis.asyncio as redis
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 
 from tests.test_exercises import ROOT, SOLUTIONS, failing_lines, first_failure, load_solution
@@ -332,7 +333,7 @@ def test_every_exercise_has_a_fastapi_reference_solution() -> None:
         assert "from fastapi import" in (SOLUTIONS / "fastapi" / file_name).read_text()
 
 
-@pytest.mark.parametrize("exercise", [name for name in REFERENCE if name != "redis-rooms"])
+@pytest.mark.parametrize("exercise", list(REFERENCE))
 def test_the_fastapi_reference_solution_passes(exercise: str) -> None:
     report = check(exercise, fastapi_solution(exercise))
     assert report.passed, str(report)
@@ -560,6 +561,40 @@ def test_a_wrong_fastapi_handler_gets_the_fix_in_fastapis_words(
         if phrase in str(report).replace(replacement, "")
     ]
     assert not wsplay_only, f"wsplay's words {wsplay_only} in a FastAPI report:\n{report}"
+
+
+# --- 08 redis-rooms: a FastAPI handler exported and served by two FastAPI workers ----------
+hub = redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True)
+# As in tests/test_exercise_redis_rooms.py, the wrong handler differs from the solution in how
+# it uses Redis, not in how it relays a channel to its client: it uses the solution's forward.
+forward = load_solution("fastapi/08_redis_rooms.py").forward
+
+
+@app.websocket("/room/{room}/{user}")
+async def rooms_one_channel(websocket: WebSocket, room: str, user: str):
+    await websocket.accept()
+    async with hub.pubsub() as pubsub:
+        await pubsub.subscribe("chat")  # one channel for every room
+        await pubsub.get_message(timeout=5)
+        relay = asyncio.create_task(forward(pubsub, websocket))
+        await hub.publish("chat", f"{user} joined")
+        try:
+            while True:
+                await hub.publish("chat", f"{user}: {await websocket.receive_text()}")
+        except WebSocketDisconnect:
+            pass
+        finally:
+            relay.cancel()
+            await hub.publish("chat", f"{user} left")
+
+
+def test_a_fastapi_handler_with_one_channel_for_every_room_is_told_to_use_one_per_room() -> None:
+    report = check("redis-rooms", rooms_one_channel)
+    assert report.framework == FASTAPI
+    assert "✓ start two workers serving the app file" in str(report)
+    line = first_failure(report)
+    assert "alice says 'hi'" in line and "'dave joined'" in line
+    assert "one channel per room" in line
 
 
 # --- which framework runs the handler --------------------------------------------------------

@@ -70,6 +70,33 @@ def app_for(handler: Callable[..., Any], pattern: str, framework: str) -> Any:
         ) from None
 
 
+def endpoint_of(app: Any, pattern: str) -> Callable[..., Any] | None:
+    """The handler a FastAPI or Starlette ``app`` serves on ``pattern``, if it has one."""
+    for route in getattr(app, "routes", ()):
+        if getattr(route, "path", None) == pattern and callable(getattr(route, "endpoint", None)):
+            return route.endpoint
+    return None
+
+
+def app_file_source(framework: str, module: str, handler: str, pattern: str) -> str:
+    """An app file for ``framework`` serving ``handler`` of ``module`` on ``pattern``: the
+    file form of ``app_for``, for worker processes (``module`` and ``handler`` are names,
+    the pattern goes in as a literal)."""
+    if framework == FASTAPI:
+        head = "from fastapi import FastAPI"
+        app = f"app = FastAPI()\napp.add_api_websocket_route({pattern!r}, {handler})"
+    else:
+        head = (
+            "from starlette.applications import Starlette\n"
+            "from starlette.routing import WebSocketRoute"
+        )
+        app = f"app = Starlette(routes=[WebSocketRoute({pattern!r}, {handler})])"
+    return (
+        f'"""{framework} serving {handler} (written to {module}.py by wsplay) on {pattern}."""'
+        f"\n\n{head}\nfrom {module} import {handler}\n\n{app}\n"
+    )
+
+
 def is_disconnect(error: BaseException) -> bool:
     """Starlette's WebSocketDisconnect: the client left. Like wsplay's own
     WebSocketDisconnectError left uncaught, it ends the handler quietly."""
