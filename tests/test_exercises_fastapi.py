@@ -19,6 +19,7 @@ import pytest
 import redis.asyncio as redis
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 
+from tests.kernel import Kernel
 from tests.test_exercises import ROOT, SOLUTIONS, failing_lines, first_failure, load_solution
 from wsplay.exercises import EXERCISES, check
 from wsplay.exercises.frameworks import FASTAPI, WSPLAY, framework_of
@@ -668,3 +669,45 @@ def test_a_starlette_handler_runs_on_starlette_and_fastapi_stays_unimported() ->
         )
         assert done.stdout.strip() == "ok", done.stdout + done.stderr
     assert framework_of(talk_plain_echo) == FASTAPI  # this module uses FastAPI
+
+
+LOGIN_CELL = """
+@app.websocket("/private")
+async def private(websocket: WebSocket):
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin != "http://localhost:8888":
+        await websocket.close()
+        return
+    await websocket.accept()
+    token = websocket.query_params.get("token") or websocket.cookies.get("session")
+    if token is None:
+        try:
+            token = (await asyncio.wait_for(websocket.receive_json(), 1)).get("token")
+        except TimeoutError:
+            await websocket.close(4001, "log in first")
+            return
+    if token not in {"t-ada": "ada", "t-bob": "bob"}:
+        await websocket.close(4001, "unknown token")
+        return
+    await websocket.send_text(f"welcome {token[2:]}")
+"""
+
+
+def test_fastapi_handlers_typed_in_notebook_cells_are_checked_on_fastapi() -> None:
+    """The learner's path, in a real kernel: the issue's login handler (it reads
+    websocket.query_params) and the Redis rooms of notebook 08, each under
+    ``@app.websocket``, typed in cells and checked as functions."""
+    solution = (SOLUTIONS / "fastapi" / "08_redis_rooms.py").read_text()
+    imports, _, rest = solution.partition("app = FastAPI()")
+    with Kernel() as kernel:
+        kernel.run(imports + "\nimport asyncio")
+        kernel.run("app = FastAPI()" + rest)  # the handlers in a later cell than the imports
+        kernel.run(LOGIN_CELL)
+        shown = kernel.run(
+            "from wsplay.exercises import check\n"
+            'print(check("login", private))\n'
+            'print(check("redis-rooms", room_chat))'
+        ).stdout
+    login, rooms = shown.split("Exercise 'redis-rooms'")
+    assert "(who is connecting?, on FastAPI): passed" in login.splitlines()[0], shown
+    assert ", on FastAPI): passed, 19/19 steps" in rooms.splitlines()[0], shown
