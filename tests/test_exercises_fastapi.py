@@ -612,6 +612,17 @@ def test_fastapi_parameters_are_filled_by_fastapi() -> None:
     assert check("greet", greet_with_a_dependency).passed
 
 
+def test_a_fastapi_handler_where_fastapi_is_missing_is_told_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # `import fastapi` now fails
+    report = check("greet", greet_with_a_dependency)
+    assert len(report.steps) == 1
+    line = first_failure(report)
+    assert line.startswith("✗ serve your handler on /greet/{name}: expected FastAPI installed")
+    assert "written for FastAPI, which is not installed here: run `%pip install fastapi`" in line
+
+
 def test_a_starlette_handler_runs_on_starlette_and_fastapi_stays_unimported() -> None:
     """In a fresh interpreter: a handler for Starlette (path parameters from
     websocket.path_params) runs on Starlette, without importing FastAPI; one for wsplay

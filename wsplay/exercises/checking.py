@@ -73,7 +73,7 @@ def _as_app(solution: Any, pattern: str, framework: str) -> tuple[Any, StepResul
                 return app_for(solution, pattern, framework), None
             except ImportError as missing:
                 expected = f"{framework} installed"
-                return None, StepResult(FAIL, step, expected, "it is not", str(missing))
+                return None, StepResult(FAIL, step, expected, "not installed", str(missing))
         router = Router()
         try:
             router.add_ws(pattern, solution)
