@@ -23,8 +23,11 @@ def check(exercise: str, solution: Any, *, timeout: float = DEFAULT_TIMEOUT) -> 
     """Run ``exercise``'s conversations against ``solution`` and report each step.
 
     ``solution`` is your handler (an ``async def`` function: it is served on the exercise's
-    route), or an ``Application`` or ``Router`` that serves that route. ``timeout`` bounds
-    every wait, so a handler that hangs costs at most that many seconds per conversation.
+    route), or an ``Application`` or ``Router`` that serves that route, or any ASGI app
+    (FastAPI's, Starlette's, BlackSheep's). A handler written for FastAPI or Starlette (its
+    ``WebSocket`` is theirs) is served by that framework, and the hints speak its words.
+    ``timeout`` bounds every wait, so a handler that hangs costs at most that many seconds
+    per conversation.
     """
     found = _find(exercise)
     report = Report(found.name, found.title, framework_of(solution))
