@@ -436,7 +436,7 @@ WRONG: list[tuple[str, Callable[..., Any], str, list[str]]] = [
             "KeyError: 'text' (line",
             "calc_text_frames_only(): `request = await websocket.receive_json()`",
             'is "websocket.disconnect" when the client has left',
-            'send_json(answer, mode="binary")',
+            'send_json(answer, mode="binary")` (or `await websocket.send_bytes(json.dumps(',
         ],
     ),
     (

@@ -22,6 +22,11 @@ STARLETTE_WORDS: tuple[tuple[str, str], ...] = (
     ('websocket.query.get("token", [None])[0]', 'websocket.query_params.get("token")'),
     ('websocket.headers.get_first(b"origin")', 'websocket.headers.get("origin")'),
     ("b'http://localhost:8888'", "'http://localhost:8888'"),
+    (
+        "`await websocket.send_json(answer, mode=MessageMode.BYTES)`",
+        '`await websocket.send_json(answer, mode="binary")` (or '
+        "`await websocket.send_bytes(json.dumps(answer).encode())`)",
+    ),
     ("mode=MessageMode.BYTES", 'mode="binary"'),
     ("websocket.subprotocols", 'websocket.scope["subprotocols"]'),
     ("@ws('/", "@app.websocket('/"),
