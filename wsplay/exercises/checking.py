@@ -9,10 +9,12 @@ from ..framework import Application, InvalidRouteError, Router
 from ..framework.errors import logged_failures
 from ..testing import TestClient
 from .conversation import _Run
+from .frameworks import WSPLAY, app_for, framework_of
 from .harness import _Capture, _Harness
 from .registry import _find
 from .report import FAIL, Report, StepResult
 from .seen import _one_line
+from .words import in_words_of
 
 DEFAULT_TIMEOUT = 3.0
 
@@ -21,12 +23,15 @@ def check(exercise: str, solution: Any, *, timeout: float = DEFAULT_TIMEOUT) -> 
     """Run ``exercise``'s conversations against ``solution`` and report each step.
 
     ``solution`` is your handler (an ``async def`` function: it is served on the exercise's
-    route), or an ``Application`` or ``Router`` that serves that route. ``timeout`` bounds
-    every wait, so a handler that hangs costs at most that many seconds per conversation.
+    route), or an ``Application`` or ``Router`` that serves that route, or any ASGI app
+    (FastAPI's, Starlette's, BlackSheep's). A handler written for FastAPI or Starlette (its
+    ``WebSocket`` is theirs) is served by that framework, and the hints speak its words.
+    ``timeout`` bounds every wait, so a handler that hangs costs at most that many seconds
+    per conversation.
     """
     found = _find(exercise)
-    report = Report(found.name, found.title)
-    app, problem = _as_app(solution, found.pattern)
+    report = Report(found.name, found.title, framework_of(solution))
+    app, problem = _as_app(solution, found.pattern, report.framework)
     if problem is not None:
         report.steps.append(problem)
         return report
@@ -39,10 +44,26 @@ def check(exercise: str, solution: Any, *, timeout: float = DEFAULT_TIMEOUT) -> 
         finally:
             run.leave_all()
             harness.all_gone = True
+    for step in report.steps:  # the checker's own words; what the handler raised is kept
+        step.hint = in_words_of(report.framework, step.hint)
+        step.got = in_words_of(report.framework, step.got)
     return report
 
 
-def _as_app(solution: Any, pattern: str) -> tuple[Any, StepResult | None]:
+def assert_passes(exercise: str, solution: Any, *, timeout: float = DEFAULT_TIMEOUT) -> Report:
+    """``check``, for an autograder: raises ``AssertionError`` with the report when a step
+    fails, so a grader's test cell (nbgrader, otter-grader) scores the exercise.
+
+        from wsplay.exercises import assert_passes
+        assert_passes("greet", greet)
+    """
+    report = check(exercise, solution, timeout=timeout)
+    if not report.passed:
+        raise AssertionError(str(report))
+    return report
+
+
+def _as_app(solution: Any, pattern: str, framework: str) -> tuple[Any, StepResult | None]:
     """The ASGI app to check, or the step that says why ``solution`` cannot be served."""
     step = f"serve your handler on {pattern}"
     if isinstance(solution, Application):
@@ -50,6 +71,12 @@ def _as_app(solution: Any, pattern: str) -> tuple[Any, StepResult | None]:
     if isinstance(solution, Router):
         return Application(router=solution), None
     if inspect.isfunction(solution) or inspect.ismethod(solution):
+        if framework != WSPLAY:
+            try:
+                return app_for(solution, pattern, framework), None
+            except ImportError as missing:
+                expected = f"{framework} installed"
+                return None, StepResult(FAIL, step, expected, "not installed", str(missing))
         router = Router()
         try:
             router.add_ws(pattern, solution)

@@ -351,7 +351,7 @@ class _Run:
         if isinstance(error, BindingError | InvalidRouteError):
             return fix
         state = "The client has gone: the handler can neither send nor receive any more"
-        if "Invalid" in type(error).__name__ and "state" in str(error):
+        if _used_after_leaving(error):
             return f"{state}{where}. Stop (return) when WebSocketDisconnectError arrives. {fix}"
         return f"Your handler raised it{where}. {fix}"
 
@@ -376,6 +376,15 @@ class _Run:
                 self._close(client, 1000, "")
         self.clients.clear()
         self.capture.drain()
+
+
+def _used_after_leaving(error: BaseException) -> bool:
+    """wsplay's InvalidWebSocketStateError, or Starlette's 'Cannot call "receive" once a
+    disconnect message has been received'."""
+    text = str(error)
+    return ("Invalid" in type(error).__name__ and "state" in text) or (
+        isinstance(error, RuntimeError) and text.startswith("Cannot call")
+    )
 
 
 def _receive(names: list[str]) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..framework import Application
 from ..framework.errors import Host, hosted, hosting
+from .frameworks import is_disconnect
 
 PEER_HEADER = "x-wsplay-exercise-peer"  # names each scripted client for the harness
 
@@ -16,10 +18,15 @@ class _Harness:
     A vanished peer is what a real server sees when a client's network goes away: sending
     to it raises an OSError (the handler's WebSocket turns that into a
     WebSocketDisconnectError) before its own handler has heard the disconnect.
+
+    wsplay reports its handlers' failures to the host in the scope and closes their
+    connections itself. For another framework's app (FastAPI, Starlette) the harness does
+    what a server does with what escapes the app, and collects it for the hints.
     """
 
     def __init__(self, app: Any, capture: _Capture) -> None:
         self.app = app
+        self.foreign = not isinstance(app, Application)
         self.capture = capture
         self.peers: dict[str, _Peer] = {}  # the newest connection of each scripted client
         self.all_gone = False
@@ -40,6 +47,10 @@ class _Harness:
         async def guarded_send(message: dict[str, Any]) -> None:
             if message["type"] == "websocket.send" and (self.all_gone or peer.gone):
                 raise OSError(f"the connection to {name or 'this client'} was lost")
+            if self.foreign and _unfilled_parameters(message, peer):
+                self.capture.errors.append(ParametersNotFilled(message["reason"]))
+                message = {**message, "reason": ""}
+            peer.saw(message)
             await send(message)
 
         host = self.capture.host
@@ -51,11 +62,75 @@ class _Harness:
             raise RuntimeError(
                 f"your handler raised {exit_!r}, which would stop the whole server"
             ) from None
+        except Exception as error:
+            if not self.foreign:
+                raise
+            if not is_disconnect(error):  # a client that left ends a handler quietly
+                self.capture.errors.append(error)
+            await peer.end(send, failed=not is_disconnect(error))
+        else:
+            if self.foreign and peer.state == "connecting":
+                self.capture.warnings.append(
+                    "Your handler returned without calling `await websocket.accept()`, so "
+                    "the server answered the handshake with HTTP 500."
+                )
+            if self.foreign:
+                await peer.end(send, failed=False)
+
+
+class ParametersNotFilled(Exception):
+    """FastAPI refused a handshake (a close 1008 before accept) because it could not fill
+    the handler's parameters: the message names each one."""
+
+    def __init__(self, errors: Any) -> None:
+        self.errors = errors if isinstance(errors, list) else []
+        self.names = [
+            str(error["loc"][-1])
+            for error in self.errors
+            if isinstance(error, dict) and error.get("loc")
+        ]
+        missing = ", ".join(
+            f"`{error['loc'][-1]}` ({' '.join(map(str, error['loc'][:-1]))}: {error.get('msg')})"
+            for error in self.errors
+            if isinstance(error, dict) and error.get("loc")
+        )
+        super().__init__(
+            "FastAPI refused the connection (close 1008) because it could not fill the "
+            f"parameter{'s' * (len(self.names) != 1)} {missing or repr(errors)}"
+        )
+
+
+def _unfilled_parameters(message: dict[str, Any], peer: _Peer) -> bool:
+    """FastAPI's answer to parameters it cannot fill: a close 1008 before accept, with its
+    validation errors (a list) as the reason."""
+    return (
+        peer.state == "connecting"
+        and message["type"] == "websocket.close"
+        and message.get("code") == 1008
+        and isinstance(message.get("reason"), list)
+    )
 
 
 @dataclass
 class _Peer:
     gone: bool = False
+    state: str = "connecting"  # then "accepted", or "closed" (closed, refused or answered)
+
+    def saw(self, message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.accept":
+            self.state = "accepted"
+        elif message["type"] in ("websocket.close", "websocket.http.response.start"):
+            self.state = "closed"
+
+    async def end(self, send: Any, *, failed: bool) -> None:
+        """What uvicorn does when another framework's app returns or raises: a handshake
+        not answered gets HTTP 500; an open connection a close, 1011 if the app raised."""
+        if self.state == "connecting":
+            await send({"type": "websocket.http.response.start", "status": 500, "headers": []})
+            await send({"type": "websocket.http.response.body", "body": b""})
+        elif self.state == "accepted" and not self.gone:
+            await send({"type": "websocket.close", "code": 1011 if failed else 1000})
+        self.state = "closed"
 
 
 class _Capture:

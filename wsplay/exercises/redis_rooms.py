@@ -14,11 +14,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..runtime.export import ExportError, export_app
+from ..framework import InvalidRouteError, Router
+from ..runtime.export import ExportedApp, ExportError, export_app
 from ..runtime.redis_server import RedisNotInstalledError, RedisServer
 from ..runtime.sources import Unrecoverable
 from ..runtime.workers import Workers
 from .conversation import _Run
+from .frameworks import WSPLAY, app_file_source, endpoint_of
 from .harness import PEER_HEADER
 from .registry import _exercise
 from .report import FAIL, PASS, StepResult
@@ -63,16 +65,19 @@ def _redis_rooms(run: _Run) -> None:
 
 def _export(run: _Run, path: Path) -> Path | None:
     step = "write your handler and what it uses to an app file, as pg.export does"
+    framework, pattern = run.report.framework, run.exercise.pattern
     try:
-        exported = export_app(run.harness.app, path, "wsplay")
-    except (ExportError, Unrecoverable, TypeError, ValueError) as error:
+        if framework == WSPLAY:
+            exported = export_app(run.harness.app, path, "wsplay")
+        else:  # the handler and what it uses to a module, served by the framework's app
+            exported = _export_foreign(run.harness.app, path, framework, pattern)
+    except (ExportError, Unrecoverable, InvalidRouteError, TypeError, ValueError) as error:
         hint = (
             "Define the handler, and everything it uses, at the top level of notebook cells "
             "(not inside another function), run those cells, then this check."
         )
         run.report.steps.append(StepResult(FAIL, step, "an app file", str(error), hint))
         return None
-    pattern = run.exercise.pattern
     for skipped_pattern, name, why in exported.skipped:
         if skipped_pattern == pattern:
             hint = "Define it at the top level of a cell, run that cell, then this check."
@@ -80,6 +85,22 @@ def _export(run: _Run, path: Path) -> Path | None:
             return None
     run.report.steps.append(StepResult(PASS, step))
     return exported.path
+
+
+def _export_foreign(app: Any, path: Path, framework: str, pattern: str) -> ExportedApp:
+    """For a FastAPI or Starlette handler: its module (as ``pg.export`` writes one, the
+    route decorator left out) beside ``path``, and at ``path`` that framework's app."""
+    handler = endpoint_of(app, pattern)
+    if handler is None:
+        raise ValueError(f"the app has no WebSocket route {pattern}")
+    router = Router()
+    router.add_ws(pattern, handler)
+    module = path.with_name(f"{path.stem}_handlers.py")
+    exported = export_app(router, module, "wsplay")
+    name = exported.routes[0][1]  # the handler's name in its module
+    path.write_text(app_file_source(framework, module.stem, name, pattern), encoding="utf-8")
+    exported.path = path
+    return exported
 
 
 def _with_workers(run: _Run, app_file: Path, redis: RedisServer) -> None:

@@ -39,6 +39,7 @@ class Report:
 
     exercise: str
     title: str
+    framework: str = "wsplay"  # what the handler was written for, and served on
     steps: list[StepResult] = field(default_factory=list)
 
     @property
@@ -51,12 +52,13 @@ class Report:
 
     def _headline(self) -> str:
         done = sum(step.status == PASS for step in self.steps)
+        on = "" if self.framework == "wsplay" else f", on {self.framework}"
         if self.passed:
-            return f"Exercise {self.exercise!r} ({self.title}): passed, {done}/{done} steps ✓"
+            return f"Exercise {self.exercise!r} ({self.title}{on}): passed, {done}/{done} steps ✓"
         skipped = sum(step.status == SKIP for step in self.steps)
         not_run = f", {skipped} not run after a ✗" if skipped else ""
         return (
-            f"Exercise {self.exercise!r} ({self.title}): {done} of "
+            f"Exercise {self.exercise!r} ({self.title}{on}): {done} of "
             f"{len(self.steps) - skipped} steps passed{not_run}. "
             "Fix the first ✗, re-run your handler's cell, then this check."
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sysconfig
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,8 +14,13 @@ from ..framework import describe_close_code
 from ..framework.exceptions import BindingError
 from ..framework.routing import compile_pattern
 from ..testing import HandlerInterrupted
+from .harness import ParametersNotFilled
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # wsplay/
+# Not the learner's code either: wsplay's, and the installed frameworks' (Starlette's...).
+_NOT_THEIRS = tuple(
+    {_PACKAGE_DIR, *(os.path.abspath(sysconfig.get_paths()[key]) for key in ("purelib", "platlib"))}
+)
 
 
 @dataclass
@@ -67,7 +73,7 @@ def _where(error: BaseException) -> str:
     frames = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)
-        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR)
+        if not os.path.abspath(frame.filename).startswith(_NOT_THEIRS)
         and "asyncio" not in frame.filename
     ]
     if not frames:
@@ -81,6 +87,8 @@ def _crash_text(errors: list[BaseException]) -> str:
     if not errors:
         return ""
     error = errors[0]
+    if isinstance(error, ParametersNotFilled):
+        return f"{error}."  # FastAPI refused: the handler never ran
     return f"Your handler raised {_one_line(error)}{_where(error)}."
 
 
@@ -131,7 +139,7 @@ def _hint(
     """The hint for an unexpected ``seen``, from what the handler did (``errors`` it raised,
     ``warnings`` it logged), then ``fix``: a learner reads first what went wrong."""
     crash = _crash_text(errors)
-    if errors and isinstance(errors[0], BindingError):
+    if errors and isinstance(errors[0], BindingError | ParametersNotFilled):
         names = ", ".join(f"`{name}`" for name in compile_pattern(pattern).parameters)
         return (
             f"{crash} The route {pattern} passes its values to the "

@@ -227,12 +227,13 @@ def function_definition(function: types.FunctionType, source: Source) -> Definit
 
 
 def _is_route_decorator(decorator: ast.expr) -> bool:
-    """``@ws("/x")``, ``@router.ws("/x")``, ``@app.router.ws("/x")``."""
+    """``@ws("/x")``, ``@router.ws("/x")``, ``@app.router.ws("/x")``, and FastAPI's and
+    Starlette's ``@app.websocket("/x")``, ``@app.websocket_route("/x")``."""
     if not isinstance(decorator, ast.Call):
         return False
     target = decorator.func
     return (isinstance(target, ast.Name) and target.id == "ws") or (
-        isinstance(target, ast.Attribute) and target.attr == "ws"
+        isinstance(target, ast.Attribute) and target.attr in ("ws", "websocket", "websocket_route")
     )
 
 
