@@ -23,18 +23,22 @@ from typing import Any
 from ..framework.close_codes import ClosedBy
 from ..framework.errors import Host, hosted, hosting
 from ..framework.websocket import format_reason
-from .connections import (
-    ConnectionClosedOnServer,
-    ServerConnection,
-    kernel_client_id,
-    page_client_id,
-    transport_ending,
-)
+from .connections import ConnectionClosedOnServer, ServerConnection, Tickets, transport_ending
 from .gil import GilShare
-from .origins import OriginPolicy
+from .origins import REFUSED_STATUS, Gate, Refusal
 from .protocols import complete_denial
 from .reports import HandlerError, handler_error, say
-from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, kept_headers
+from .timeline import (
+    ACCEPT,
+    CLOSE,
+    ERROR,
+    HANDSHAKE,
+    REJECT,
+    WARNING,
+    Event,
+    Timeline,
+    kept_headers,
+)
 
 logger = logging.getLogger("wsplay")
 
@@ -54,12 +58,17 @@ class Recorder:
         loop: Any,
         on_error: Callable[[HandlerError], None],
         call_timeout: float = 5.0,
-        origins: OriginPolicy | None = None,
-        on_refused: Callable[[str, str], None] = lambda origin, why: None,
+        gate: Gate | None = None,
+        on_refused: Callable[[Refusal, str], None] = lambda refusal, request: None,
+        tickets: Tickets | None = None,
     ) -> None:
+        """``gate``: who may connect (origins.py; by default anyone); ``on_refused`` hears
+        each refusal and what was refused ("an HTTP request"); ``tickets``: the ids the
+        kernel reserved for its clients (connections.py)."""
         self.app = app
-        self.origins = origins if origins is not None else OriginPolicy("*")
+        self.gate = gate if gate is not None else Gate("*", "*")
         self._on_refused = on_refused
+        self.tickets = tickets if tickets is not None else Tickets()
         self.timeline = timeline
         self.connections: dict[int, ServerConnection] = {}
         self.call_timeout = call_timeout
@@ -75,11 +84,35 @@ class Recorder:
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
         """The app's coroutine, wrapped or not: not a coroutine itself, which would be one
         more frame to resume each time the handler's task wakes, that is, per message."""
-        if scope["type"] != "websocket":
+        kind = scope["type"]
+        if kind == "http" and (refusal := self.gate.refusal(scope.get("headers", ()))):
+            return self._refuse_http(scope, send, refusal)
+        if kind != "websocket":
             return self.app(scope, receive, send)
         if self._sweeper is None:
             self._sweeper = asyncio.ensure_future(self._sweep())
         return _Conversation(self, scope, receive, send).run()
+
+    async def _refuse_http(self, scope: dict[str, Any], send: Any, refusal: Refusal) -> None:
+        """A plain HTTP request the gate refused: 403 with the sentence, never the app's
+        body (a rebinding page could read it). Drawn on the server's line of the timeline:
+        an HTTP request is no connection of its own."""
+        request = f"an HTTP request ({scope.get('method', 'GET')} {scope.get('path', '')[:200]})"
+        self.timeline.record(
+            Event(
+                time.time(),
+                0,
+                "server",
+                WARNING,
+                code=REFUSED_STATUS,
+                reason=refusal.reason,
+                preview=f"refused {request}: {refusal.reason}",
+            )
+        )
+        self._on_refused(refusal, request)
+        headers, body = plain_text(refusal.explain(request))
+        await send({"type": "http.response.start", "status": REFUSED_STATUS, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     def connection_of(self, task: asyncio.Task[Any]) -> ServerConnection | None:
         """The connection whose handler runs in ``task`` (read from the watchdog's thread)."""
@@ -126,10 +159,9 @@ class _Conversation:
     """One connection's recording: wraps receive and send, tracks who closed."""
 
     def __init__(self, recorder: Recorder, scope: dict[str, Any], receive: Any, send: Any):
-        known = kernel_client_id(scope)
-        self.from_kernel_client = known is not None  # its own exceptions explain refusals
-        if known is None:
-            known, scope = page_client_id(scope)
+        # The id the kernel reserved, if a ticket it issued came with the handshake; the
+        # kernel client's own exceptions explain its refusals (nothing more said).
+        known, self.from_kernel_client, scope = recorder.tickets.claim(scope)
         self.recorder = recorder
         self.timeline = recorder.timeline
         self.scope = scope
@@ -169,10 +201,10 @@ class _Conversation:
             headers=kept_headers(raw_headers),
             preview=", ".join(scope.get("subprotocols", ())),
         )
-        refused = self.recorder.origins.refusal(raw_headers)
+        refused = self.recorder.gate.refusal(raw_headers)
         if refused is not None:
             try:
-                await self._refuse_origin(*refused)
+                await self._refuse(refused)
             finally:
                 self.let_go()
             return
@@ -221,24 +253,17 @@ class _Conversation:
             else:
                 await self.send({"type": "websocket.close", "code": 1000})
 
-    async def _refuse_origin(self, origin: str, why: str) -> None:
+    async def _refuse(self, refusal: Refusal) -> None:
         """HTTP 403 before the app runs, with a body that says why (browsers hide it)."""
-        self.connection.ended(ClosedBy.SERVER, 403, why)
-        self._event(REJECT, code=403, by=ClosedBy.SERVER, reason=f"Origin {origin} is not allowed")
+        why = refusal.explain()
+        self.connection.ended(ClosedBy.SERVER, REFUSED_STATUS, why)
+        self._event(REJECT, code=REFUSED_STATUS, by=ClosedBy.SERVER, reason=refusal.reason)
         if not self.from_kernel_client:  # the kernel client's exception says it already
-            self.recorder._on_refused(origin, why)
+            self.recorder._on_refused(refusal, "a WebSocket handshake")
         if "websocket.http.response" in self.scope.get("extensions", {}):
-            body = why.encode()
-            await self._send(
-                {
-                    "type": "websocket.http.response.start",
-                    "status": 403,
-                    "headers": [
-                        (b"content-type", b"text/plain; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
+            headers, body = plain_text(why)
+            start = {"type": "websocket.http.response.start", "status": REFUSED_STATUS}
+            await self._send({**start, "headers": headers})
             await self._deny({"type": "websocket.http.response.body", "body": body})
         else:
             await self._send({"type": "websocket.close", "code": 1008})
@@ -367,6 +392,16 @@ class _Conversation:
         self.connection.ended(by, code, reason)
         self._event(CLOSE, by=by, code=code, reason=reason, asked_by=asked_by)
         self.recorder._gone(self)
+
+
+def plain_text(text: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """(headers, body) of a plain-text answer: what a refusal says to tools and to curl."""
+    body = text.encode()
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    return headers, body
 
 
 async def _ended_receive() -> dict[str, Any]:
