@@ -5,9 +5,9 @@ slow clients, must not print 2 000 paragraphs into the notebook (megabytes of ou
 browser then has to draw), and remembering what was said must not grow without end. So,
 per kind of notice:
 
-- at most ``burst`` notices (one, unless asked) in a window of ``every`` seconds; the rest are counted, and the
-  count is said once when the window ends (``… and 1 997 more refused origins since
-  10:01:02; see pg.timeline``), or when the playground stops;
+- at most ``burst`` notices (one, unless asked) in a window of ``every`` seconds; the rest
+  are counted, and the count is said once when the window ends (``… and 1 997 more
+  refused origins since 10:01:02; see pg.timeline``), or when the playground stops;
 - a notice with a ``key`` (a refused origin) is said once per key, and the keys remembered
   are the newest ``remembered`` ones (hashes, not the values: a header can be kilobytes).
 
