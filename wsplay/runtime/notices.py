@@ -23,8 +23,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .origins import Refusal
+
 NOTICE_EVERY = 30.0  # seconds: the window of each kind's rate
 REMEMBERED_KEYS = 256  # keys (refused origins...) remembered as said, per kind
+REFUSALS_SAID = 3  # refused origins (or hosts) said per window, before the rest are counted
 
 
 @dataclass
@@ -91,6 +94,18 @@ class Notices:
                 self._say(text_now)
         if due:
             self._later(kind, window_end - now)
+
+    def refused(self, refusal: Refusal, request: str) -> None:
+        """A refused origin or host: said once per value, a few a window; a page retrying
+        in a loop, or trying thousands of names, must not flood the notebook."""
+        header = refusal.header
+        self.say(
+            f"refused {header}",
+            refusal.explain(request),
+            key=refusal.value,
+            counted=f"refused {header.lower()}s",
+            burst=REFUSALS_SAID,
+        )
 
     def flush(self) -> None:
         """Say every count still owed (the playground is stopping)."""

@@ -52,7 +52,6 @@ DEFAULT_TIMEOUT = 5.0
 SWITCH_INTERVAL = 0.001
 MAX_ERRORS = 100
 MAX_WARNINGS = 100
-REFUSALS_SAID = 3  # refusals of one header said in the notebook per half minute (notices.py)
 
 
 class NotLoopbackWarning(UserWarning):
@@ -198,7 +197,7 @@ class Playground(Connects):
             self._report_error,
             self.timeout,
             self.gate,
-            self._on_refused,
+            self._notices.refused,
             self.tickets,
         )
         if loop.watchdog is not None:
@@ -338,18 +337,6 @@ class Playground(Connects):
         for listener in list(self._error_listeners):
             with contextlib.suppress(Exception):
                 listener(record)
-
-    def _on_refused(self, refusal: Refusal, request: str) -> None:
-        """Said once per origin or host, a few a half minute: a page that retries in a loop,
-        or tries thousands of names, must not flood the notebook (notices.py)."""
-        header = refusal.header
-        self._notices.say(
-            f"refused {header}",
-            refusal.explain(request),
-            key=refusal.value,
-            counted=f"refused {header.lower()}s",
-            burst=REFUSALS_SAID,
-        )
 
     def _notice(self, kind: str, text: str) -> None:
         """What the server's protocols did to a misbehaving client: timeline, and notebook.

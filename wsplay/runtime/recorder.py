@@ -27,18 +27,9 @@ from .connections import ConnectionClosedOnServer, ServerConnection, Tickets, tr
 from .gil import GilShare
 from .origins import REFUSED_STATUS, Gate, Refusal
 from .protocols import complete_denial
+from .refusals import plain_text, refuse_http
 from .reports import HandlerError, handler_error, say
-from .timeline import (
-    ACCEPT,
-    CLOSE,
-    ERROR,
-    HANDSHAKE,
-    REJECT,
-    WARNING,
-    Event,
-    Timeline,
-    kept_headers,
-)
+from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, kept_headers
 
 logger = logging.getLogger("wsplay")
 
@@ -86,33 +77,12 @@ class Recorder:
         more frame to resume each time the handler's task wakes, that is, per message."""
         kind = scope["type"]
         if kind == "http" and (refusal := self.gate.refusal(scope.get("headers", ()))):
-            return self._refuse_http(scope, send, refusal)
+            return refuse_http(scope, send, refusal, self.timeline, self._on_refused)
         if kind != "websocket":
             return self.app(scope, receive, send)
         if self._sweeper is None:
             self._sweeper = asyncio.ensure_future(self._sweep())
         return _Conversation(self, scope, receive, send).run()
-
-    async def _refuse_http(self, scope: dict[str, Any], send: Any, refusal: Refusal) -> None:
-        """A plain HTTP request the gate refused: 403 with the sentence, never the app's
-        body (a rebinding page could read it). Drawn on the server's line of the timeline:
-        an HTTP request is no connection of its own."""
-        request = f"an HTTP request ({scope.get('method', 'GET')} {scope.get('path', '')[:200]})"
-        self.timeline.record(
-            Event(
-                time.time(),
-                0,
-                "server",
-                WARNING,
-                code=REFUSED_STATUS,
-                reason=refusal.reason,
-                preview=f"refused {request}: {refusal.reason}",
-            )
-        )
-        self._on_refused(refusal, request)
-        headers, body = plain_text(refusal.explain(request))
-        await send({"type": "http.response.start", "status": REFUSED_STATUS, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
     def connection_of(self, task: asyncio.Task[Any]) -> ServerConnection | None:
         """The connection whose handler runs in ``task`` (read from the watchdog's thread)."""
@@ -392,16 +362,6 @@ class _Conversation:
         self.connection.ended(by, code, reason)
         self._event(CLOSE, by=by, code=code, reason=reason, asked_by=asked_by)
         self.recorder._gone(self)
-
-
-def plain_text(text: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    """(headers, body) of a plain-text answer: what a refusal says to tools and to curl."""
-    body = text.encode()
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    return headers, body
 
 
 async def _ended_receive() -> dict[str, Any]:
