@@ -18,7 +18,9 @@ import pytest
 from websockets.sync.client import connect
 
 import wsplay
+from tests.apps import echo
 from tests.rawws import TIMEOUT, http_exchange, upgrade_request
+from wsplay import Application
 
 SECRET = "the notebook's variables"
 
@@ -165,3 +167,22 @@ def test_the_hub_s_host_and_the_address_asked_for_are_let_in(monkeypatch) -> Non
     one.listening_on("192.168.1.20")
     assert one.refusal([(b"host", b"192.168.1.20:8000")]) is None
     assert one.refusal([(b"host", b"192.168.1.21:8000")]) is not None
+
+
+def test_to_test_leaves_out_a_handshake_the_host_check_refused(tmp_path) -> None:
+    app = Application()
+    app.router.add_ws("/echo", echo)
+    playground = wsplay.Playground(app).start()
+    try:
+        port = playground.port
+        status, _, _ = http_exchange(port, upgrade_request(port, "/echo", Host="evil.example"))
+        assert status.split()[1] == "403"
+        conn = playground.connect_sync("/echo")
+        conn.send_text("hello")
+        assert conn.receive_text() == "hello"
+        conn.close()
+        written = playground.timeline.to_test(tmp_path / "test_replay.py", app=app)
+    finally:
+        playground.stop()
+    (why,) = [why for _, why in written.left_out]
+    assert why.startswith("Host evil.example is not allowed: the Host check is the playground's")
