@@ -152,22 +152,32 @@ def _is_ip_address(hostname: str) -> bool:
     return True
 
 
-def _entries(allowed: Iterable[str] | str) -> list[str]:
-    return [allowed] if isinstance(allowed, str) else list(allowed)
-
-
 def _hub_urls() -> list[str]:
     return [value for name in _HUB_VARIABLES if (value := os.environ.get(name))]
 
 
 class _HeaderPolicy:
-    """Decides a request by one header's values, with a bounded memo of verdicts."""
+    """Decides a request by one header's values, with a bounded memo of verdicts.
+
+    ``allowed`` holds what a subclass makes of each entry the learner gave (``_entry``), of
+    the hub's URLs and of the Jupyter page's (``_of_url``); ``"*"`` turns the check off.
+    """
 
     header = b""
 
-    def __init__(self) -> None:
-        self.allow_all = False
+    def __init__(self, allowed: Iterable[str] | str = ()) -> None:
+        entries = [allowed] if isinstance(allowed, str) else list(allowed)
+        self.allow_all = "*" in entries
+        self.allowed = {self._entry(entry) for entry in entries if entry != "*"}
+        self.allowed |= {key for url in _hub_urls() if (key := self._of_url(url))}
         self._verdicts: dict[bytes, Refusal | None] = {}
+
+    def trust(self, page_url: str) -> None:
+        """Accept the page wsplay's own widgets run in (the Jupyter page)."""
+        key = self._of_url(page_url)
+        if key:
+            self.allowed.add(key)
+            self._forget()
 
     def refusal(self, headers: Iterable[tuple[bytes, bytes]]) -> Refusal | None:
         """What must be refused, or None when the request may go on (or has no such header)."""
@@ -190,11 +200,17 @@ class _HeaderPolicy:
         self._verdicts[sent] = verdict
         return verdict
 
-    def _verdict(self, raw: str) -> Refusal | None:
-        raise NotImplementedError
-
     def _forget(self) -> None:
         self._verdicts = {}
+
+    def _entry(self, entry: str) -> str:
+        raise NotImplementedError
+
+    def _of_url(self, url: str) -> str | None:
+        raise NotImplementedError
+
+    def _verdict(self, raw: str) -> Refusal | None:
+        raise NotImplementedError
 
 
 class OriginPolicy(_HeaderPolicy):
@@ -202,29 +218,17 @@ class OriginPolicy(_HeaderPolicy):
 
     header = b"origin"
 
-    def __init__(self, allowed: Iterable[str] | str = ()) -> None:
-        super().__init__()
-        entries = _entries(allowed)
-        self.allow_all = "*" in entries
-        self.allowed: set[str] = set()
-        for entry in entries:
-            if entry == "*":
-                continue
-            origin = origin_of(entry)
-            if origin is None:
-                raise ValueError(
-                    f"allowed_origins takes origins such as 'https://class.example' or "
-                    f"'http://localhost:3000' (or '*' for any); got {entry!r}."
-                )
-            self.allowed.add(origin)
-        self.allowed |= {origin for url in _hub_urls() if (origin := origin_of(url))}
+    def _entry(self, entry: str) -> str:
+        origin = origin_of(entry)
+        if origin is None:
+            raise ValueError(
+                f"allowed_origins takes origins such as 'https://class.example' or "
+                f"'http://localhost:3000' (or '*' for any); got {entry!r}."
+            )
+        return origin
 
-    def trust(self, page_url: str) -> None:
-        """Accept the origin of a page wsplay's own widgets run in (the Jupyter page)."""
-        origin = origin_of(page_url)
-        if origin is not None:
-            self.allowed.add(origin)
-            self._forget()
+    def _of_url(self, url: str) -> str | None:
+        return origin_of(url)
 
     def _verdict(self, raw: str) -> Refusal | None:
         origin = origin_of(raw, strict=True)
@@ -242,29 +246,21 @@ class HostPolicy(_HeaderPolicy):
     header = b"host"
 
     def __init__(self, allowed: Iterable[str] | str = ()) -> None:
-        super().__init__()
-        entries = _entries(allowed)
-        self.allow_all = "*" in entries
-        self.allowed: set[str] = set()
+        super().__init__(allowed)
         self.any_address = False  # listening on every interface: any IP address is fine
-        for entry in entries:
-            if entry == "*":
-                continue
-            name = host_name(entry)
-            if name is None or "://" in entry:
-                raise ValueError(
-                    "allowed_hosts takes host names such as 'class.example' or "
-                    f"'192.168.1.20', without a scheme or path (or '*' for any); got {entry!r}."
-                )
-            self.allowed.add(name)
-        self.allowed |= {name for url in _hub_urls() if (name := urlsplit(url).hostname)}
 
-    def trust(self, page_url: str) -> None:
-        """Accept the host of a page wsplay's own widgets run in (the Jupyter page)."""
-        name = urlsplit(page_url).hostname
-        if name:
-            self.allowed.add(name.removesuffix("."))
-            self._forget()
+    def _entry(self, entry: str) -> str:
+        name = host_name(entry)
+        if name is None or "://" in entry:
+            raise ValueError(
+                "allowed_hosts takes host names such as 'class.example' or "
+                f"'192.168.1.20', without a scheme or path (or '*' for any); got {entry!r}."
+            )
+        return name
+
+    def _of_url(self, url: str) -> str | None:
+        name = urlsplit(url).hostname
+        return name.removesuffix(".") if name else None
 
     def listening_on(self, address: str) -> None:
         """Accept the address the playground listens on (any IP address on a wildcard: who
@@ -276,11 +272,11 @@ class HostPolicy(_HeaderPolicy):
         self._forget()
 
     def _verdict(self, raw: str) -> Refusal | None:
-        name = host_name(raw)
+        name = host_name(raw)  # an IPv6 address without its brackets
         if name is not None and (
-            is_loopback_host(name.strip("[]"))
-            or name.strip("[]") in self.allowed
-            or (self.any_address and _is_ip_address(name.strip("[]")))
+            is_loopback_host(name)
+            or name in self.allowed
+            or (self.any_address and _is_ip_address(name))
         ):
             return None
         return Refusal("Host", raw)
