@@ -48,9 +48,11 @@ def pg() -> Iterator[wsplay.Playground]:
     playground.stop()
 
 
-def get(port: int, headers: dict[str, str], version: str = "1.1") -> tuple[int, str]:
-    """GET /secret with exactly ``headers``: (status, body)."""
-    lines = [f"GET /secret HTTP/{version}", *(f"{n}: {v}" for n, v in headers.items())]
+def get(
+    port: int, headers: dict[str, str], version: str = "1.1", path: str = "/secret"
+) -> tuple[int, str]:
+    """GET ``path`` with exactly ``headers``: (status, body)."""
+    lines = [f"GET {path} HTTP/{version}", *(f"{n}: {v}" for n, v in headers.items())]
     request = "\r\n".join([*lines, "Connection: close", "", ""]).encode()
     status_line, body, _ = http_exchange(port, request)
     return int(status_line.split()[1]), body
@@ -83,6 +85,9 @@ def test_a_dns_rebinding_page_gets_403_with_the_fix_not_the_app_s_body(pg) -> No
         assert status == 403, case
         assert SECRET not in body, case
         assert "DNS rebinding" in body and "wsplay.start(allowed_hosts=['evil.example'])" in body
+    # What the sentence quotes from the wire cannot pose as the playground's own words.
+    status, body = get(pg.port, {"Host": "evil.example"}, path="/%0Awsplay:%20all%20fine%1B[2J")
+    assert status == 403 and "\n" not in body and "\x1b" not in body
     for headers in LOCAL_REQUESTS:  # while this machine's own requests get the app
         sent = {name: value.format(port=pg.port) for name, value in headers.items()}
         assert get(pg.port, sent) == (200, SECRET), sent
@@ -163,6 +168,7 @@ def test_the_hub_s_host_and_the_address_asked_for_are_let_in(monkeypatch) -> Non
     shared.listening_on("0.0.0.0")  # the learner asked to share: IP addresses cannot rebind
     assert shared.refusal([(b"host", b"192.168.1.20:8000")]) is None
     assert shared.refusal([(b"host", b"evil.example:8000")]) is not None
+    assert HostPolicy(["fe80::1"]).refusal([(b"host", b"[fe80::1]:8000")]) is None
     one = HostPolicy()
     one.listening_on("192.168.1.20")
     assert one.refusal([(b"host", b"192.168.1.20:8000")]) is None

@@ -36,7 +36,7 @@ _HUB_VARIABLES = ("JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTER
 # per connection. Bounded: past this many different values, the memo starts again.
 _MEMO_SIZE = 64
 # A refused value is quoted in the sentence the notebook shows; a header can be kilobytes.
-_SHOWN_CHARS = 200
+SHOWN_CHARS = 200
 # Addresses that mean "every interface": the learner asked to share the playground.
 _WILDCARDS = {"", "0.0.0.0", "::"}
 # The status of every refusal: 403, as for a refused WebSocket origin (SPEC 5b), and as
@@ -69,7 +69,7 @@ class Refusal:
         """The problem and the fix, in the learner's words (said in the notebook, and the
         body of the 403: browsers hide it from the page, tools show it)."""
         raw = self.value
-        shown = raw if len(raw) <= _SHOWN_CHARS else raw[:_SHOWN_CHARS] + "…"
+        shown = shown_text(raw)
         if self.header == "Host":
             name = host_name(raw) or raw
             return (
@@ -78,7 +78,7 @@ class Refusal:
                 "handlers, because a web page can give the playground's address a name of "
                 "its own (DNS rebinding) and read what they answer. If you reach the "
                 "playground by that name on purpose, allow it: "
-                f"wsplay.start(allowed_hosts=[{name[:_SHOWN_CHARS]!r}]) "
+                f"wsplay.start(allowed_hosts=[{name[:SHOWN_CHARS]!r}]) "
                 "(or allowed_hosts='*' for any)."
             )
         if raw == "null":
@@ -87,9 +87,16 @@ class Refusal:
             f"The playground refused {request} from {shown}: only pages on this machine "
             "(localhost, 127.0.0.1) and the Jupyter page may connect, because handlers run "
             "with the kernel's rights. If you trust that page, allow it: "
-            f"wsplay.start(allowed_origins=[{raw[:_SHOWN_CHARS]!r}]) "
+            f"wsplay.start(allowed_origins=[{raw[:SHOWN_CHARS]!r}]) "
             "(or allowed_origins='*' for any)."
         )
+
+
+def shown_text(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` from the wire as a sentence may quote it: cut, and with no control character
+    (a newline or a terminal escape would let it pose as the playground's own words)."""
+    cut = "".join(char if char.isprintable() else "\ufffd" for char in text[:limit])
+    return cut if len(text) <= limit else cut + "…"
 
 
 def origin_of(url: str, *, strict: bool = False) -> str | None:
@@ -118,6 +125,8 @@ def host_name(host: str) -> str | None:
         name, bracket, port = host[1:].partition("]")
         if not bracket or (port and not (port[:1] == ":" and port[1:].isdigit())):
             return None
+    elif host.count(":") > 1:
+        name = host  # an IPv6 address without brackets (an entry, not a Host header)
     else:
         name, colon, port = host.rpartition(":")
         if not colon:

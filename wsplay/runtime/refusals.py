@@ -11,10 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .origins import REFUSED_STATUS, Refusal
+from .origins import REFUSED_STATUS, Refusal, shown_text
 from .timeline import WARNING, Event, Timeline
-
-SHOWN_PATH_CHARS = 200  # of a refused HTTP request's path, in the sentence and the timeline
 
 
 def plain_text(text: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
@@ -37,7 +35,7 @@ async def refuse_http(
     """A plain HTTP request the gate refused: 403 with the sentence, never the app's body (a
     rebinding page could read it). Drawn on the server's line of the timeline, as the
     server's other warnings are: an HTTP request is no connection of its own."""
-    path = scope.get("path", "")[:SHOWN_PATH_CHARS]
+    path = shown_text(scope.get("path", ""))
     request = f"an HTTP request ({scope.get('method', 'GET')} {path})"
     timeline.record(
         Event(
