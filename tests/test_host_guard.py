@@ -192,3 +192,15 @@ def test_to_test_leaves_out_a_handshake_the_host_check_refused(tmp_path) -> None
         playground.stop()
     (why,) = [why for _, why in written.left_out]
     assert why.startswith("Host evil.example is not allowed: the Host check is the playground's")
+
+
+def test_the_page_a_panel_is_shown_in_may_reach_the_playground_by_its_name() -> None:
+    playground = wsplay.Playground(starlette_app()).start()
+    panel = wsplay.Panel(playground)
+    try:
+        assert get(playground.port, {"Host": "lab.example.net"})[0] == 403
+        panel.timeline.page_url = "https://lab.example.net/user/ada/lab/tree/01.ipynb"
+        assert get(playground.port, {"Host": "lab.example.net"}) == (200, SECRET)
+    finally:
+        panel.close()
+        playground.stop()
