@@ -202,7 +202,7 @@ def echo_app() -> Any:
 def variant_app(name: str) -> Any:
     """``bare``: the app alone; ``recorder``: inside the Recorder, recording, with the
     playground's default Origin policy, as a Playground builds it."""
-    from wsplay.runtime.origins import OriginPolicy
+    from wsplay.runtime.origins import Gate
     from wsplay.runtime.recorder import Recorder
     from wsplay.runtime.timeline import Timeline
 
@@ -210,7 +210,7 @@ def variant_app(name: str) -> Any:
     if name == "bare":
         return app
     # loop is only used by ServerConnection.close() (a cell closing a connection).
-    return Recorder(app, Timeline(), loop=None, on_error=lambda *_: None, origins=OriginPolicy())
+    return Recorder(app, Timeline(), loop=None, on_error=lambda *_: None, gate=Gate())
 
 
 # --- 1. start and stop --------------------------------------------------------------------

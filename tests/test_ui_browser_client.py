@@ -86,7 +86,7 @@ def test_the_page_s_connection_id_names_the_server_side_and_leaves_the_query_alo
     assert opening["port"] == playground.port and opening["path"] == "/echo?room=1"
 
     async def as_the_page_would() -> str:
-        url = f"{playground.url}{opening['path']}&wsplay-connection={opening['id']}"
+        url = f"{playground.url}{opening['path']}&wsplay-connection={opening['ticket']}"
         async with connect(url) as websocket:
             return await websocket.recv()
 
@@ -100,11 +100,11 @@ def test_a_refused_handshake_is_told_apart_from_one_that_never_arrived(playgroun
     client, sent = _client(playground)
     client.url = f"ws://127.0.0.1:8888/proxy/{playground.port}/nowhere"  # as the page sets it
     client._on_page_message(client, {"do": "connect", "path": "/nowhere", "view": "v"}, [])
-    refused = sent[-1]["open"]["id"]
+    refused, ticket = sent[-1]["open"]["id"], sent[-1]["open"]["ticket"]
 
     async def refused_handshake() -> None:
         with pytest.raises(InvalidStatus):
-            async with connect(f"{playground.url}/nowhere?wsplay-connection={refused}"):
+            async with connect(f"{playground.url}/nowhere?wsplay-connection={ticket}"):
                 pass
 
     asyncio.run(refused_handshake())

@@ -41,7 +41,7 @@ def start(
     BlackSheep's, Starlette's). Asking again with another app swaps it in for new
     connections; another host, port or option restarts the server with them. ``options``
     are those of ``Playground`` (``timeout``, ``ping_interval``, ``ping_timeout``,
-    ``block_threshold``, ``interrupt_after``, ...).
+    ``block_threshold``, ``interrupt_after``, ``allowed_origins``, ``allowed_hosts``, ...).
 
         pg = wsplay.start()
     """

@@ -106,6 +106,7 @@ class ClientCore(MessageSession):
         self.raises_refusal = False  # a cell's connect: a refusal is said by its exception
         self._explain_silence = explain_silence
         self.id = timeline.new_connection_id()
+        self.ticket = ""  # the one-time token that claims ``id`` on the server (connections.py)
         self.subprotocol: str | None = None
         self.response_headers: dict[str, str] = {}
         self.refusal: Refusal | None = None  # the server's answer, when it refused
@@ -126,10 +127,11 @@ class ClientCore(MessageSession):
             headers=kept_headers(tuple(self.headers)),
             preview=", ".join(self.subprotocols),
         )
+        ticket = [(CONNECTION_HEADER.decode(), self.ticket)] if self.ticket else []
         try:
             self._ws = await connect(
                 self.url,
-                additional_headers=[*self.headers, (CONNECTION_HEADER.decode(), str(self.id))],
+                additional_headers=[*self.headers, *ticket],
                 subprotocols=self.subprotocols or None,
                 open_timeout=self.timeout,
                 max_size=None,

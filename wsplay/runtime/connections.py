@@ -2,14 +2,23 @@
 
 ``ServerConnection`` is what a cell finds in ``pg.connections``; the recorder's
 conversation (recorder.py) keeps it up to date. The id is shared with the kernel's own
-client and the panel's, so both sides of one connection are one lane on the timeline:
-the kernel client sends it in a header, a page's client in the query.
+client and the panel's, so both sides of one connection are one lane on the timeline.
+
+Ids are the kernel's, never the wire's: the kernel reserves an id for a client it is about
+to open and gives that client a one-time ticket (``Tickets``), an unguessable token the
+client presents (the kernel client in a header, a page's client in the query, since browsers
+cannot set headers on a WebSocket). The server honours a ticket once, for the id it was
+issued for; any other value, or none, gets a fresh id. The ticket is taken out of the scope
+either way, so the app never sees it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
+import threading
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from ..framework.close_codes import ClosedBy, check_close_code, check_close_reason
@@ -18,10 +27,11 @@ from .timeline import KERNEL, STOPPING
 if TYPE_CHECKING:
     from .recorder import _Conversation
 
-CONNECTION_HEADER = b"x-wsplay-connection"  # the kernel client's id, shared by both sides
-# The same for a page's client: browsers cannot set headers on a WebSocket, so the id comes
-# as a query parameter, taken out before the app sees the query.
-CONNECTION_QUERY = b"wsplay-connection"
+CONNECTION_HEADER = b"x-wsplay-connection"  # the kernel client's ticket
+CONNECTION_QUERY = b"wsplay-connection"  # a page's client's ticket
+# Tickets issued and not presented yet (a page that never connected): the oldest are
+# forgotten past this many, so a widget clicked all day holds no more memory.
+MAX_PENDING_TICKETS = 1_000
 
 
 class ConnectionClosedOnServer(OSError):
@@ -123,25 +133,55 @@ def transport_ending(protocol: Any) -> tuple[ClosedBy, int, str] | None:
     return ClosedBy.DROPPED, 1006, ""
 
 
-def kernel_client_id(scope: dict[str, Any]) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == CONNECTION_HEADER and value.isdigit():
-            return int(value)
-    return None
+class Tickets:
+    """One-time tokens for the ids the kernel reserved; see the module's docstring.
 
+    Issued on the kernel's thread, redeemed on the server's: one lock around both.
+    """
 
-def page_client_id(scope: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
-    """A browser client's id from ``?wsplay-connection=N``, and the scope without it."""
-    query = scope.get("query_string", b"")
-    if CONNECTION_QUERY not in query:
-        return None, scope
-    found, kept = None, []
-    for pair in query.split(b"&"):
-        name, _, value = pair.partition(b"=")
-        if name == CONNECTION_QUERY and value.isdigit():
-            found = int(value)
-        else:
-            kept.append(pair)
-    if found is None:
-        return None, scope
-    return found, {**scope, "query_string": b"&".join(kept)}
+    def __init__(self, max_pending: int = MAX_PENDING_TICKETS) -> None:
+        self._pending: OrderedDict[str, int] = OrderedDict()
+        self._max_pending = max_pending
+        self._lock = threading.Lock()
+
+    def issue(self, connection: int) -> str:
+        """A fresh token that stands for ``connection`` once."""
+        token = secrets.token_urlsafe(16)
+        with self._lock:
+            self._pending[token] = connection
+            while len(self._pending) > self._max_pending:
+                self._pending.popitem(last=False)
+        return token
+
+    def redeem(self, token: bytes) -> int | None:
+        """The id ``token`` was issued for, the first time it is presented; else None."""
+        with self._lock:
+            return self._pending.pop(token.decode("latin-1"), None)
+
+    def claim(self, scope: dict[str, Any]) -> tuple[int | None, bool, dict[str, Any]]:
+        """(the id a presented ticket stands for, or None; whether the kernel client presented
+        it; the scope without any ticket, header or query parameter, valid or not)."""
+        headers = scope.get("headers", ())
+        query = scope.get("query_string", b"")
+        in_header = any(name == CONNECTION_HEADER for name, _ in headers)
+        if not in_header and CONNECTION_QUERY not in query:
+            return None, False, scope  # the common case, for any client but wsplay's own
+        presented = [(value, True) for name, value in headers if name == CONNECTION_HEADER]
+        kept_pairs = []
+        for pair in query.split(b"&") if query else ():
+            name, _, value = pair.partition(b"=")
+            if name == CONNECTION_QUERY:
+                presented.append((value, False))
+            else:
+                kept_pairs.append(pair)
+        found, kernel = None, False
+        for token, from_header in presented:  # each one is spent, honoured or not
+            connection = self.redeem(token)
+            if found is None and connection is not None:
+                found, kernel = connection, from_header
+        kept = {
+            **scope,
+            "headers": [(name, value) for name, value in headers if name != CONNECTION_HEADER],
+            "query_string": b"&".join(kept_pairs),
+        }
+        return found, kernel, kept

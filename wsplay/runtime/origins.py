@@ -1,9 +1,10 @@
-"""Which web pages may open a WebSocket to the playground: the Origin policy.
+"""Who may reach the playground: the Origin policy and the Host check.
 
 Why: a handler runs with the kernel's rights and can read the notebook's variables, and any
-page open in the learner's browser can try ``new WebSocket("ws://127.0.0.1:<port>/...")``.
-Browsers send the page's origin with every WebSocket handshake and cannot lie about it, so
-the playground accepts only:
+page open in the learner's browser can try ``new WebSocket("ws://127.0.0.1:<port>/...")`` or
+``fetch("http://127.0.0.1:<port>/...")``. Browsers send the page's origin with every
+WebSocket handshake (and with every cross-site HTTP request) and cannot lie about it, so the
+playground accepts only:
 
 - no ``Origin`` at all (the kernel's client, command-line tools, tests: not a browser page);
 - pages on loopback (``localhost``, ``127.0.0.0/8``, ``[::1]``, any port: the learner's
@@ -12,22 +13,90 @@ the playground accepts only:
   or told by wsplay's widgets, which run in the Jupyter page);
 - what ``wsplay.start(allowed_origins=[...])`` adds; ``"*"`` turns the check off.
 
-Everything else gets HTTP 403 before the app runs, whatever the app is.
+A page can also rename the playground (DNS rebinding: ``evil.example`` first resolves to the
+attacker, then to 127.0.0.1); its requests are then "same-origin" and carry no ``Origin``,
+but they still say ``Host: evil.example``. So the ``Host`` is checked too, for HTTP and
+WebSocket alike: loopback names, the hub's host, the Jupyter page's host, the address the
+playground was asked to listen on, and ``wsplay.start(allowed_hosts=[...])``; ``"*"`` turns
+it off. Everything else gets HTTP 403 before the app runs, whatever the app is.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 # Where JupyterHub (and so Binder) says the public address of the learner's server.
 _HUB_VARIABLES = ("JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_HOST")
-# Verdicts kept per Origin header value: a page sends the same one with every handshake,
-# and parsing it (two URL splits, an IP address) cost more than the rest of the recorder's
-# work per connection. Bounded: past this many different origins, the memo starts again.
+# Verdicts kept per header value: a page sends the same one with every handshake, and
+# parsing it (two URL splits, an IP address) cost more than the rest of the recorder's work
+# per connection. Bounded: past this many different values, the memo starts again.
 _MEMO_SIZE = 64
+# A refused value is quoted in the sentence the notebook shows; a header can be kilobytes.
+SHOWN_CHARS = 200
+# Addresses that mean "every interface": the learner asked to share the playground.
+_WILDCARDS = {"", "0.0.0.0", "::"}
+# The status of every refusal: 403, as for a refused WebSocket origin (SPEC 5b), and as
+# Jupyter server and Vite answer a foreign Host. Not 421 Misdirected Request: browsers retry
+# a 421 on a fresh connection (it is meant for HTTP/2 connection reuse), and a rebinding page
+# would simply be answered twice.
+REFUSED_STATUS = 403
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request may not reach the app: which header (``Origin`` or ``Host``), as sent."""
+
+    header: str
+    value: str
+
+    @property
+    def reason(self) -> str:
+        """The timeline's short reason; ``from_reason`` reads it back."""
+        return f"{self.header} {self.value} is not allowed"
+
+    @classmethod
+    def from_reason(cls, reason: str) -> Refusal | None:
+        header, _, rest = reason.partition(" ")
+        if header not in ("Origin", "Host") or not rest.endswith(" is not allowed"):
+            return None
+        return cls(header, rest.removesuffix(" is not allowed"))
+
+    def explain(self, request: str = "a WebSocket handshake") -> str:
+        """The problem and the fix, in the learner's words (said in the notebook, and the
+        body of the 403: browsers hide it from the page, tools show it)."""
+        raw = self.value
+        shown = shown_text(raw)
+        if self.header == "Host":
+            name = host_name(raw) or raw
+            return (
+                f"The playground refused {request} addressed to {shown}: only requests for "
+                "this machine (localhost, 127.0.0.1) or the Jupyter server may reach your "
+                "handlers, because a web page can give the playground's address a name of "
+                "its own (DNS rebinding) and read what they answer. If you reach the "
+                "playground by that name on purpose, allow it: "
+                f"wsplay.start(allowed_hosts=[{name[:SHOWN_CHARS]!r}]) "
+                "(or allowed_hosts='*' for any)."
+            )
+        if raw == "null":
+            shown = "a page with no origin of its own (Origin: null)"
+        return (
+            f"The playground refused {request} from {shown}: only pages on this machine "
+            "(localhost, 127.0.0.1) and the Jupyter page may connect, because handlers run "
+            "with the kernel's rights. If you trust that page, allow it: "
+            f"wsplay.start(allowed_origins=[{raw[:SHOWN_CHARS]!r}]) "
+            "(or allowed_origins='*' for any)."
+        )
+
+
+def shown_text(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` from the wire as a sentence may quote it: cut, and with no control character
+    (a newline or a terminal escape would let it pose as the playground's own words)."""
+    cut = "".join(char if char.isprintable() else "\ufffd" for char in text[:limit])
+    return cut if len(text) <= limit else cut + "…"
 
 
 def origin_of(url: str, *, strict: bool = False) -> str | None:
@@ -48,6 +117,28 @@ def origin_of(url: str, *, strict: bool = False) -> str | None:
     return f"{parts.scheme}://{host.lower()}{suffix}"
 
 
+def host_name(host: str) -> str | None:
+    """The name in a ``Host`` header (``name``, ``name:port``, ``[v6]:port``), lower-cased,
+    without a trailing dot; None if it is not a host at all."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        name, bracket, port = host[1:].partition("]")
+        if not bracket or (port and not (port[:1] == ":" and port[1:].isdigit())):
+            return None
+    elif host.count(":") > 1:
+        name = host  # an IPv6 address without brackets (an entry, not a Host header)
+    else:
+        name, colon, port = host.rpartition(":")
+        if not colon:
+            name = port
+        elif not port.isdigit():
+            return None
+    name = name.removesuffix(".")
+    if not name or any(char in name for char in "/@?#\\ \t"):
+        return None
+    return name
+
+
 def is_loopback_origin(origin: str) -> bool:
     return is_loopback_host(urlsplit(origin).hostname or "")
 
@@ -62,48 +153,53 @@ def is_loopback_host(hostname: str) -> bool:
         return False
 
 
-class OriginPolicy:
-    """Decides each handshake by its ``Origin`` header; see the module's docstring."""
+def _is_ip_address(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True
+
+
+def _hub_urls() -> list[str]:
+    return [value for name in _HUB_VARIABLES if (value := os.environ.get(name))]
+
+
+class _HeaderPolicy:
+    """Decides a request by one header's values, with a bounded memo of verdicts.
+
+    ``allowed`` holds what a subclass makes of each entry the learner gave (``_entry``), of
+    the hub's URLs and of the Jupyter page's (``_of_url``); ``"*"`` turns the check off.
+    """
+
+    header = b""
 
     def __init__(self, allowed: Iterable[str] | str = ()) -> None:
         entries = [allowed] if isinstance(allowed, str) else list(allowed)
         self.allow_all = "*" in entries
-        self.allowed: set[str] = set()
-        for entry in entries:
-            if entry == "*":
-                continue
-            origin = origin_of(entry)
-            if origin is None:
-                raise ValueError(
-                    f"allowed_origins takes origins such as 'https://class.example' or "
-                    f"'http://localhost:3000' (or '*' for any); got {entry!r}."
-                )
-            self.allowed.add(origin)
-        self._verdicts: dict[bytes, tuple[str, str] | None] = {}
-        self.allowed |= {
-            origin
-            for name in _HUB_VARIABLES
-            if (value := os.environ.get(name)) and (origin := origin_of(value))
-        }
+        self.allowed = {self._entry(entry) for entry in entries if entry != "*"}
+        self.allowed |= {key for url in _hub_urls() if (key := self._of_url(url))}
+        self._verdicts: dict[bytes, Refusal | None] = {}
 
     def trust(self, page_url: str) -> None:
-        """Accept the origin of a page wsplay's own widgets run in (the Jupyter page)."""
-        origin = origin_of(page_url)
-        if origin is not None:
-            self.allowed.add(origin)
-            self._verdicts = {}
+        """Accept the page wsplay's own widgets run in (the Jupyter page)."""
+        key = self._of_url(page_url)
+        if key:
+            self.allowed.add(key)
+            self._forget()
 
-    def refusal(self, headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str] | None:
-        """(origin, why) when the handshake must be refused; None when it may go on."""
+    def refusal(self, headers: Iterable[tuple[bytes, bytes]]) -> Refusal | None:
+        """What must be refused, or None when the request may go on (or has no such header)."""
         if self.allow_all:
             return None
-        sent = None
         for name, value in headers:
-            if name == b"origin":
-                sent = value
-                break
-        if sent is None:
-            return None
+            if name == self.header:
+                verdict = self._memo(value)
+                if verdict is not None:
+                    return verdict
+        return None
+
+    def _memo(self, sent: bytes) -> Refusal | None:
         try:
             return self._verdicts[sent]
         except KeyError:
@@ -113,18 +209,101 @@ class OriginPolicy:
         self._verdicts[sent] = verdict
         return verdict
 
-    def _verdict(self, raw: str) -> tuple[str, str] | None:
+    def _forget(self) -> None:
+        self._verdicts = {}
+
+    def _entry(self, entry: str) -> str:
+        raise NotImplementedError
+
+    def _of_url(self, url: str) -> str | None:
+        raise NotImplementedError
+
+    def _verdict(self, raw: str) -> Refusal | None:
+        raise NotImplementedError
+
+
+class OriginPolicy(_HeaderPolicy):
+    """Decides each request by its ``Origin`` header; see the module's docstring."""
+
+    header = b"origin"
+
+    def _entry(self, entry: str) -> str:
+        origin = origin_of(entry)
+        if origin is None:
+            raise ValueError(
+                f"allowed_origins takes origins such as 'https://class.example' or "
+                f"'http://localhost:3000' (or '*' for any); got {entry!r}."
+            )
+        return origin
+
+    def _of_url(self, url: str) -> str | None:
+        return origin_of(url)
+
+    def _verdict(self, raw: str) -> Refusal | None:
         origin = origin_of(raw, strict=True)
         if origin is not None and (is_loopback_origin(origin) or origin in self.allowed):
             return None
-        return raw, self.explain(raw)
+        return Refusal("Origin", raw)
 
-    @staticmethod
-    def explain(raw: str) -> str:
-        shown = "a page with no origin of its own (Origin: null)" if raw == "null" else raw
-        return (
-            f"The playground refused a WebSocket handshake from {shown}: only pages on "
-            "this machine (localhost, 127.0.0.1) and the Jupyter page may connect, because "
-            "handlers run with the kernel's rights. If you trust that page, allow it: "
-            f"wsplay.start(allowed_origins=[{raw!r}]) (or allowed_origins='*' for any)."
-        )
+
+class HostPolicy(_HeaderPolicy):
+    """Decides each request by the name in its ``Host`` header; see the module's docstring.
+
+    Any port: a rebinding page needs a name of its own, the port is the playground's anyway.
+    """
+
+    header = b"host"
+
+    def __init__(self, allowed: Iterable[str] | str = ()) -> None:
+        super().__init__(allowed)
+        self.any_address = False  # listening on every interface: any IP address is fine
+
+    def _entry(self, entry: str) -> str:
+        name = host_name(entry)
+        if name is None or "://" in entry:
+            raise ValueError(
+                "allowed_hosts takes host names such as 'class.example' or "
+                f"'192.168.1.20', without a scheme or path (or '*' for any); got {entry!r}."
+            )
+        return name
+
+    def _of_url(self, url: str) -> str | None:
+        name = urlsplit(url).hostname
+        return name.removesuffix(".") if name else None
+
+    def listening_on(self, address: str) -> None:
+        """Accept the address the playground listens on (any IP address on a wildcard: who
+        asked for 0.0.0.0 shares it, and an IP address cannot be rebound, only a name)."""
+        if address in _WILDCARDS:
+            self.any_address = True
+        elif not is_loopback_host(address):
+            self.allowed.add(address.strip("[]").lower())
+        self._forget()
+
+    def _verdict(self, raw: str) -> Refusal | None:
+        name = host_name(raw)  # an IPv6 address without its brackets
+        if name is not None and (
+            is_loopback_host(name)
+            or name in self.allowed
+            or (self.any_address and _is_ip_address(name))
+        ):
+            return None
+        return Refusal("Host", raw)
+
+
+class Gate:
+    """Both checks, for any request: the Host first (a rebound page sends no Origin)."""
+
+    def __init__(
+        self, allowed_origins: Iterable[str] | str = (), allowed_hosts: Iterable[str] | str = ()
+    ) -> None:
+        self.origins = OriginPolicy(allowed_origins)
+        self.hosts = HostPolicy(allowed_hosts)
+
+    def trust(self, page_url: str) -> None:
+        """The page wsplay's widgets run in (the Jupyter page) may connect, by its name too."""
+        self.origins.trust(page_url)
+        self.hosts.trust(page_url)
+
+    def refusal(self, headers: Sequence[tuple[bytes, bytes]]) -> Refusal | None:
+        return self.hosts.refusal(headers) or self.origins.refusal(headers)

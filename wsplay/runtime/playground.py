@@ -33,9 +33,10 @@ from ..framework import Application, Router
 from ..framework.errors import logged_failures
 from .apps import route_patterns
 from .client import ClientCore, Connects
-from .connections import ServerConnection
+from .connections import ServerConnection, Tickets
 from .export import ExportedApp, export_app
-from .origins import OriginPolicy, is_loopback_host
+from .notices import Notices
+from .origins import Gate, Refusal, is_loopback_host
 from .recorder import Recorder
 from .reports import HandlerError, LoopBlocked, print_error, refused_unexplained, say
 from .server import PortInUseError, ServerHooks, ServerOptions, ServerThread, switch_intervals
@@ -51,7 +52,6 @@ DEFAULT_TIMEOUT = 5.0
 SWITCH_INTERVAL = 0.001
 MAX_ERRORS = 100
 MAX_WARNINGS = 100
-NOTICE_EVERY = 30.0  # seconds between two notices of the same kind in the notebook
 
 
 class NotLoopbackWarning(UserWarning):
@@ -87,8 +87,10 @@ class Playground(Connects):
         """``switch_interval``: the GIL switch interval while the playground runs (restored
         when the last one stops); None leaves the interpreter's setting alone.
         ``server_options``: ``ping_interval``, ``ping_timeout`` (keepalive, seconds),
-        ``block_threshold`` (a blocked loop is named after this long) and
-        ``interrupt_after`` (a handler stuck this long is stopped; None: never)."""
+        ``block_threshold`` (a blocked loop is named after this long),
+        ``interrupt_after`` (a handler stuck this long is stopped; None: never),
+        ``allowed_origins`` and ``allowed_hosts`` (who may connect besides this machine
+        and the Jupyter page, see origins.py; ``"*"``: anyone)."""
         self._app = app if app is not None else Application()
         self.options = ServerOptions(**server_options)
         self.switch_interval = switch_interval
@@ -101,9 +103,10 @@ class Playground(Connects):
         self.print_errors = True  # each handler error is printed in the notebook as it happens
         self._error_listeners: list[Callable[[HandlerError], None]] = []
         self._running: _Running | None = None
-        self.origins = OriginPolicy(self.options.allowed_origins)
-        self._refused_origins: set[str] = set()
-        self._noticed: dict[str, float] = {}
+        self.gate = Gate(self.options.allowed_origins, self.options.allowed_hosts)
+        self.gate.hosts.listening_on(host)
+        self.tickets = Tickets()  # the ids the kernel reserved for its own clients
+        self._notices = Notices(say)
         self._clients: weakref.WeakSet[ClientCore] = weakref.WeakSet()
         self._lock = threading.RLock()
 
@@ -193,8 +196,9 @@ class Playground(Connects):
             loop,
             self._report_error,
             self.timeout,
-            self.origins,
-            self._on_refused_origin,
+            self.gate,
+            self._notices.refused,
+            self.tickets,
         )
         if loop.watchdog is not None:
             recorder.gil.leave_out(loop.watchdog.thread)
@@ -217,6 +221,7 @@ class Playground(Connects):
                     self._end_conversations(running, timeout)
             finally:
                 running.resources.close()
+                self._notices.flush()
 
     def restart(self) -> Playground:
         """Stop, then start again on the same port (a fresh one if none was asked for)."""
@@ -280,6 +285,7 @@ class Playground(Connects):
             self._why_refused,
             self._why_unanswered,
         )
+        core.ticket = self.tickets.issue(core.id)
         self._clients.add(core)
         return core
 
@@ -287,9 +293,9 @@ class Playground(Connects):
         """What the server side knows of a refused handshake: the fix ("" if none is
         known) and why, in words (None if it cannot tell)."""
         for event in self.timeline.events(connection=connection, kind=REJECT):
-            if event.side == "server" and event.reason.startswith("Origin "):
-                origin = event.reason.removeprefix("Origin ").removesuffix(" is not allowed")
-                return "", self.origins.explain(origin).rstrip(".")
+            refusal = Refusal.from_reason(event.reason) if event.side == "server" else None
+            if refusal is not None:
+                return "", refusal.explain().rstrip(".")
             if event.side == "server" and event.asked_by_words:
                 return "", f"it was closed {event.asked_by_words} before its handler accepted it"
         for error in reversed(self._errors):
@@ -335,23 +341,14 @@ class Playground(Connects):
         """A cell's ``connect`` is waiting for ``connection``'s handshake: it will raise."""
         return any(core.id == connection and core.raises_refusal for core in list(self._clients))
 
-    def _on_refused_origin(self, origin: str, why: str) -> None:
-        """Said once per origin: a page that retries in a loop must not flood the notebook."""
-        if origin not in self._refused_origins:
-            self._refused_origins.add(origin)
-            say(why)
-
     def _notice(self, kind: str, text: str) -> None:
         """What the server's protocols did to a misbehaving client: timeline, and notebook.
 
         The same kind of notice is said at most once per half minute (a flood of slow
-        clients must not flood the notebook); the timeline keeps every one.
+        clients must not flood the notebook), then how many more; the timeline keeps every one.
         """
         self.timeline.record(Event(time.time(), 0, "server", WARNING, preview=text))
-        now = time.monotonic()
-        if now - self._noticed.get(kind, -NOTICE_EVERY) >= NOTICE_EVERY:
-            self._noticed[kind] = now
-            say(text)
+        self._notices.say(kind, text)
 
     def on_error(self, listener: Callable[[HandlerError], None]) -> Callable[[], None]:
         """Call ``listener`` with each handler error from now on (on the server's thread);

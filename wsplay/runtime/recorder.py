@@ -23,16 +23,11 @@ from typing import Any
 from ..framework.close_codes import ClosedBy
 from ..framework.errors import Host, hosted, hosting
 from ..framework.websocket import format_reason
-from .connections import (
-    ConnectionClosedOnServer,
-    ServerConnection,
-    kernel_client_id,
-    page_client_id,
-    transport_ending,
-)
+from .connections import ConnectionClosedOnServer, ServerConnection, Tickets, transport_ending
 from .gil import GilShare
-from .origins import OriginPolicy
+from .origins import REFUSED_STATUS, Gate, Refusal
 from .protocols import complete_denial
+from .refusals import plain_text, refuse_http
 from .reports import HandlerError, handler_error, say
 from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, kept_headers
 
@@ -54,12 +49,17 @@ class Recorder:
         loop: Any,
         on_error: Callable[[HandlerError], None],
         call_timeout: float = 5.0,
-        origins: OriginPolicy | None = None,
-        on_refused: Callable[[str, str], None] = lambda origin, why: None,
+        gate: Gate | None = None,
+        on_refused: Callable[[Refusal, str], None] = lambda refusal, request: None,
+        tickets: Tickets | None = None,
     ) -> None:
+        """``gate``: who may connect (origins.py; by default anyone); ``on_refused`` hears
+        each refusal and what was refused ("an HTTP request"); ``tickets``: the ids the
+        kernel reserved for its clients (connections.py)."""
         self.app = app
-        self.origins = origins if origins is not None else OriginPolicy("*")
+        self.gate = gate if gate is not None else Gate("*", "*")
         self._on_refused = on_refused
+        self.tickets = tickets if tickets is not None else Tickets()
         self.timeline = timeline
         self.connections: dict[int, ServerConnection] = {}
         self.call_timeout = call_timeout
@@ -75,7 +75,10 @@ class Recorder:
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
         """The app's coroutine, wrapped or not: not a coroutine itself, which would be one
         more frame to resume each time the handler's task wakes, that is, per message."""
-        if scope["type"] != "websocket":
+        kind = scope["type"]
+        if kind == "http" and (refusal := self.gate.refusal(scope.get("headers", ()))):
+            return refuse_http(scope, send, refusal, self.timeline, self._on_refused)
+        if kind != "websocket":
             return self.app(scope, receive, send)
         if self._sweeper is None:
             self._sweeper = asyncio.ensure_future(self._sweep())
@@ -126,10 +129,9 @@ class _Conversation:
     """One connection's recording: wraps receive and send, tracks who closed."""
 
     def __init__(self, recorder: Recorder, scope: dict[str, Any], receive: Any, send: Any):
-        known = kernel_client_id(scope)
-        self.from_kernel_client = known is not None  # its own exceptions explain refusals
-        if known is None:
-            known, scope = page_client_id(scope)
+        # The id the kernel reserved, if a ticket it issued came with the handshake; the
+        # kernel client's own exceptions explain its refusals (nothing more said).
+        known, self.from_kernel_client, scope = recorder.tickets.claim(scope)
         self.recorder = recorder
         self.timeline = recorder.timeline
         self.scope = scope
@@ -169,10 +171,10 @@ class _Conversation:
             headers=kept_headers(raw_headers),
             preview=", ".join(scope.get("subprotocols", ())),
         )
-        refused = self.recorder.origins.refusal(raw_headers)
+        refused = self.recorder.gate.refusal(raw_headers)
         if refused is not None:
             try:
-                await self._refuse_origin(*refused)
+                await self._refuse(refused)
             finally:
                 self.let_go()
             return
@@ -221,24 +223,17 @@ class _Conversation:
             else:
                 await self.send({"type": "websocket.close", "code": 1000})
 
-    async def _refuse_origin(self, origin: str, why: str) -> None:
+    async def _refuse(self, refusal: Refusal) -> None:
         """HTTP 403 before the app runs, with a body that says why (browsers hide it)."""
-        self.connection.ended(ClosedBy.SERVER, 403, why)
-        self._event(REJECT, code=403, by=ClosedBy.SERVER, reason=f"Origin {origin} is not allowed")
+        why = refusal.explain()
+        self.connection.ended(ClosedBy.SERVER, REFUSED_STATUS, why)
+        self._event(REJECT, code=REFUSED_STATUS, by=ClosedBy.SERVER, reason=refusal.reason)
         if not self.from_kernel_client:  # the kernel client's exception says it already
-            self.recorder._on_refused(origin, why)
+            self.recorder._on_refused(refusal, "a WebSocket handshake")
         if "websocket.http.response" in self.scope.get("extensions", {}):
-            body = why.encode()
-            await self._send(
-                {
-                    "type": "websocket.http.response.start",
-                    "status": 403,
-                    "headers": [
-                        (b"content-type", b"text/plain; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
+            headers, body = plain_text(why)
+            start = {"type": "websocket.http.response.start", "status": REFUSED_STATUS}
+            await self._send({**start, "headers": headers})
             await self._deny({"type": "websocket.http.response.body", "body": body})
         else:
             await self._send({"type": "websocket.close", "code": 1008})

@@ -55,6 +55,7 @@ class ServerOptions:
     block_threshold: float | None = 0.25  # a loop blocked this long is named (None: no watchdog)
     interrupt_after: float | None = 5.0  # a handler stuck this long is stopped (None: never)
     allowed_origins: tuple[str, ...] | list[str] | str = ()  # web pages let in besides loopback
+    allowed_hosts: tuple[str, ...] | list[str] | str = ()  # Host names let in besides loopback
     handshake_timeout: float = 10.0  # a connection must complete its request within this
 
 

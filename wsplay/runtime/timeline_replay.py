@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..framework import Application, Router
 from ..framework.close_codes import ClosedBy
+from .origins import Refusal
 from .timeline import (
     _PREVIEW_BYTES,
     ACCEPT,
@@ -117,8 +118,10 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[_Step], 
         step = _step(event, connections[conn])
         if step is None:
             continue
-        if step.action == "refused" and event.reason.startswith("Origin "):
-            left_out[conn] = f"{event.reason}: the Origin check is the playground's, not the app's"
+        if step.action == "refused" and (gate := Refusal.from_reason(event.reason)):
+            left_out[conn] = (
+                f"{event.reason}: the {gate.header} check is the playground's, not the app's"
+            )
             continue
         if step.action == "refused" and event.asked_by_words:
             left_out[conn] = (

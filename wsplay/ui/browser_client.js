@@ -39,8 +39,9 @@ export function socketUrl(route, port, path, hubPrefix) {
   return `${scheme}//${location.host}${base}proxy/${port}${path}`;
 }
 
-function withConnectionId(url, id) {
-  return `${url}${url.includes("?") ? "&" : "?"}wsplay-connection=${id}`;
+// The kernel's one-time ticket for this connection's id (never the bare id: see connections.py).
+function withTicket(url, ticket) {
+  return `${url}${url.includes("?") ? "&" : "?"}wsplay-connection=${encodeURIComponent(ticket)}`;
 }
 
 // A page may close only with 1000 or 3000-4999 (the browser throws on any other code).
@@ -153,7 +154,7 @@ function render({ model, el }) {
     model.send({ do: "connect", path: path.value, subprotocols: protocols.value, view });
   };
 
-  const open = ({ id, port, path: target }, offered) => {
+  const open = ({ id, ticket, port, path: target }, offered) => {
     const chosen = describeRoute();
     const url = socketUrl(chosen, port, target, model.get("hub_prefix"));
     current = id;
@@ -162,7 +163,7 @@ function render({ model, el }) {
     model.save_changes();
     status.textContent = "… connecting to " + url;
     let opened = false;
-    socket = offered.length ? new WebSocket(withConnectionId(url, id), offered) : new WebSocket(withConnectionId(url, id));
+    socket = offered.length ? new WebSocket(withTicket(url, ticket), offered) : new WebSocket(withTicket(url, ticket));
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       opened = true;

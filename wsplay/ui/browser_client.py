@@ -10,9 +10,10 @@ a browser, and this one does too. Its route:
   not pass close codes on); the widget says so whenever that happens, from what both sides
   recorded.
 
-The kernel hands out the connection's id and the page passes it as ``?wsplay-connection=N``
-(browsers cannot set headers on a WebSocket), so the server's recording and what the page
-reports (side "client") share one id on the timeline.
+The kernel hands out the connection's id with a one-time ticket, and the page passes the
+ticket as ``?wsplay-connection=<ticket>`` (browsers cannot set headers on a WebSocket), so
+the server's recording and what the page reports (side "client") share one id on the
+timeline; a number from the wire claims nothing (runtime/connections.py).
 
     wsplay.browser_client("/echo")
 """
@@ -121,7 +122,12 @@ class BrowserClient(anywidget.AnyWidget):
         _record(core, HANDSHAKE, path=path, preview=", ".join(offered))
         self.send(
             {
-                "open": {"id": core.id, "port": self.playground.port, "path": path},
+                "open": {
+                    "id": core.id,
+                    "ticket": core.ticket,
+                    "port": self.playground.port,
+                    "path": path,
+                },
                 "subprotocols": offered,
                 "view": view,
             }

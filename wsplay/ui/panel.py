@@ -85,7 +85,7 @@ class Panel(widgets.VBox):
         self._choosing = False  # the panel itself is setting the target's options
         # The page showing the panel is the learner's Jupyter: its origin may connect (behind
         # a hub that is not loopback, and the browser client's handshakes carry it).
-        self.timeline.observe(lambda change: playground.origins.trust(change["new"]), "page_url")
+        self.timeline.observe(lambda change: playground.gate.trust(change["new"]), "page_url")
         self.clients: list[ClientView] = []
         self._added = 0  # clients ever added: names stay unique when one is removed
         self._drawn: dict[str, Any] = {}
