@@ -32,9 +32,9 @@ from .connections import (
 )
 from .gil import GilShare
 from .origins import OriginPolicy
-from .protocols import complete_denial
+from .protocol_state import complete_denial, failure_of, negotiated
 from .reports import HandlerError, handler_error, say
-from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, kept_headers
+from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline
 
 logger = logging.getLogger("wsplay")
 
@@ -163,10 +163,13 @@ class _Conversation:
     async def run(self) -> None:
         scope = self.scope
         raw_headers = scope.get("headers", ())
+        query = scope.get("query_string")
+        # The timeline cuts each field to its budget (timeline_budget.py).
         self._event(
             HANDSHAKE,
             path=scope.get("path"),
-            headers=kept_headers(raw_headers),
+            query=query.decode("latin-1") if query else "",
+            headers=raw_headers,
             preview=", ".join(scope.get("subprotocols", ())),
         )
         refused = self.recorder.origins.refusal(raw_headers)
@@ -266,7 +269,11 @@ class _Conversation:
                 ClosedBy.CLIENT,
                 reason or "the client left before the handshake was answered",
             )
-        self._end(by, code, reason)
+        # A protocol error the server answered: the close frame the client sent, and why.
+        failure = failure_of(getattr(self._send, "__self__", None))
+        if failure:
+            by = ClosedBy.SERVER
+        self._end(by, code, reason, **failure)
 
     async def receive(self) -> dict[str, Any]:
         """The server's receive, seen (for a server whose protocol does not call seen())."""
@@ -286,22 +293,20 @@ class _Conversation:
 
     def _disconnected(self, message: dict[str, Any]) -> dict[str, Any]:
         """Record the end the app is told of, as it really happened."""
-        if "wsplay.by" not in message:
-            # The protocol knows best who closed (a keepalive timeout is the server's 1011,
-            # though the app is told 1005 or 1006): ask it first.
-            self.notice_ending()
-            if self.connection.closed_by == ClosedBy.DROPPED:
-                return {**message, "code": 1006, "reason": ""}  # as RFC 6455 names it
-            if self.connection.closed_by is not None:
-                return message
+        # The protocol knows best who closed (a keepalive timeout is the server's 1011,
+        # though the app is told 1005 or 1006; a protocol error the server's 1002): ask it.
+        self.notice_ending()
+        if self.connection.closed_by == ClosedBy.DROPPED:
+            return {**message, "code": 1006, "reason": ""}  # as RFC 6455 names it
+        if self.connection.closed_by is not None:
+            return message
         if message.get("code") == 1005 and "reason" not in message:
             # uvicorn reports a connection lost without a close frame as 1005 (ASGI's
             # "no code received"); RFC 6455 calls it 1006, and so does the playground.
             message = {**message, "code": 1006, "reason": ""}
         code = message.get("code", 1005)
-        by = message.get("wsplay.by") or (ClosedBy.DROPPED if code == 1006 else ClosedBy.CLIENT)
-        reason = message.get("wsplay.why") or message.get("reason") or ""
-        self._end(by, code, reason)
+        by = ClosedBy.DROPPED if code == 1006 else ClosedBy.CLIENT
+        self._end(by, code, message.get("reason") or "")
         return message
 
     def send(self, message: dict[str, Any]) -> Awaitable[None]:
@@ -321,16 +326,27 @@ class _Conversation:
             )
         elif kind == "websocket.accept":
             self.connection.accepted = True
-            self._event(
-                ACCEPT,
-                subprotocol=message.get("subprotocol"),
-                headers=kept_headers(message.get("headers") or ()),
-            )
+            return self._accept(message)
         elif kind == "websocket.close":
             return self.close(message)
         elif kind == "websocket.http.response.body" and not message.get("more_body"):
             return self._deny(message)
         return self._send(message)
+
+    async def _accept(self, message: dict[str, Any]) -> None:
+        """Send the accept, then record the 101 response as it went out: the extensions
+        it negotiated (``permessage-deflate; ...``) and its subprotocol."""
+        await self._send(message)
+        extensions, subprotocol = "", message.get("subprotocol")
+        answered = negotiated(getattr(self._send, "__self__", None))
+        if answered is not None:
+            extensions, subprotocol = answered
+        self._event(
+            ACCEPT,
+            subprotocol=subprotocol,
+            extensions=extensions,
+            headers=message.get("headers") or (),
+        )
 
     async def _deny(self, message: dict[str, Any]) -> None:
         """The last part of a denial response (HTTP 403 with a body, instead of accepting)."""

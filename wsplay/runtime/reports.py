@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .._watchdog import Stall, stall_sentence
+from .timeline_budget import cut_middle
 
 if TYPE_CHECKING:
     from .connections import ServerConnection
@@ -73,11 +74,7 @@ def outcome_of(connection: ServerConnection) -> str:
 
 
 def format_traceback(error: BaseException) -> str:
-    text = "".join(traceback.format_exception(error))
-    if len(text) <= MAX_TRACEBACK_CHARS:
-        return text
-    half = MAX_TRACEBACK_CHARS // 2
-    return f"{text[:half]}\n… {len(text) - 2 * half} characters cut …\n{text[-half:]}"
+    return cut_middle("".join(traceback.format_exception(error)), MAX_TRACEBACK_CHARS)
 
 
 def release_frames(error: BaseException | None) -> None:
