@@ -378,10 +378,16 @@ class _Conversation:
             self._event(REJECT, code=403, by=ClosedBy.SERVER, asked_by=asked_by)
             self.recorder._gone(self)
 
-    def _end(self, by: ClosedBy, code: int, reason: str, asked_by: str = "") -> None:
-        """The connection is over: on the connection, on the timeline, out of the open ones."""
+    def _end(self, by: ClosedBy, code: int, reason: str, asked_by: str = "", **wire: Any) -> None:
+        """The connection is over: on the connection, on the timeline, out of the open ones.
+
+        ``wire``: more of what was sent (the client's refused close frame, see failure_of).
+        """
         self.connection.ended(by, code, reason)
-        self._event(CLOSE, by=by, code=code, reason=reason, asked_by=asked_by)
+        # A plain int: websockets' codes are enum members, which would keep the event's
+        # tuple tracked by the garbage collector (see Timeline).
+        code = int(code)
+        self._event(CLOSE, by=by, code=code, reason=reason, asked_by=asked_by, **wire)
         self.recorder._gone(self)
 
 

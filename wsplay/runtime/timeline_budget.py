@@ -71,36 +71,40 @@ def text_of(value: str | bytes) -> str:
 
 
 def kept_headers(headers: Sequence[tuple[Any, Any]]) -> Sequence[tuple[Any, Any]]:
-    """``headers`` as the timeline keeps them: within MAX_HEADERS_KEPT, MAX_HEADER_CHARS
-    each and MAX_HEADERS_CHARS in all.
+    """``headers`` as the timeline keeps them: at most MAX_HEADERS_KEPT pairs, each name or
+    value at most MAX_HEADER_CHARS, and MAX_HEADERS_CHARS in all.
 
     Pairs of str, or of bytes as a server's scope has them: those are kept as they are and
     decoded only when read (a handshake, the hot path, then costs no decoding at all).
-    What was cut is said in a last pseudo-header, so a reader knows the list is not whole.
+    What was cut is said in a last pseudo-header, so a reader knows the list is not whole;
+    what this returns is within the bounds, so keeping it again changes nothing.
     """
     if not headers:
         return headers
     sizes = list(map(len, chain.from_iterable(headers)))
+    total = sum(sizes)
     if (
         len(headers) <= MAX_HEADERS_KEPT
         and max(sizes) <= MAX_HEADER_CHARS
-        and sum(sizes) <= MAX_HEADERS_CHARS
+        and total <= MAX_HEADERS_CHARS
     ):
         return headers
     kept: list[tuple[str, str]] = []
-    room = MAX_HEADERS_CHARS
-    for name, value in headers[:MAX_HEADERS_KEPT]:
-        name, value = text_of(name), text_of(value)
-        name = name if len(name) <= MAX_HEADER_CHARS else name[:MAX_HEADER_CHARS] + "…"
-        value = value if len(value) <= MAX_HEADER_CHARS else value[:MAX_HEADER_CHARS] + "…"
+    room = MAX_HEADERS_CHARS - _NOTE_CHARS  # the note is within the bound too
+    for name, value in headers[: MAX_HEADERS_KEPT - 1]:
+        name, value = _one_header(text_of(name)), _one_header(text_of(value))
         room -= len(name) + len(value)
         if room < 0:
             break
         kept.append((name, value))
     dropped = len(headers) - len(kept)
-    cut_chars = sum(sizes) - sum(len(name) + len(value) for name, value in kept)
+    cut_chars = total - sum(len(name) + len(value) for name, value in kept)
     note = f"{dropped} more headers not kept; " if dropped else ""
     return (*kept, ("…", f"{note}{cut_chars} characters cut to bound the timeline's memory"))
+
+
+def _one_header(text: str) -> str:
+    return text if len(text) <= MAX_HEADER_CHARS else text[: MAX_HEADER_CHARS - 1] + "…"
 
 
 def _worst_str(chars: int) -> int:
@@ -117,7 +121,7 @@ def worst_event_bytes(fields: Sequence[str], headers_field: str) -> int:
     16-character str.
     """
     small = max(sys.getsizeof(2**62), sys.getsizeof(0.0), _worst_str(16))
-    header_values = 2 * (MAX_HEADERS_KEPT + 1)
+    header_values = 2 * MAX_HEADERS_KEPT
     slots = len(fields) - 1 + header_values
     total = sys.getsizeof((None,) * slots)
     for name in fields:
@@ -125,5 +129,4 @@ def worst_event_bytes(fields: Sequence[str], headers_field: str) -> int:
             continue
         budget = FIELD_CHARS.get(name)
         total += small if budget is None else _worst_str(budget + CUT_MARK_CHARS)
-    header_chars = MAX_HEADERS_CHARS + 2 * MAX_HEADERS_KEPT + _NOTE_CHARS  # "…" per cut
-    return total + header_values * _worst_str(0) + 4 * header_chars
+    return total + header_values * _worst_str(0) + 4 * MAX_HEADERS_CHARS
