@@ -25,6 +25,7 @@ from tests.apps import echo
 from tests.rawws import OP_CLOSE, TIMEOUT, RawClient, close_payload, raw_frame
 from wsplay import Application, Router, WebSocket
 from wsplay.runtime.timeline import ACCEPT, CLOSE, Event
+from wsplay.runtime.timeline_export import event_row
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,6 +97,7 @@ def test_a_refused_close_frame_is_kept_as_sent_next_to_the_answer_it_got(
     allowed = " (not allowed)" if code == 999 else ""
     said = f"client sent {code}{allowed} {kept!r} → closed by server: {answer.code} "
     assert said in closed.describe(), closed.describe()
+    assert event_row(closed)["label"].startswith(f"{code} → close {answer.code} ")
     row = exported(pg, closed, tmp_path)
     assert (row["peer_code"], row["peer_reason"]) == (code, kept)
     assert (row["code"], row["reason"], row["by"]) == (answer.code, answer.reason, "server")

@@ -115,7 +115,7 @@ def _closed(event: Event) -> str:
     who = "dropped (no close frame)" if event.by == ClosedBy.DROPPED else f"closed by {event.by}"
     asked = _suffix(" ({})", event.asked_by_words)
     said = f"{who}{asked}: {event.code} ({event.meaning}){_suffix(' {!r}', event.reason)}"
-    return f"{_answered(event)}{said}{_suffix('. {}', event.note)}"
+    return f"{_answered(event)}{said}{_suffix(' — {}', event.note)}"
 
 
 def _answered(event: Event) -> str:
@@ -338,15 +338,17 @@ MAX_TIMELINE_BYTES = DEFAULT_MAX_EVENTS * (MAX_EVENT_BYTES + 8)  # + the deque's
 
 def _kept(event: Event) -> tuple:
     """The flat tuple kept for ``event``: each field within its budget, headers spread."""
-    fields = list(event[:_HEADERS] + event[_HEADERS + 1 :])
-    for index, limit in _BUDGETS:
-        value = event[index]
-        if value and len(value) > limit:
+    fields = event[:_HEADERS] + event[_HEADERS + 1 :]
+    over = [(index, limit) for index, limit in _BUDGETS if len(event[index] or "") > limit]
+    if over:  # rare: only what a client or a handler made large
+        cut_fields = list(fields)
+        for index, limit in over:
             place = index if index < _HEADERS else index - 1
-            fields[place] = (cut_middle if index == _TRACEBACK else cut)(value, limit)
+            cut_fields[place] = (cut_middle if index == _TRACEBACK else cut)(event[index], limit)
+        fields = tuple(cut_fields)
     if event.headers:
-        fields += chain.from_iterable(kept_headers(event.headers))
-    return tuple(fields)
+        fields += tuple(chain.from_iterable(kept_headers(event.headers)))
+    return fields
 
 
 def _as_event(item: tuple) -> Event:
