@@ -75,7 +75,8 @@ class Event(NamedTuple):
     # For a server's CLOSE the handler did not make: "kernel" (a cell or the panel asked
     # for it) or "stop" (the playground stopping). Empty: the handler's own.
     asked_by: str = ""
-    # Added last, so that the layout above stays as it was (see Timeline.record).
+    # Added after the others, so that an Event built by position (see _message_event)
+    # reads as before.
     query: str = ""  # for HANDSHAKE: the query string, as sent (without wsplay's own id)
     extensions: str = ""  # for ACCEPT: the extensions the server's response negotiated
     # For CLOSE: the close frame the other side had sent (not ``by``), when the closer
