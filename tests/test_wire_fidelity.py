@@ -26,6 +26,7 @@ from tests.rawws import OP_CLOSE, TIMEOUT, RawClient, close_payload, raw_frame
 from wsplay import Application, Router, WebSocket
 from wsplay.runtime.timeline import ACCEPT, CLOSE, Event
 from wsplay.runtime.timeline_export import event_row
+from wsplay.runtime.uvicorn_check import FIX, OLDEST_UVICORN
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,8 +191,15 @@ def test_import_wsplay_and_its_framework_work_without_uvicorns_sansio_protocol()
     """,
             "send_keepalive_ping",
         ),
+        (
+            """
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    del WebSocketsSansIOProtocol.pause_writing  # as before 0.52.1: asyncio's does nothing
+    """,
+            "pause_writing",
+        ),
     ],
-    ids=["no sans-I/O protocol", "no keepalive pings"],
+    ids=["no sans-I/O protocol", "no keepalive pings", "no write backpressure"],
 )
 def test_an_unsupported_uvicorn_fails_at_start_with_the_range_and_the_fix(prepare: str, named: str):
     result = run_python(
@@ -208,6 +216,6 @@ def test_an_unsupported_uvicorn_fails_at_start_with_the_range_and_the_fix(prepar
     assert result.returncode == 0, result.stderr[-2000:]
     said, threads = result.stdout.strip().splitlines()
     assert said.startswith("UnsupportedUvicornError"), said
-    assert named in said and 'pip install "uvicorn>=0.44"' in said, said
-    assert "uvicorn 0.44 or newer" in said
+    assert named in said and FIX in said, said
+    assert f"uvicorn {OLDEST_UVICORN} or newer" in said
     assert threads == "threads 1"  # nothing left running

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-OLDEST_UVICORN = "0.44"  # the first whose sans-I/O protocol has keepalive pings
+# The first whose sans-I/O protocol has keepalive pings (0.44), splits the subprotocols a
+# client offers (0.50.1) and stops writing to a peer that does not read (0.52.1).
+OLDEST_UVICORN = "0.52.1"
 NEWEST_TESTED_UVICORN = "0.55"
 FIX = f'pip install "uvicorn>={OLDEST_UVICORN}"'
 
@@ -62,19 +64,20 @@ def _version() -> str:
 def _unsupported(what: str) -> UnsupportedUvicornError:
     return UnsupportedUvicornError(
         f"The wsplay playground needs uvicorn {OLDEST_UVICORN} or newer (tested up to "
-        f"{NEWEST_TESTED_UVICORN}), and this Python has uvicorn {_version()}: {what}. "
-        f'Run  {FIX}  (in a notebook: %pip install "uvicorn>={OLDEST_UVICORN}"), then '
-        "restart the kernel. wsplay's framework (WebSocket, Router, Application) works "
-        "without it."
+        f"{NEWEST_TESTED_UVICORN}); this Python has uvicorn {_version()}. Run  {FIX}  (in a "
+        f'notebook: %pip install "uvicorn>={OLDEST_UVICORN}"), then restart the kernel. '
+        "wsplay's framework (WebSocket, Router, Application) works with any uvicorn. "
+        f"(What is missing: {what}.)"
     )
 
 
 def _missing(cls: type, methods: tuple[str, ...], state: tuple[str, ...]) -> list[str]:
-    """The names of ``methods`` and ``state`` that ``cls`` has not (state: set by __init__,
-    or, for the sans-I/O protocol's ``response``, by ``handle_connect``)."""
+    """The names of ``methods`` and ``state`` that ``cls`` has not: methods uvicorn defines
+    (asyncio's empty ``pause_writing`` does not count), state its __init__ sets."""
+    own = [vars(base) for base in cls.__mro__ if base.__module__.startswith("uvicorn")]
+    missing = [name for name in methods if not any(callable(found.get(name)) for found in own)]
     init = getattr(cls.__init__, "__code__", None)
     assigned = set(init.co_names) if init is not None else set()
-    missing = [name for name in methods if not callable(getattr(cls, name, None))]
     return missing + [name for name in state if name not in assigned]
 
 
