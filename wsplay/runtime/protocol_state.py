@@ -21,11 +21,12 @@ def complete_denial(protocol: Any) -> None:
 
 
 def negotiated(protocol: Any) -> tuple[str, str | None] | None:
-    """(extensions, subprotocol) as the server's 101 response said them, or None if unknown.
+    """(extensions, subprotocol) in the server's 101 response, or None if unknown.
 
-    uvicorn keeps the response it wrote (``response``, websockets' ``Response``): its
-    ``Sec-WebSocket-Extensions`` is what was negotiated (``permessage-deflate; ...``), not
-    what the client offered.
+    uvicorn keeps the response it writes (``response``, websockets' ``Response``, made when
+    the request came): its ``Sec-WebSocket-Extensions`` is what was negotiated
+    (``permessage-deflate; ...``), not what the client offered. The subprotocol is there
+    once the app's accept is written (or if the app set the header itself).
     """
     headers = getattr(getattr(protocol, "response", None), "headers", None)
     if headers is None or not hasattr(headers, "get_all"):

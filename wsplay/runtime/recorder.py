@@ -326,21 +326,24 @@ class _Conversation:
             )
         elif kind == "websocket.accept":
             self.connection.accepted = True
-            return self._accept(message)
+            self._accepted(message)
         elif kind == "websocket.close":
             return self.close(message)
         elif kind == "websocket.http.response.body" and not message.get("more_body"):
             return self._deny(message)
         return self._send(message)
 
-    async def _accept(self, message: dict[str, Any]) -> None:
-        """Send the accept, then record the 101 response as it went out: the extensions
-        it negotiated (``permessage-deflate; ...``) and its subprotocol."""
-        await self._send(message)
+    def _accepted(self, message: dict[str, Any]) -> None:
+        """Record the 101 response about to go out: its subprotocol, and the extensions it
+        negotiated (``permessage-deflate; ...``: websockets chose them when the request
+        came, uvicorn's response holds them), not only what the client offered.
+
+        Before it is sent, as the messages are: the client, once answered, may act at once.
+        """
         extensions, subprotocol = "", message.get("subprotocol")
         answered = negotiated(getattr(self._send, "__self__", None))
         if answered is not None:
-            extensions, subprotocol = answered
+            extensions, subprotocol = answered[0], subprotocol or answered[1]
         self._event(
             ACCEPT,
             subprotocol=subprotocol,
