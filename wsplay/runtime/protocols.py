@@ -9,9 +9,10 @@ uvicorn 0.54 and websockets 17 (reproductions in docs/compatibility.md):
 - A client that sends pings and never reads the pongs grew the write buffer without bound.
   Here reading pauses while the write buffer is full, so a peer that does not read cannot
   make the server queue more for it.
-- A protocol error the server answers (a close code of 999: 1002) reached the app as a
-  disconnect that looked like the client's own close. Here it is marked as the server's,
-  with the reason, so the timeline says who closed and why.
+- A protocol error the server answers (a close code of 999: 1002) lost what the client
+  sent. Here the protocol keeps it (``wsplay_failure``: the client's close frame as sent,
+  and why the server answered as it did), and the recorder reads it there, so the
+  timeline says what each side sent (``protocol_state.failure_of``).
 - After a denial response (HTTP 403 with a body), uvicorn logged that the app "returned
   without completing handshake". The playground's recorder, which sees every message the
   app sends, marks the handshake complete (``complete_denial``).
@@ -28,15 +29,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Close
 
-from ..framework.close_codes import ClosedBy
+from .uvicorn_check import require_supported_uvicorn
 
-try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _FastestHttp
-except ImportError:  # httptools is optional: uvicorn falls back to h11 in the same way
-    _FastestHttp = H11Protocol
+WebSocketsSansIOProtocol, H11Protocol, _FastestHttp = require_supported_uvicorn()
 
 MAX_UNFINISHED = 256
 # websockets' words for a protocol error, said the way a learner can act on.
@@ -46,7 +43,6 @@ _PLAIN_WORDS = {
     ),
 }  # connections that have not completed a request, at most
 
-BACKLOG = 128  # connections accepted at most per turn of the loop (and the listen queue)
 Notice = Callable[[str, str], None]  # (kind, text): the kind keeps the notebook from a flood
 
 
@@ -65,6 +61,8 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     wsplay_control: Callable[[str, str], None] | None = None
     # Set by the recorder: each message the app reads passes through it first (see receive).
     wsplay_seen: Callable[[Any], Any] | None = None
+    # Set on a protocol error it answered: what the client sent, and why (see failure_of).
+    wsplay_failure: dict[str, Any] | None = None
 
     def handle_ping(self) -> None:
         super().handle_ping()
@@ -127,24 +125,49 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         return message if seen is None else seen(message)
 
     def handle_parser_exception(self) -> None:
+        # uvicorn's, except that what the client sent and why the server answered as it
+        # did are kept for the recorder (wsplay_failure): websockets sends only its close.
         close = self.conn.close_sent
         failure = self.conn.parser_exc
         why = str(failure) if failure is not None else (close.reason if close else "")
         why = _PLAIN_WORDS.get(why, why)
         if not why and close is not None and close.code == 1007:
             why = "a text message is not valid UTF-8"
+        self.wsplay_failure = {
+            "note": f"the client broke the WebSocket protocol: {why}",
+            **refused_close_frame(failure),
+        }
         self.queue.put_nowait(
             {
                 "type": "websocket.disconnect",
                 "code": close.code if close else 1002,
                 "reason": close.reason if close else "",
-                "wsplay.by": ClosedBy.SERVER,
-                "wsplay.why": f"the client broke the WebSocket protocol: {why}",
             }
         )
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.close_sent = True
         self.transport.close()
+
+
+_CLOSE_PARSE = Close.parse.__func__.__code__  # type: ignore[attr-defined]
+
+
+def refused_close_frame(error: BaseException | None) -> dict[str, Any]:
+    """The close frame websockets refused (a code of 999, a reason not UTF-8), as sent:
+    ``{"peer_code": 999, "peer_reason": "bye"}``, or {} when no close frame was refused.
+
+    websockets keeps the error with its traceback, whose frame for ``Close.parse`` still
+    holds the frame's payload: read there, once, rather than looked at on every frame.
+    """
+    trace = error.__traceback__ if error is not None else None
+    while trace is not None and trace.tb_frame.f_code is not _CLOSE_PARSE:
+        trace = trace.tb_next
+    payload = trace.tb_frame.f_locals.get("data") if trace is not None else None
+    if not isinstance(payload, bytes | bytearray | memoryview) or len(payload) < 2:
+        return {}
+    payload = bytes(payload)
+    reason = payload[2:].decode("utf-8", "backslashreplace")
+    return {"peer_code": int.from_bytes(payload[:2], "big"), "peer_reason": reason}
 
 
 class _Unfinished:
@@ -242,14 +265,3 @@ def guarded(
         {**attributes, "_unfinished": _Unfinished(handshake_timeout)},
     )
     return http, websocket
-
-
-def complete_denial(protocol: Any) -> None:
-    """A denial response was sent whole: mark the handshake complete on uvicorn's protocol.
-
-    uvicorn forgets that a denial response ends the handshake, and then logs "ASGI callable
-    returned without completing handshake" for a correct app. Duck-typed: another server's
-    protocol object is left alone.
-    """
-    if getattr(protocol, "handshake_complete", True) is False:
-        protocol.handshake_complete = True

@@ -26,10 +26,10 @@ from ..framework.websocket import format_reason
 from .connections import ConnectionClosedOnServer, ServerConnection, Tickets, transport_ending
 from .gil import GilShare
 from .origins import REFUSED_STATUS, Gate, Refusal
-from .protocols import complete_denial
+from .protocol_state import complete_denial, failure_of, negotiated
 from .refusals import plain_text, refuse_http
 from .reports import HandlerError, handler_error, say
-from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, kept_headers
+from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline
 
 logger = logging.getLogger("wsplay")
 
@@ -165,10 +165,13 @@ class _Conversation:
     async def run(self) -> None:
         scope = self.scope
         raw_headers = scope.get("headers", ())
+        query = scope.get("query_string")
+        # The timeline cuts each field to its budget (timeline_budget.py).
         self._event(
             HANDSHAKE,
             path=scope.get("path"),
-            headers=kept_headers(raw_headers),
+            query=query.decode("latin-1") if query else "",
+            headers=raw_headers,
             preview=", ".join(scope.get("subprotocols", ())),
         )
         refused = self.recorder.gate.refusal(raw_headers)
@@ -261,7 +264,11 @@ class _Conversation:
                 ClosedBy.CLIENT,
                 reason or "the client left before the handshake was answered",
             )
-        self._end(by, code, reason)
+        # A protocol error the server answered: the close frame the client sent, and why.
+        failure = failure_of(getattr(self._send, "__self__", None))
+        if failure:
+            by = ClosedBy.SERVER
+        self._end(by, code, reason, **failure)
 
     async def receive(self) -> dict[str, Any]:
         """The server's receive, seen (for a server whose protocol does not call seen())."""
@@ -281,22 +288,20 @@ class _Conversation:
 
     def _disconnected(self, message: dict[str, Any]) -> dict[str, Any]:
         """Record the end the app is told of, as it really happened."""
-        if "wsplay.by" not in message:
-            # The protocol knows best who closed (a keepalive timeout is the server's 1011,
-            # though the app is told 1005 or 1006): ask it first.
-            self.notice_ending()
-            if self.connection.closed_by == ClosedBy.DROPPED:
-                return {**message, "code": 1006, "reason": ""}  # as RFC 6455 names it
-            if self.connection.closed_by is not None:
-                return message
+        # The protocol knows best who closed (a keepalive timeout is the server's 1011,
+        # though the app is told 1005 or 1006; a protocol error the server's 1002): ask it.
+        self.notice_ending()
+        if self.connection.closed_by == ClosedBy.DROPPED:
+            return {**message, "code": 1006, "reason": ""}  # as RFC 6455 names it
+        if self.connection.closed_by is not None:
+            return message
         if message.get("code") == 1005 and "reason" not in message:
             # uvicorn reports a connection lost without a close frame as 1005 (ASGI's
             # "no code received"); RFC 6455 calls it 1006, and so does the playground.
             message = {**message, "code": 1006, "reason": ""}
         code = message.get("code", 1005)
-        by = message.get("wsplay.by") or (ClosedBy.DROPPED if code == 1006 else ClosedBy.CLIENT)
-        reason = message.get("wsplay.why") or message.get("reason") or ""
-        self._end(by, code, reason)
+        by = ClosedBy.DROPPED if code == 1006 else ClosedBy.CLIENT
+        self._end(by, code, message.get("reason") or "")
         return message
 
     def send(self, message: dict[str, Any]) -> Awaitable[None]:
@@ -316,16 +321,30 @@ class _Conversation:
             )
         elif kind == "websocket.accept":
             self.connection.accepted = True
-            self._event(
-                ACCEPT,
-                subprotocol=message.get("subprotocol"),
-                headers=kept_headers(message.get("headers") or ()),
-            )
+            self._accepted(message)
         elif kind == "websocket.close":
             return self.close(message)
         elif kind == "websocket.http.response.body" and not message.get("more_body"):
             return self._deny(message)
         return self._send(message)
+
+    def _accepted(self, message: dict[str, Any]) -> None:
+        """Record the 101 response about to go out: its subprotocol, and the extensions it
+        negotiated (``permessage-deflate; ...``: websockets chose them when the request
+        came, uvicorn's response holds them), not only what the client offered.
+
+        Before it is sent, as the messages are: the client, once answered, may act at once.
+        """
+        extensions, subprotocol = "", message.get("subprotocol")
+        answered = negotiated(getattr(self._send, "__self__", None))
+        if answered is not None:
+            extensions, subprotocol = answered[0], subprotocol or answered[1]
+        self._event(
+            ACCEPT,
+            subprotocol=subprotocol,
+            extensions=extensions,
+            headers=message.get("headers") or (),
+        )
 
     async def _deny(self, message: dict[str, Any]) -> None:
         """The last part of a denial response (HTTP 403 with a body, instead of accepting)."""
@@ -357,10 +376,16 @@ class _Conversation:
             self._event(REJECT, code=403, by=ClosedBy.SERVER, asked_by=asked_by)
             self.recorder._gone(self)
 
-    def _end(self, by: ClosedBy, code: int, reason: str, asked_by: str = "") -> None:
-        """The connection is over: on the connection, on the timeline, out of the open ones."""
+    def _end(self, by: ClosedBy, code: int, reason: str, asked_by: str = "", **wire: Any) -> None:
+        """The connection is over: on the connection, on the timeline, out of the open ones.
+
+        ``wire``: more of what was sent (the client's refused close frame, see failure_of).
+        """
         self.connection.ended(by, code, reason)
-        self._event(CLOSE, by=by, code=code, reason=reason, asked_by=asked_by)
+        # A plain int: websockets' codes are enum members, which would keep the event's
+        # tuple tracked by the garbage collector (see Timeline).
+        code = int(code)
+        self._event(CLOSE, by=by, code=code, reason=reason, asked_by=asked_by, **wire)
         self.recorder._gone(self)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from .._watchdog import Stall, describe_location, stall_sentence
 from ..framework.tracebacks import innermost_learner_line
+from .timeline_budget import cut_middle
 
 if TYPE_CHECKING:
     from .connections import ServerConnection
@@ -153,11 +154,7 @@ def outcome_of(connection: ServerConnection) -> str:
 
 
 def format_traceback(error: BaseException) -> str:
-    text = "".join(traceback.format_exception(error))
-    if len(text) <= MAX_TRACEBACK_CHARS:
-        return text
-    half = MAX_TRACEBACK_CHARS // 2
-    return f"{text[:half]}\n… {len(text) - 2 * half} characters cut …\n{text[-half:]}"
+    return cut_middle("".join(traceback.format_exception(error)), MAX_TRACEBACK_CHARS)
 
 
 def release_frames(error: BaseException | None) -> None:

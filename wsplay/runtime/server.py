@@ -26,10 +26,10 @@ import uvicorn
 
 from .._loop import LoopThread
 from .._watchdog import LoopWatchdog, Stall
-from .protocols import BACKLOG, guarded
 
 START_TIMEOUT = 10.0
 STOP_STEP_TIMEOUT = 3.0  # each step of a stop: unblock, shut uvicorn down, join the thread
+BACKLOG = 128  # connections accepted at most per turn of the loop (and the listen queue)
 
 
 class PortInUseError(OSError):
@@ -116,6 +116,8 @@ class ServerThread:
         self.close()
 
     def _config(self) -> uvicorn.Config:
+        from .protocols import guarded  # checks uvicorn: import wsplay works with any
+
         http, websocket = guarded(self.hooks.notice, self.options.handshake_timeout)
         return uvicorn.Config(
             self.app,

@@ -13,23 +13,27 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from itertools import chain
 from pathlib import Path
 from time import perf_counter as _clock
 from time import time as _now
 from typing import Any, NamedTuple
 
-from ..framework.close_codes import ClosedBy, describe_close_code
+from ..framework.close_codes import ClosedBy, describe_close_code, is_sendable_close_code
+from .timeline_budget import (
+    DEFAULT_MAX_EVENTS,
+    FIELD_CHARS,
+    PREVIEW_CHARS,
+    cut,
+    cut_middle,
+    kept_headers,
+    text_of,
+    worst_event_bytes,
+)
 
-DEFAULT_MAX_EVENTS = 10_000
 MAX_TRACKED_CONNECTIONS = 1_000
-PREVIEW_CHARS = 80
 _PREVIEW_BYTES = PREVIEW_CHARS // 2
-# Every event has a bounded size, so the timeline's memory is bounded in bytes, not only in
-# events: a handshake keeps at most this many headers, each cut to this many characters.
-MAX_HEADERS_KEPT = 40
-MAX_HEADER_CHARS = 200
 
 # Event kinds
 HANDSHAKE = "handshake"  # the client asked to connect (path, headers, subprotocols)
@@ -71,6 +75,15 @@ class Event(NamedTuple):
     # For a server's CLOSE the handler did not make: "kernel" (a cell or the panel asked
     # for it) or "stop" (the playground stopping). Empty: the handler's own.
     asked_by: str = ""
+    # Added after the others, so that an Event built by position (see _message_event)
+    # reads as before.
+    query: str = ""  # for HANDSHAKE: the query string, as sent (without wsplay's own id)
+    extensions: str = ""  # for ACCEPT: the extensions the server's response negotiated
+    # For CLOSE: the close frame the other side had sent (not ``by``), when the closer
+    # answered it with another code: a client's 999, which the server answered with 1002.
+    peer_code: int | None = None
+    peer_reason: str = ""
+    note: str = ""  # wsplay's words on what happened (why the server closed, say)
 
     @property
     def asked_by_words(self) -> str:
@@ -102,7 +115,19 @@ def _arrow(event: Event) -> str:
 def _closed(event: Event) -> str:
     who = "dropped (no close frame)" if event.by == ClosedBy.DROPPED else f"closed by {event.by}"
     asked = _suffix(" ({})", event.asked_by_words)
-    return f"{who}{asked}: {event.code} ({event.meaning}){_suffix(' {!r}', event.reason)}"
+    said = f"{who}{asked}: {event.code} ({event.meaning}){_suffix(' {!r}', event.reason)}"
+    return f"{_answered(event)}{said}{_suffix(' — {}', event.note)}"
+
+
+def _answered(event: Event) -> str:
+    """``client sent 999 (not allowed) 'bye' → `` when the closer answered another frame."""
+    if event.peer_code is None and not event.peer_reason:
+        return ""
+    peer = ClosedBy.CLIENT if event.by == ClosedBy.SERVER else ClosedBy.SERVER
+    code = event.peer_code
+    allowed = " (not allowed)" if code is not None and not is_sendable_close_code(code) else ""
+    sent = "a close frame" if code is None else f"{code}{allowed}"
+    return f"{peer} sent {sent}{_suffix(' {!r}', event.peer_reason)} → "
 
 
 def _error(event: Event) -> str:
@@ -116,8 +141,14 @@ def _control_frame(event: Event) -> str:
 # What each kind of event says after its connection's number (Event.describe).
 _WHAT: dict[str, Callable[[Event], str]] = {
     MESSAGE: lambda e: f"{_arrow(e)} {e.type} ({e.size} B): {e.preview}",
-    HANDSHAKE: lambda e: f"handshake {e.path}{_suffix(', offering subprotocols {}', e.preview)}",
-    ACCEPT: lambda e: f"accepted{_suffix(' with subprotocol {!r}', e.subprotocol)}",
+    HANDSHAKE: lambda e: (
+        f"handshake {e.path}{_suffix('?{}', e.query)}"
+        f"{_suffix(', offering subprotocols {}', e.preview)}"
+    ),
+    ACCEPT: lambda e: (
+        f"accepted{_suffix(' with subprotocol {!r}', e.subprotocol)}"
+        f"{_suffix(', extensions {}', e.extensions)}"
+    ),
     REJECT: lambda e: (
         f"handshake refused (HTTP {e.code or 403}){_suffix(', {}', e.asked_by_words)}"
         f"{_suffix(': {}', e.reason)}"
@@ -127,43 +158,6 @@ _WHAT: dict[str, Callable[[Event], str]] = {
     PING: _control_frame,
     PONG: _control_frame,
 }
-
-
-def _text(value: str | bytes) -> str:
-    """A header's name or value as text (a server's scope has them as bytes)."""
-    return value if type(value) is str else bytes(value).decode("latin-1")
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def kept_headers(headers: Sequence[tuple[Any, Any]]) -> Sequence[tuple[Any, Any]]:
-    """``headers`` as the timeline keeps them: the first MAX_HEADERS_KEPT, each value cut.
-
-    Pairs of str, or of bytes as a server's scope has them: those are kept as they are and
-    decoded only when read (a handshake, the hot path, then costs no decoding at all).
-    What was cut is said in a last pseudo-header, so a reader knows the list is not whole.
-    """
-    fits = len(headers) <= MAX_HEADERS_KEPT and (
-        not headers or max(map(len, chain.from_iterable(headers))) <= MAX_HEADER_CHARS
-    )
-    if fits:
-        return headers
-    headers = [(_text(name), _text(value)) for name, value in headers]
-    kept = tuple(
-        (
-            name[:MAX_HEADER_CHARS],
-            value if len(value) <= MAX_HEADER_CHARS else value[:MAX_HEADER_CHARS] + "…",
-        )
-        for name, value in headers[:MAX_HEADERS_KEPT]
-    )
-    dropped = len(headers) - len(kept)
-    cut_bytes = sum(len(name) + len(value) for name, value in headers) - sum(
-        len(name) + len(value) for name, value in kept
-    )
-    note = f"{dropped} more headers not kept; " if dropped else ""
-    return (*kept, ("…", f"{note}{cut_bytes} characters cut to bound the timeline's memory"))
 
 
 # Where each (side, direction) is counted in a connection's row of message counts. All rows
@@ -226,10 +220,7 @@ class Timeline:
         """Record a handshake, accept, reject, close or error (messages: see ``message``)."""
         if not self.enabled:
             return
-        fields = event[:_HEADERS] + event[_HEADERS + 1 :]
-        if event.headers:
-            fields += tuple(chain.from_iterable(event.headers))
-        self._events.append(fields)
+        self._events.append(_kept(event))
         self.recorded += 1
 
     def message(self, connection: int, side: str, direction: str, data: str | bytes) -> None:
@@ -338,10 +329,33 @@ _HEADERS = Event._fields.index("headers")  # where record() takes the headers ou
 _PLAIN_FIELDS = len(Event._fields) - 1  # ... and spreads them after the other fields
 
 
+_BUDGETS = tuple((Event._fields.index(name), limit) for name, limit in FIELD_CHARS.items())
+_TRACEBACK = Event._fields.index("traceback")
+# The most bytes one event keeps (its flat tuple and every value in it), and the window:
+# a bound whatever clients send (timeline_budget.py), tested in tests/test_timeline_budget.py.
+MAX_EVENT_BYTES = worst_event_bytes(Event._fields, "headers")
+MAX_TIMELINE_BYTES = DEFAULT_MAX_EVENTS * (MAX_EVENT_BYTES + 8)  # + the deque's pointer
+
+
+def _kept(event: Event) -> tuple:
+    """The flat tuple kept for ``event``: each field within its budget, headers spread."""
+    fields = event[:_HEADERS] + event[_HEADERS + 1 :]
+    over = [(index, limit) for index, limit in _BUDGETS if len(event[index] or "") > limit]
+    if over:  # rare: only what a client or a handler made large
+        cut_fields = list(fields)
+        for index, limit in over:
+            place = index if index < _HEADERS else index - 1
+            cut_fields[place] = (cut_middle if index == _TRACEBACK else cut)(event[index], limit)
+        fields = tuple(cut_fields)
+    if event.headers:
+        fields += tuple(chain.from_iterable(kept_headers(event.headers)))
+    return fields
+
+
 def _as_event(item: tuple) -> Event:
     if len(item) == _MESSAGE_FIELDS:
         return _message_event(item)
-    flat = [_text(value) for value in item[_PLAIN_FIELDS:]]
+    flat = [text_of(value) for value in item[_PLAIN_FIELDS:]]
     headers = tuple(zip(flat[::2], flat[1::2], strict=True))
     return Event(*item[:_HEADERS], headers, *item[_HEADERS:_PLAIN_FIELDS])
 

@@ -66,7 +66,8 @@ def _label(event: Event) -> tuple[str, str]:
         return event.direction or "", f"{event.type} {event.preview!s} ({event.size} B)"
     if kind == HANDSHAKE:
         offered = f" (offers {event.preview})" if event.preview else ""
-        return "in", f"GET {event.path} Upgrade: websocket{offered}"
+        query = f"?{event.query}" if event.query else ""
+        return "in", f"GET {event.path}{query} Upgrade: websocket{offered}"
     if kind == ACCEPT:
         proto = f", subprotocol {event.subprotocol}" if event.subprotocol else ""
         return "out", f"101 Switching Protocols{proto}"
@@ -80,7 +81,10 @@ def _label(event: Event) -> tuple[str, str]:
         who = "dropped, no close frame" if event.by == ClosedBy.DROPPED else f"by {event.by}"
         if event.asked_by_words:
             who += f", {event.asked_by_words}"
-        return direction, f"close {event.code} {event.meaning.split(':')[0]}{reason} ({who})"
+        # A close frame the server refused stays next to the answer: "999 → close 1002 ...".
+        refused = f"{event.peer_code} → " if event.peer_code is not None else ""
+        meaning = event.meaning.split(":")[0]
+        return direction, f"{refused}close {event.code} {meaning}{reason} ({who})"
     if kind in (PING, PONG):
         extra = f" ({event.preview})" if event.preview else ""
         return event.direction or "", f"{kind}{extra}"
