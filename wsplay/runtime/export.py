@@ -12,6 +12,7 @@ named with the reason, so the file that is written always runs.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import keyword
 import re
@@ -22,17 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from ..framework import Application, Router
+from .export_blacksheep import pattern_refusal
 from .sources import (
     Definition,
     Import,
     Source,
     Unrecoverable,
+    check_names,
     function_definition,
     import_for,
     is_builtin,
     render_imports,
     source_of,
     statement_definition,
+    string_literal,
 )
 
 FRAMEWORKS = ("blacksheep", "wsplay")
@@ -125,6 +129,9 @@ def export_app(
     for route in chosen:
         pattern, handler = route.pattern.text, route.handler
         try:
+            refused = pattern_refusal(pattern) if framework == "blacksheep" else ""
+            if refused:
+                raise Unrecoverable(refused)
             exported.append((pattern, collector.add_handler(handler)))
         except Unrecoverable as why:
             skipped.append((pattern, getattr(handler, "__name__", repr(handler)), str(why)))
@@ -249,6 +256,7 @@ class _Collector:
         return candidate
 
     def _bind(self, name: str, value: Any, item: Definition | Import) -> None:
+        check_names(item)
         self.values[name] = value
         if isinstance(item, Import):
             self.imports[name] = item
@@ -330,23 +338,30 @@ class _Collector:
     # --- the file ------------------------------------------------------------------------
     def render(self, routes: list[tuple[str, str]], framework: str, module: str) -> str:
         names = {"blacksheep": "BlackSheep", "wsplay": "wsplay"}
-        header = [
-            f'"""A WebSocket app {MARKER} (pg.export) from a notebook, for {names[framework]}.',
-            "",
-            "Serve it:",
-            f"    uvicorn {module}:app --host 127.0.0.1 --port 8000",
-            "",
-            "Routes:",
-            *(f"    {pattern}  ->  {handler}" for pattern, handler in routes),
-            '"""',
-        ]
+        docstring = "\n".join(
+            [
+                f"A WebSocket app {MARKER} (pg.export) from a notebook, for {names[framework]}.",
+                "",
+                "Serve it:",
+                f"    uvicorn {module}:app --host 127.0.0.1 --port 8000",
+                "",
+                "Routes:",
+                *(f"    {_shown(pattern)}  ->  {handler}" for pattern, handler in routes),
+                "",
+            ]
+        )
+        # Built by ast, not pasted: a pattern with quotes or a newline stays text.
+        header = [ast.unparse(ast.Module([ast.Expr(ast.Constant(docstring))], []))]
         blocks = [render_imports(self.imports.values())]
         blocks += [definition.text.strip("\n") for definition in self._ordered()]
         blocks.append(
             "\n".join(
                 [
                     "app = Application(router=Router())",
-                    *(f"app.router.add_ws({_string(pattern)}, {name})" for pattern, name in routes),
+                    *(
+                        f"app.router.add_ws({string_literal(pattern)}, {name})"
+                        for pattern, name in routes
+                    ),
                 ]
             )
         )
@@ -387,5 +402,7 @@ def _is_definition(block: str) -> bool:
     return block.startswith(("def ", "async def ", "class ", "@"))
 
 
-def _string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _shown(pattern: str) -> str:
+    """A pattern as the docstring lists it: as typed, or as a literal if it has a line
+    break or another character that does not print."""
+    return pattern if pattern.isprintable() else repr(pattern)

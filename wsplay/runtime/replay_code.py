@@ -3,11 +3,16 @@ timeline_replay, which builds the steps from the timeline)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from ..framework.close_codes import is_sendable_close_code
+from .sources import name_part, string_literal
+
+# What a path may keep as it is in the replay's URL (RFC 3986's pchar and "/"); the rest,
+# "%" and "?" first, is percent-encoded, so the test client decodes back the same path.
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
 
 
 @dataclass
@@ -35,11 +40,11 @@ def _render_test(number: int, group: list[_Connection], steps: list[_Step]) -> l
     for connection in group:
         connection.name = _name(connection)
     refused = {step.conn: step.fields["status"] for step in mine if step.action == "refused"}
-    slug = re.sub(r"\W+", "_", group[0].path.split("?")[0]).strip("_").lower() or "root"
+    slug = name_part(group[0].path) or "root"
     described = ", ".join(f"#{c.id} {c.path}" for c in group)
     lines = [
         f"def test_conversation_{number}_{slug}():",
-        f'    """{described}."""',
+        f"    {string_literal(described + '.')}",  # a docstring, written as a literal
         "    with TestClient(app, timeout=TIMEOUT) as client, ExitStack() as stack:",
     ]
     body: list[str] = []
@@ -71,19 +76,19 @@ def _action(ws: str, step: _Step, connection: _Connection, refused: int | None) 
     """The lines of one step; ``refused``: the HTTP status its handshake got, if refused."""
     if step.action == "open" and refused is not None:
         return [
-            f"# #{connection.id}: {connection.path}, refused",
+            f"# #{connection.id}: {connection.path!r}, refused",
             "with pytest.raises(HandshakeRejectedError) as refused:",
             f"    stack.enter_context(client.websocket_connect({_arguments(connection)}))",
-            f"assert refused.value.status_code == {refused}",
+            f"assert refused.value.status_code == {refused!r}",
         ]
     if step.action == "open":
         return [
-            f"# #{connection.id}: {connection.path}",
+            f"# #{connection.id}: {connection.path!r}",
             f"{ws} = stack.enter_context(client.websocket_connect({_arguments(connection)}))",
         ]
     if step.action == "accepted":
         chosen = step.fields["subprotocol"]
-        return [f"assert {ws}.accepted_subprotocol == {chosen!r}"] if chosen else []
+        return [f"assert {ws}.accepted_subprotocol == {str(chosen)!r}"] if chosen else []
     if step.action == "send":
         data = step.fields["data"]
         method = "send_text" if isinstance(data, str) else "send_bytes"
@@ -91,21 +96,21 @@ def _action(ws: str, step: _Step, connection: _Connection, refused: int | None) 
     if step.action == "close":
         code, reason = step.fields["code"], step.fields["reason"]
         if is_sendable_close_code(code):
-            return [f"{ws}.close({code}, {reason!r})"]
-        return [f"{ws}.send_message({{'type': 'websocket.disconnect', 'code': {code}}})"]
+            return [f"{ws}.close({code!r}, {reason!r})"]
+        return [f"{ws}.send_message({{'type': 'websocket.disconnect', 'code': {code!r}}})"]
     if step.action == "drop":
         return [f"{ws}.send_message({{'type': 'websocket.disconnect', 'code': 1006}})  # dropped"]
     if step.action == "ended":
         code, by = step.fields["code"], step.fields["by"]
         return [
-            f"# #{connection.id} was closed here with {code}, {by}: not by its handler,",
+            f"# #{connection.id} was closed here with {code!r}, {by}: not by its handler,",
             "# so the replay's client leaves instead of waiting for the server to close.",
             f"{ws}.close()",
         ]
     code, reason = step.fields["code"], step.fields["reason"]
-    check = f"closed.value.code == {code}"
+    check = f"closed.value.code == {code!r}"
     if code != 1006:  # a dropped connection's reason is each library's own words
-        check = f"(closed.value.code, closed.value.reason) == ({code}, {reason!r})"
+        check = f"(closed.value.code, closed.value.reason) == ({code!r}, {reason!r})"
     return [
         "with pytest.raises(WebSocketClosedError) as closed:",
         f"    {ws}.receive()",
@@ -114,7 +119,7 @@ def _action(ws: str, step: _Step, connection: _Connection, refused: int | None) 
 
 
 def _arguments(connection: _Connection) -> str:
-    arguments = [repr(connection.path)]
+    arguments = [repr(quote(connection.path, safe=_PATH_SAFE))]
     if connection.headers:
         arguments.append(f"headers={connection.headers!r}")
     if connection.subprotocols:
@@ -176,8 +181,7 @@ def start_and_size(reply, length):
 
 def _name(connection: _Connection) -> str:
     """``ws3_alice`` for #3 /chat/alice: the id, and the path's last word to read by."""
-    tail = re.sub(r"\W+", "_", connection.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1])
-    tail = tail.strip("_").lower()
+    tail = name_part(connection.path.rstrip("/").rsplit("/", 1)[-1], limit=20)
     return f"ws{connection.id}_{tail}" if tail else f"ws{connection.id}"
 
 

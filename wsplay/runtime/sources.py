@@ -23,7 +23,9 @@ import builtins
 import dis
 import importlib
 import inspect
+import keyword
 import linecache
+import re
 import sys
 import textwrap
 import types
@@ -188,6 +190,7 @@ def function_definition(function: types.FunctionType, source: Source) -> Definit
     node = tree.body[0]
     if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
         raise Unrecoverable(f"the source found for {name} is not a function definition")
+    name = node.name  # the name the source defines (``__name__`` can be set to anything)
     lines = text.splitlines(keepends=True)
     kept_decorators = []
     for decorator in node.decorator_list:
@@ -355,6 +358,51 @@ def render_imports(imports: Iterable[Import]) -> str:
         for lines in (sections[True], sections[False])
     ]
     return "\n\n".join("\n".join(lines) for lines in ordered if lines)
+
+
+# --- writing names and text into code ------------------------------------------------------
+# Nothing recorded from the wire or registered by a learner is pasted into generated code:
+# text goes in as a literal (repr), a name is made of these characters only.
+def string_literal(text: str) -> str:
+    """``text`` as a Python string literal, in double quotes when that needs no escape
+    (as ruff formats it): ``repr``, so any text, newlines and quotes included, reads back
+    as itself and can never end the literal early."""
+    literal = repr(str(text))
+    if literal.startswith("'") and '"' not in text:
+        return '"' + literal[1:-1] + '"'
+    return literal
+
+
+def name_part(text: str, limit: int = 40) -> str:
+    """A piece of a Python name made from ``text``: ``[a-z0-9_]`` only, at most ``limit``
+    characters, no leading or trailing ``_`` ("" if nothing is left). Put it after a
+    prefix of letters (``ws3_``, ``test_``): it may start with a digit."""
+    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")[:limit].strip("_")
+
+
+def is_name(text: object) -> bool:
+    """Whether ``text`` can stand as a name in generated code (not a keyword)."""
+    return isinstance(text, str) and text.isidentifier() and not keyword.iskeyword(text)
+
+
+def is_dotted_name(text: object) -> bool:
+    """``os.path``-like: each part a name."""
+    return isinstance(text, str) and all(is_name(part) for part in text.split("."))
+
+
+def check_names(item: Import | Definition) -> None:
+    """Raise Unrecoverable unless every name ``item`` writes into the file is a name
+    (a module, an attribute or a global may be named anything at run time)."""
+    if isinstance(item, Import):
+        names = [item.name] + ([item.attribute] if item.attribute is not None else [])
+        if is_dotted_name(item.module) and all(map(is_name, names)):
+            return
+        shown = f"from {item.module!r} import {item.attribute!r} as {item.name!r}"
+    else:
+        if all(map(is_name, item.names)):
+            return
+        shown = ", ".join(map(repr, item.names))
+    raise Unrecoverable(f"it needs {shown}, which is not a Python name a file can hold")
 
 
 def is_stdlib(module: str) -> bool:

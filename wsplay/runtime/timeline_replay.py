@@ -20,6 +20,7 @@ says why.
 
 from __future__ import annotations
 
+import ast
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from .timeline import Timeline
 
 from .replay_code import _HEADER, _Connection, _render_test, _Step
+from .sources import is_dotted_name, is_name
 
 # What every client library adds to a handshake: not the learner's, not replayed.
 _HANDSHAKE_HEADERS = {
@@ -107,7 +109,12 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[_Step], 
             source = own.headers if own is not None else event.headers
             headers = [(n, v) for n, v in source if n.lower() not in _HANDSHAKE_HEADERS]
             offered = [p.strip() for p in event.preview.split(",") if p.strip()]
-            connections[conn] = _Connection(conn, path, headers, offered, len(steps))
+            connection = _Connection(int(conn), path, headers, offered, len(steps))
+            why = _unfaithful(connection, event.preview)
+            if why:
+                left_out[conn] = why
+                continue
+            connections[conn] = connection
             steps.append(_Step(conn, "open", {}))
             continue
         if conn not in connections:
@@ -134,12 +141,35 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[_Step], 
     return steps, kept, sorted(left_out.items())
 
 
+def _unfaithful(connection: _Connection, offered: str) -> str:
+    """Why the test client could not open this connection as it was recorded ("" if it can):
+    a replay that sends something else would test something else."""
+    path = connection.path
+    if not path.startswith("/"):
+        return f"its path {path!r} does not start with '/', so no client can ask for it again"
+    try:
+        path.encode()
+    except UnicodeEncodeError:
+        return f"its path {path!r} is not text a client can send (it is not valid UTF-8)"
+    for name, value in connection.headers:
+        try:
+            (name + value).encode("latin-1")
+        except UnicodeEncodeError:
+            return f"its header {name!r}: {value!r} has characters an HTTP header cannot carry"
+    if ", ".join(connection.subprotocols) != offered:
+        return (
+            f"the subprotocols it offered ({offered!r}) cannot be told apart again (one has "
+            "a comma or spaces around it)"
+        )
+    return ""
+
+
 def _step(event: Event, connection: _Connection) -> _Step | None:
     conn = event.connection
     if event.kind == ACCEPT:
         return _Step(conn, "accepted", {"subprotocol": event.subprotocol})
     if event.kind == REJECT:
-        return _Step(conn, "refused", {"status": event.code or 403})
+        return _Step(conn, "refused", {"status": int(event.code or 403)})
     if event.kind == MESSAGE and event.direction == "in":
         data, whole = _payload(event)
         if not whole:
@@ -183,7 +213,7 @@ def _app_import(timeline: Timeline, target: Path, app: Any) -> tuple[str, str, P
     """(the import line, what it imports, the app file written) for ``app``."""
     if isinstance(app, str):
         module, _, attribute = app.partition(":")
-        if not module or not attribute or not attribute.isidentifier():
+        if not is_dotted_name(module) or not is_name(attribute):
             raise ValueError(f"app is 'module:attribute', e.g. 'chat_app:app', not {app!r}.")
         alias = "" if attribute == "app" else f"{attribute} as app"
         return f"from {module} import {alias or 'app'}", app, None
@@ -219,7 +249,7 @@ def write_test(
 ) -> WrittenTest:
     """Write a pytest file replaying the recorded conversations (see the module's doc)."""
     target = Path(path).expanduser().resolve()
-    if target.suffix != ".py" or not target.stem.isidentifier():
+    if target.suffix != ".py" or not is_name(target.stem):
         raise ValueError(
             f"A test file is a Python module pytest collects, e.g. test_chat.py: {path!r}."
         )
@@ -229,18 +259,44 @@ def write_test(
             "No conversation to replay: connect a client and talk to your handler first"
             + (f" ({'; '.join(f'#{c}: {why}' for c, why in left_out)})" if left_out else ".")
         )
+    if not isinstance(timeout, int | float) or not timeout > 0:
+        raise ValueError(f"timeout is a number of seconds, e.g. 5.0, not {timeout!r}.")
+    tests: list[str] = []
+    written: list[str] = []
+    for number, group in enumerate(_conversations(kept), 1):
+        test = "\n".join(_render_test(number, group, steps))
+        name = _sole_function(test)
+        if name is None:  # never half-written: a conversation is whole, or left out
+            left_out += [(c.id, "wsplay could not write it as code that reads back") for c in group]
+            continue
+        tests.append(name)
+        written.append(test)
+    if not written:
+        raise ReplayError(
+            "No conversation could be written: "
+            + "; ".join(f"#{c}: {why}" for c, why in sorted(left_out))
+        )
     import_line, app_import, app_file = _app_import(timeline, target, app)
     source = _HEADER.format(
         when=time.strftime("%Y-%m-%d %H:%M"),
         app_import=app_import,
         name=target.name,
         import_line=import_line,
-        timeout=timeout,
+        timeout=float(timeout),
     )
-    tests = []
-    for number, group in enumerate(_conversations(kept), 1):
-        lines = _render_test(number, group, steps)
-        tests.append(lines[0][4:].split("(")[0])
-        source += "\n" + "\n".join(lines)
+    source += "".join("\n" + test for test in written)
+    compile(source, str(target), "exec")  # a SyntaxError here is wsplay's bug: nothing written
     target.write_text(source, encoding="utf-8")
-    return WrittenTest(target, app_import, tests, sorted(kept), left_out, app_file)
+    replayed = sorted(c for c in kept if all(c != out for out, _ in left_out))
+    return WrittenTest(target, app_import, tests, replayed, sorted(left_out), app_file)
+
+
+def _sole_function(test: str) -> str | None:
+    """The name of the one function ``test`` defines, if that is all it is."""
+    try:
+        tree = ast.parse(test)
+    except SyntaxError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
+        return None
+    return tree.body[0].name
