@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..framework import Application, Router
-from .export_blacksheep import pattern_refusal
+from .export_blacksheep import for_blacksheep, pattern_refusal
 from .sources import (
     Definition,
     Import,
@@ -257,11 +257,29 @@ class _Collector:
 
     def _bind(self, name: str, value: Any, item: Definition | Import) -> None:
         check_names(item)
+        if isinstance(item, Definition) and self.framework == "blacksheep":
+            self._for_blacksheep(item)
         self.values[name] = value
         if isinstance(item, Import):
             self.imports[name] = item
         else:
             self.definitions[name] = item
+
+    def _for_blacksheep(self, definition: Definition) -> None:
+        """Rewrite what BlackSheep lacks (export_blacksheep), and define the helpers."""
+        rewritten = for_blacksheep(definition)
+        definition.text = rewritten.text
+        for helper in rewritten.helpers:
+            if self.values.get(helper.name, helper) is not helper:
+                raise Unrecoverable(
+                    f"the file needs the name {helper.name} for BlackSheep, and the notebook "
+                    "uses it for something else; rename yours"
+                )
+            if helper.name not in self.values:
+                self.values[helper.name] = helper
+                place = (-1, len(self.definitions))  # before the notebook's code
+                self.definitions[helper.name] = Definition((helper.name,), helper.source, place)
+                self._note(helper.note)
 
     def _trace(self, names: set[str], namespace: dict[str, Any]) -> None:
         pending = sorted(names)
