@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from ..framework.close_codes import is_sendable_close_code
 from .sources import name_part, string_literal
-
-# What a path may keep as it is in the replay's URL (RFC 3986's pchar and "/"); the rest,
-# "%" and "?" first, is percent-encoded, so the test client decodes back the same path.
-_PATH_SAFE = "/!$&'()*+,;=:@-._~"
 
 
 @dataclass
@@ -25,7 +20,8 @@ class _Step:
 @dataclass
 class _Connection:
     id: int
-    path: str
+    path: str  # as recorded, to read by
+    asked: str  # what the replay's client asks for, to reach the same path (see _script)
     headers: list[tuple[str, str]]
     subprotocols: list[str]
     first: int  # index of its first step in the script, and of its last
@@ -119,7 +115,7 @@ def _action(ws: str, step: _Step, connection: _Connection, refused: int | None) 
 
 
 def _arguments(connection: _Connection) -> str:
-    arguments = [repr(quote(connection.path, safe=_PATH_SAFE))]
+    arguments = [repr(connection.asked)]
     if connection.headers:
         arguments.append(f"headers={connection.headers!r}")
     if connection.subprotocols:

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from ..framework import Application, Router
 from ..framework.close_codes import ClosedBy
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
 from .replay_code import _HEADER, _Connection, _render_test, _Step
 from .sources import is_dotted_name, is_name
 
+# What a path may keep as it is in the replay's URL (RFC 3986's pchar and "/"); the rest,
+# "%" and "?" first, is percent-encoded, so the test client decodes back the same path.
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
 # What every client library adds to a handshake: not the learner's, not replayed.
 _HANDSHAKE_HEADERS = {
     "host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
@@ -105,11 +109,15 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[_Step], 
             continue
         if event.kind == HANDSHAKE:
             own = client_side.get(conn)
-            path = own.path if own is not None and own.path else event.path or "/"
+            if own is not None and own.path:  # as the kernel's client asked: a URL's path
+                path = asked = own.path
+            else:  # as the server read it, decoded: encoded again for the replay's URL
+                path = event.path or "/"
+                asked = quote(path, safe=_PATH_SAFE)
             source = own.headers if own is not None else event.headers
             headers = [(n, v) for n, v in source if n.lower() not in _HANDSHAKE_HEADERS]
             offered = [p.strip() for p in event.preview.split(",") if p.strip()]
-            connection = _Connection(int(conn), path, headers, offered, len(steps))
+            connection = _Connection(int(conn), path, asked, headers, offered, len(steps))
             why = _unfaithful(connection, event.preview)
             if why:
                 left_out[conn] = why
@@ -145,10 +153,10 @@ def _unfaithful(connection: _Connection, offered: str) -> str:
     """Why the test client could not open this connection as it was recorded ("" if it can):
     a replay that sends something else would test something else."""
     path = connection.path
-    if not path.startswith("/"):
+    if not connection.asked.startswith("/"):
         return f"its path {path!r} does not start with '/', so no client can ask for it again"
     try:
-        path.encode()
+        connection.asked.encode()
     except UnicodeEncodeError:
         return f"its path {path!r} is not text a client can send (it is not valid UTF-8)"
     for name, value in connection.headers:
