@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import queue
+import re
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -140,6 +141,7 @@ NOTEBOOK_HANDLERS = {
 PRELUDE = """\
 import asyncio
 import queue
+import re
 
 from wsplay import Router, WebSocket, WebSocketDisconnectError
 
@@ -330,3 +332,38 @@ def test_query_string_and_subprotocols_answer_alike(served, tmp_path: Path, wher
     expected = ("accepted", "b", "x=1&y=%C3%A9 ['a', 'b']")
     assert talk(url, "/raw?x=1&y=%C3%A9", ["a", "b"]) == expected
     assert talk(url, "/raw") == ("accepted", None, " []")
+
+
+def test_the_redis_rooms_solution_exported_for_blacksheep_answers_as_the_check_does(
+    tmp_path: Path,
+) -> None:
+    """Notebook 08's exercise runs on two uvicorn workers and a private Redis: its own
+    check exports the handler for wsplay; the same steps, on a BlackSheep export."""
+    from wsplay.exercises import check
+    from wsplay.exercises.redis_rooms import _with_workers
+    from wsplay.runtime.redis_server import RedisServer
+    from wsplay.testing import TestClient
+
+    handler = load_solution("08_redis_rooms.py").room_chat
+    reference = check("redis-rooms", handler, timeout=TIMEOUT)
+    assert reference.passed, reference
+    router = Router()
+    router.add_ws(_find("redis-rooms").pattern, handler)
+    path = export_app(router, tmp_path / "rooms_app.py", "blacksheep").path
+    found = _find("redis-rooms")
+    report = Report(found.name, found.title)
+    capture = _Capture()
+    harness = _Harness(Application(router=router), capture)
+    redis = RedisServer.launch()
+    try:
+        with TestClient(harness, timeout=TIMEOUT) as client:
+            _with_workers(_Run(found, client, harness, capture, report, TIMEOUT), path, redis)
+    finally:
+        redis.stop()
+
+    def without_pids(report: Report) -> list[tuple[str, str]]:
+        return [
+            (status, re.sub(r"\(pid \d+, port \d+\)", "", step)) for status, step in steps(report)
+        ]
+
+    assert without_pids(report) == without_pids(reference)[1:], report  # [0]: its export
