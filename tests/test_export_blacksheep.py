@@ -244,19 +244,13 @@ def test_notebook_handlers_that_read_a_disconnects_reason_end_alike(
     """The handler puts (code, reason) in a queue when the client leaves: on BlackSheep
     too (the reason is "" there: BlackSheep drops it), instead of an AttributeError."""
     reason = "" if where == "blacksheep" else "bye"
-    url, module = served(notebook_module("echo", tmp_path), where)
-    with connect(f"{url}/echo", open_timeout=TIMEOUT) as client:
-        client.send("hi")
-        assert client.recv(timeout=TIMEOUT) == "hi"
-        client.close(4000, "bye")
-    assert module.goodbyes.get(timeout=TIMEOUT) == (4000, reason)
-
-    url, module = served(notebook_module("quiet", tmp_path), where)
-    with connect(f"{url}/quiet", open_timeout=TIMEOUT) as client:
-        client.send("hi")
-        assert client.recv(timeout=TIMEOUT) == "hi"
-        client.close(4001, "bye")
-    assert module.endings.get(timeout=TIMEOUT) == (4001, reason)
+    for handler, kept, code in (("echo", "goodbyes", 4000), ("quiet", "endings", 4001)):
+        url, module = served(notebook_module(handler, tmp_path), where)
+        with connect(f"{url}/{handler}", open_timeout=TIMEOUT) as client:
+            client.send("hi")
+            assert client.recv(timeout=TIMEOUT) == "hi"
+            client.close(code, "bye")
+        assert getattr(module, kept).get(timeout=TIMEOUT) == (code, reason)
 
     url, module = served(notebook_module("big", tmp_path), where)
     big = connect(f"{url}/big", open_timeout=TIMEOUT, max_size=2**20)
