@@ -239,3 +239,17 @@ def test_a_handler_whose_name_was_changed_exports_under_the_name_its_source_defi
     assert routes_of(source) == [("/echo", "echo")]
     assert "__import__" not in source
     import_quietly(tmp_path, ["renamed_app"])
+
+
+def test_two_handlers_of_one_name_are_written_under_two_names(tmp_path: Path) -> None:
+    twin = type(echo)(echo.__code__, echo.__globals__, "echo")  # the same source, another object
+    router = Router()
+    router.add_ws("/a", echo)
+    router.add_ws("/b", twin)
+    exported = export_app(router, tmp_path / "twins_app.py", "wsplay")
+    source = exported.path.read_text(encoding="utf-8")
+    assert routes_of(source) == [("/a", "echo"), ("/b", "echo_2")]
+    defined = [
+        node.name for node in ast.parse(source).body if isinstance(node, ast.AsyncFunctionDef)
+    ]
+    assert defined == ["echo", "echo_2"]

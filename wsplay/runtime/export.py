@@ -33,6 +33,8 @@ from .sources import (
     function_definition,
     import_for,
     is_builtin,
+    name_part,
+    renamed_function,
     render_imports,
     source_of,
     statement_definition,
@@ -179,7 +181,7 @@ def _choose(router: Router, patterns: list[str] | None) -> list[Any]:
 def _check_module_name(target: Path, collector: _Collector) -> None:
     stem = target.stem
     if not stem.isidentifier() or keyword.iskeyword(stem):
-        suggestion = re.sub(r"\W+", "_", stem).strip("_") or "app"
+        suggestion = name_part(stem) or "app"
         raise ValueError(
             f"uvicorn imports the file as a module, so its name must be a Python name: "
             f"{target.name} is not. Call it e.g. {suggestion}_app.py."
@@ -227,13 +229,7 @@ class _Collector:
             definition = function_definition(handler, self._source(namespace))
             name = self._free_name(definition.names[0], handler)
             if name != definition.names[0]:
-                definition.text = re.sub(
-                    rf"^((?:async\s+)?def\s+){re.escape(definition.names[0])}\b",
-                    rf"\g<1>{name}",
-                    definition.text,
-                    count=1,
-                    flags=re.MULTILINE,
-                )
+                definition.text = renamed_function(definition.text, name)
                 definition.names = (name,)
             self._bind(name, handler, definition)
             self._trace(definition.uses, namespace)

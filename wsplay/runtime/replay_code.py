@@ -11,14 +11,14 @@ from .sources import name_part, string_literal
 
 
 @dataclass
-class _Step:
+class ReplayStep:
     conn: int
     action: str  # open, refused, send, receive, close, drop, closed, ended
     fields: dict[str, Any]
 
 
 @dataclass
-class _Connection:
+class ReplayConnection:
     id: int
     path: str  # as recorded, to read by
     asked: str  # what the replay's client asks for, to reach the same path (see _script)
@@ -29,7 +29,7 @@ class _Connection:
     name: str = ""
 
 
-def _render_test(number: int, group: list[_Connection], steps: list[_Step]) -> list[str]:
+def render_test(number: int, group: list[ReplayConnection], steps: list[ReplayStep]) -> list[str]:
     ids = {c.id for c in group}
     mine = [step for step in steps if step.conn in ids]
     by_id = {c.id: c for c in group}
@@ -47,7 +47,7 @@ def _render_test(number: int, group: list[_Connection], steps: list[_Step]) -> l
     # A connection's handler can learn of another one's end at any moment: the replies
     # that follow such an end, several in a row, are checked in any order.
     other_ended = dict.fromkeys(ids, False)
-    held: dict[int, list[_Step]] = {}
+    held: dict[int, list[ReplayStep]] = {}
     for step, run in zip(mine, _runs(mine), strict=True):
         connection = by_id[step.conn]
         if step.action == "receive":
@@ -68,7 +68,9 @@ def _render_test(number: int, group: list[_Connection], steps: list[_Step]) -> l
     return lines + [f"        {line}" for line in body] + [""]
 
 
-def _action(ws: str, step: _Step, connection: _Connection, refused: int | None) -> list[str]:
+def _action(
+    ws: str, step: ReplayStep, connection: ReplayConnection, refused: int | None
+) -> list[str]:
     """The lines of one step; ``refused``: the HTTP status its handshake got, if refused."""
     if step.action == "open" and refused is not None:
         return [
@@ -114,7 +116,7 @@ def _action(ws: str, step: _Step, connection: _Connection, refused: int | None) 
     ]
 
 
-def _arguments(connection: _Connection) -> str:
+def _arguments(connection: ReplayConnection) -> str:
     arguments = [repr(connection.asked)]
     if connection.headers:
         arguments.append(f"headers={connection.headers!r}")
@@ -123,7 +125,7 @@ def _arguments(connection: _Connection) -> str:
     return ", ".join(arguments)
 
 
-def _receive(ws: str, step: _Step, connection: _Connection) -> str:
+def _receive(ws: str, step: ReplayStep, connection: ReplayConnection) -> str:
     data = step.fields["data"]
     method = "receive_text" if isinstance(data, str) else "receive_bytes"
     where = repr(f"a reply on #{connection.id} {connection.path}")
@@ -133,7 +135,7 @@ def _receive(ws: str, step: _Step, connection: _Connection) -> str:
     return f"assert start_and_size({ws}.{method}(), {len(data)}) == {kept!r}, {where}"
 
 
-def _any_order(ws: str, held: list[_Step]) -> list[str]:
+def _any_order(ws: str, held: list[ReplayStep]) -> list[str]:
     expected = sorted((step.fields["data"] for step in held), key=repr)
     if all(isinstance(data, str) for data in expected):
         got = f"[{ws}.receive_text() for _ in range({len(held)})]"
@@ -146,7 +148,7 @@ def _any_order(ws: str, held: list[_Step]) -> list[str]:
     ]
 
 
-_HEADER = '''"""Conversations recorded by wsplay on {when}, replayed against {app_import}.
+FILE_HEADER = '''"""Conversations recorded by wsplay on {when}, replayed against {app_import}.
 
 Written by pg.timeline.to_test(). Each test opens the same connections, sends what the
 clients sent, in the order the server saw it, and asserts the server's replies and closes:
@@ -175,13 +177,13 @@ def start_and_size(reply, length):
 '''
 
 
-def _name(connection: _Connection) -> str:
+def _name(connection: ReplayConnection) -> str:
     """``ws3_alice`` for #3 /chat/alice: the id, and the path's last word to read by."""
     tail = name_part(connection.path.rstrip("/").rsplit("/", 1)[-1], limit=20)
     return f"ws{connection.id}_{tail}" if tail else f"ws{connection.id}"
 
 
-def _runs(steps: list[_Step]) -> list[int]:
+def _runs(steps: list[ReplayStep]) -> list[int]:
     """For each step, how many receives of its connection follow in a row, itself included."""
     left = [0] * len(steps)
     following: dict[int, int] = {}

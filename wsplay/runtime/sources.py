@@ -229,6 +229,18 @@ def function_definition(function: types.FunctionType, source: Source) -> Definit
     )
 
 
+def renamed_function(text: str, name: str) -> str:
+    """``text``, one function's source, defining it as ``name`` (a name the export made):
+    changed on the line ast gives for the ``def``, and nowhere else."""
+    node = ast.parse(text).body[0]
+    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and is_name(name)
+    lines = text.splitlines(keepends=True)
+    where = node.lineno - 1
+    pattern = rf"\b(def\s+){re.escape(node.name)}\b"
+    lines[where] = re.sub(pattern, rf"\g<1>{name}", lines[where], count=1)
+    return "".join(lines)
+
+
 def _is_route_decorator(decorator: ast.expr) -> bool:
     """``@ws("/x")``, ``@router.ws("/x")``, ``@app.router.ws("/x")``."""
     if not isinstance(decorator, ast.Call):

@@ -43,7 +43,7 @@ from .timeline import (
 if TYPE_CHECKING:
     from .timeline import Timeline
 
-from .replay_code import _HEADER, _Connection, _render_test, _Step
+from .replay_code import FILE_HEADER, ReplayConnection, ReplayStep, render_test
 from .sources import is_dotted_name, is_name
 
 # What a path may keep as it is in the replay's URL (RFC 3986's pchar and "/"); the rest,
@@ -95,11 +95,11 @@ def _payload(event: Event) -> tuple[str | bytes, bool]:
     return bytes.fromhex(event.preview.removesuffix(" …")), event.size <= _PREVIEW_BYTES
 
 
-def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[_Step], dict, list]:
+def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[ReplayStep], dict, list]:
     """The server-side steps of every connection whose start is still kept, in order."""
     client_side = {e.connection: e for e in events if e.side == "client" and e.kind == HANDSHAKE}
-    steps: list[_Step] = []
-    connections: dict[int, _Connection] = {}
+    steps: list[ReplayStep] = []
+    connections: dict[int, ReplayConnection] = {}
     left_out: dict[int, str] = {}
     for event in events:
         conn = event.connection
@@ -117,13 +117,13 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[_Step], 
             source = own.headers if own is not None else event.headers
             headers = [(n, v) for n, v in source if n.lower() not in _HANDSHAKE_HEADERS]
             offered = [p.strip() for p in event.preview.split(",") if p.strip()]
-            connection = _Connection(int(conn), path, asked, headers, offered, len(steps))
+            connection = ReplayConnection(int(conn), path, asked, headers, offered, len(steps))
             why = _unfaithful(connection, event.preview)
             if why:
                 left_out[conn] = why
                 continue
             connections[conn] = connection
-            steps.append(_Step(conn, "open", {}))
+            steps.append(ReplayStep(conn, "open", {}))
             continue
         if conn not in connections:
             left_out[conn] = "its handshake is no longer in the timeline (it keeps the newest "
@@ -149,7 +149,7 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[_Step], 
     return steps, kept, sorted(left_out.items())
 
 
-def _unfaithful(connection: _Connection, offered: str) -> str:
+def _unfaithful(connection: ReplayConnection, offered: str) -> str:
     """Why the test client could not open this connection as it was recorded ("" if it can):
     a replay that sends something else would test something else."""
     path = connection.path
@@ -172,12 +172,12 @@ def _unfaithful(connection: _Connection, offered: str) -> str:
     return ""
 
 
-def _step(event: Event, connection: _Connection) -> _Step | None:
+def _step(event: Event, connection: ReplayConnection) -> ReplayStep | None:
     conn = event.connection
     if event.kind == ACCEPT:
-        return _Step(conn, "accepted", {"subprotocol": event.subprotocol})
+        return ReplayStep(conn, "accepted", {"subprotocol": event.subprotocol})
     if event.kind == REJECT:
-        return _Step(conn, "refused", {"status": int(event.code or 403)})
+        return ReplayStep(conn, "refused", {"status": int(event.code or 403)})
     if event.kind == MESSAGE and event.direction == "in":
         data, whole = _payload(event)
         if not whole:
@@ -189,26 +189,26 @@ def _step(event: Event, connection: _Connection) -> _Step | None:
                 f"or record messages of at most {PREVIEW_CHARS} characters or "
                 f"{_PREVIEW_BYTES} bytes."
             )
-        return _Step(conn, "send", {"data": data})
+        return ReplayStep(conn, "send", {"data": data})
     if event.kind == MESSAGE:
         data, whole = _payload(event)
-        return _Step(conn, "receive", {"data": data, "whole": whole, "size": event.size})
+        return ReplayStep(conn, "receive", {"data": data, "whole": whole, "size": event.size})
     if event.kind == CLOSE and event.by == ClosedBy.CLIENT:
-        return _Step(conn, "close", {"code": event.code, "reason": event.reason})
+        return ReplayStep(conn, "close", {"code": event.code, "reason": event.reason})
     if event.kind == CLOSE and event.by == ClosedBy.DROPPED:
-        return _Step(conn, "drop", {})
+        return ReplayStep(conn, "drop", {})
     if event.kind == CLOSE and event.asked_by_words:
         # Not the handler's doing: the replay leaves there instead of waiting for a close.
         fields = {"code": event.code, "reason": event.reason, "by": event.asked_by_words}
-        return _Step(conn, "ended", fields)
+        return ReplayStep(conn, "ended", fields)
     if event.kind == CLOSE:
-        return _Step(conn, "closed", {"code": event.code, "reason": event.reason})
+        return ReplayStep(conn, "closed", {"code": event.code, "reason": event.reason})
     return None  # pings, pongs, errors and warnings are not replayed
 
 
-def _conversations(connections: dict[int, _Connection]) -> list[list[_Connection]]:
+def _conversations(connections: dict[int, ReplayConnection]) -> list[list[ReplayConnection]]:
     """Connections that were open at the same time make one conversation (one test)."""
-    groups: list[list[_Connection]] = []
+    groups: list[list[ReplayConnection]] = []
     for connection in sorted(connections.values(), key=lambda c: c.first):
         if groups and connection.first <= max(c.last for c in groups[-1]):
             groups[-1].append(connection)
@@ -272,7 +272,7 @@ def write_test(
     tests: list[str] = []
     written: list[str] = []
     for number, group in enumerate(_conversations(kept), 1):
-        test = "\n".join(_render_test(number, group, steps))
+        test = "\n".join(render_test(number, group, steps))
         name = _sole_function(test)
         if name is None:  # never half-written: a conversation is whole, or left out
             left_out += [(c.id, "wsplay could not write it as code that reads back") for c in group]
@@ -285,7 +285,7 @@ def write_test(
             + "; ".join(f"#{c}: {why}" for c, why in sorted(left_out))
         )
     import_line, app_import, app_file = _app_import(timeline, target, app)
-    source = _HEADER.format(
+    source = FILE_HEADER.format(
         when=time.strftime("%Y-%m-%d %H:%M"),
         app_import=app_import,
         name=target.name,
