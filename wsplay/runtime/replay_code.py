@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..framework.close_codes import is_sendable_close_code
-from .sources import name_part, string_literal
+from .sources import docstring_literal, name_part
 
 
 @dataclass
@@ -40,7 +40,7 @@ def render_test(number: int, group: list[ReplayConnection], steps: list[ReplaySt
     described = ", ".join(f"#{c.id} {c.path}" for c in group)
     lines = [
         f"def test_conversation_{number}_{slug}():",
-        f"    {string_literal(described + '.')}",  # a docstring, written as a literal
+        f"    {docstring_literal(described + '.')}",  # the paths, as literal text
         "    with TestClient(app, timeout=TIMEOUT) as client, ExitStack() as stack:",
     ]
     body: list[str] = []

@@ -385,6 +385,13 @@ def string_literal(text: str) -> str:
     return literal
 
 
+def docstring_literal(text: str) -> str:
+    """``text`` as a docstring: in triple quotes when ``repr`` leaves it as it is and it
+    has no double quote, else as ``string_literal`` writes it."""
+    plain = text and repr(text)[1:-1] == text and '"' not in text
+    return f'"""{text}"""' if plain else string_literal(text)
+
+
 def name_part(text: str, limit: int = 40) -> str:
     """A piece of a Python name made from ``text``: ``[a-z0-9_]`` only, at most ``limit``
     characters, no leading or trailing ``_`` ("" if nothing is left). Put it after a
