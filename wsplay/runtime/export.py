@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..framework import Application, Router
-from .export_blacksheep import for_blacksheep, pattern_refusal
+from .export_blacksheep import BLACKSHEEP, for_blacksheep, pattern_refusal
+from .literals import name_part, string_literal
 from .sources import (
     Definition,
     Import,
@@ -33,28 +34,14 @@ from .sources import (
     function_definition,
     import_for,
     is_builtin,
-    name_part,
     renamed_function,
     render_imports,
     source_of,
     statement_definition,
-    string_literal,
 )
 
 FRAMEWORKS = ("blacksheep", "wsplay")
 MARKER = "exported by wsplay"  # in the file's first line: pg.export may overwrite such a file
-# wsplay's public names that BlackSheep has too, and where BlackSheep keeps them.
-BLACKSHEEP = {
-    "Application": "blacksheep",
-    "Router": "blacksheep",
-    "WebSocket": "blacksheep",
-    "WebSocketDisconnectError": "blacksheep",
-    "WebSocketError": "blacksheep",
-    "WebSocketState": "blacksheep",
-    "ws": "blacksheep",
-    "MessageMode": "blacksheep.server.websocket",
-    "InvalidWebSocketStateError": "blacksheep.server.websocket",
-}
 _APP = object()  # what the file's own `app` stands for: no handler's global can be it
 
 

@@ -20,6 +20,19 @@ from dataclasses import dataclass, field
 
 from .sources import Definition, Unrecoverable
 
+# wsplay's public names that BlackSheep has too, and where BlackSheep keeps them.
+BLACKSHEEP = {
+    "Application": "blacksheep",
+    "Router": "blacksheep",
+    "WebSocket": "blacksheep",
+    "WebSocketDisconnectError": "blacksheep",
+    "WebSocketError": "blacksheep",
+    "WebSocketState": "blacksheep",
+    "ws": "blacksheep",
+    "MessageMode": "blacksheep.server.websocket",
+    "InvalidWebSocketStateError": "blacksheep.server.websocket",
+}
+
 
 @dataclass(frozen=True)
 class Helper:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..framework.close_codes import is_sendable_close_code
-from .sources import docstring_literal, name_part
+from .literals import docstring_literal, name_part
 
 
 @dataclass

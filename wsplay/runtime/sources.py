@@ -23,7 +23,6 @@ import builtins
 import dis
 import importlib
 import inspect
-import keyword
 import linecache
 import re
 import sys
@@ -32,6 +31,8 @@ import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .literals import is_dotted_name, is_name
 
 BINDING_STATEMENTS = (
     ast.Assign,
@@ -370,43 +371,6 @@ def render_imports(imports: Iterable[Import]) -> str:
         for lines in (sections[True], sections[False])
     ]
     return "\n\n".join("\n".join(lines) for lines in ordered if lines)
-
-
-# --- writing names and text into code ------------------------------------------------------
-# Nothing recorded from the wire or registered by a learner is pasted into generated code:
-# text goes in as a literal (repr), a name is made of these characters only.
-def string_literal(text: str) -> str:
-    """``text`` as a Python string literal, in double quotes when that needs no escape
-    (as ruff formats it): ``repr``, so any text, newlines and quotes included, reads back
-    as itself and can never end the literal early."""
-    literal = repr(str(text))
-    if literal.startswith("'") and '"' not in text:
-        return '"' + literal[1:-1] + '"'
-    return literal
-
-
-def docstring_literal(text: str) -> str:
-    """``text`` as a docstring: in triple quotes when ``repr`` leaves it as it is and it
-    has no double quote, else as ``string_literal`` writes it."""
-    plain = text and repr(text)[1:-1] == text and '"' not in text
-    return f'"""{text}"""' if plain else string_literal(text)
-
-
-def name_part(text: str, limit: int = 40) -> str:
-    """A piece of a Python name made from ``text``: ``[a-z0-9_]`` only, at most ``limit``
-    characters, no leading or trailing ``_`` ("" if nothing is left). Put it after a
-    prefix of letters (``ws3_``, ``test_``): it may start with a digit."""
-    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")[:limit].strip("_")
-
-
-def is_name(text: object) -> bool:
-    """Whether ``text`` can stand as a name in generated code (not a keyword)."""
-    return isinstance(text, str) and text.isidentifier() and not keyword.iskeyword(text)
-
-
-def is_dotted_name(text: object) -> bool:
-    """``os.path``-like: each part a name."""
-    return isinstance(text, str) and all(is_name(part) for part in text.split("."))
 
 
 def check_names(item: Import | Definition) -> None:

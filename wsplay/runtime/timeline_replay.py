@@ -43,8 +43,8 @@ from .timeline import (
 if TYPE_CHECKING:
     from .timeline import Timeline
 
+from .literals import is_dotted_name, is_name
 from .replay_code import FILE_HEADER, ReplayConnection, ReplayStep, render_test
-from .sources import is_dotted_name, is_name
 
 # What a path may keep as it is in the replay's URL (RFC 3986's pchar and "/"); the rest,
 # "%" and "?" first, is percent-encoded, so the test client decodes back the same path.
