@@ -12,6 +12,7 @@ named with the reason, so the file that is written always runs.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import keyword
 import re
@@ -22,14 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from ..framework import Application, Router
+from .export_blacksheep import BLACKSHEEP, for_blacksheep, pattern_refusal
+from .literals import name_part, string_literal
 from .sources import (
     Definition,
     Import,
     Source,
     Unrecoverable,
+    check_names,
     function_definition,
     import_for,
     is_builtin,
+    renamed_function,
     render_imports,
     source_of,
     statement_definition,
@@ -37,18 +42,6 @@ from .sources import (
 
 FRAMEWORKS = ("blacksheep", "wsplay")
 MARKER = "exported by wsplay"  # in the file's first line: pg.export may overwrite such a file
-# wsplay's public names that BlackSheep has too, and where BlackSheep keeps them.
-BLACKSHEEP = {
-    "Application": "blacksheep",
-    "Router": "blacksheep",
-    "WebSocket": "blacksheep",
-    "WebSocketDisconnectError": "blacksheep",
-    "WebSocketError": "blacksheep",
-    "WebSocketState": "blacksheep",
-    "ws": "blacksheep",
-    "MessageMode": "blacksheep.server.websocket",
-    "InvalidWebSocketStateError": "blacksheep.server.websocket",
-}
 _APP = object()  # what the file's own `app` stands for: no handler's global can be it
 
 
@@ -125,6 +118,9 @@ def export_app(
     for route in chosen:
         pattern, handler = route.pattern.text, route.handler
         try:
+            refused = pattern_refusal(pattern) if framework == "blacksheep" else ""
+            if refused:
+                raise Unrecoverable(refused)
             exported.append((pattern, collector.add_handler(handler)))
         except Unrecoverable as why:
             skipped.append((pattern, getattr(handler, "__name__", repr(handler)), str(why)))
@@ -172,7 +168,7 @@ def _choose(router: Router, patterns: list[str] | None) -> list[Any]:
 def _check_module_name(target: Path, collector: _Collector) -> None:
     stem = target.stem
     if not stem.isidentifier() or keyword.iskeyword(stem):
-        suggestion = re.sub(r"\W+", "_", stem).strip("_") or "app"
+        suggestion = name_part(stem) or "app"
         raise ValueError(
             f"uvicorn imports the file as a module, so its name must be a Python name: "
             f"{target.name} is not. Call it e.g. {suggestion}_app.py."
@@ -220,13 +216,7 @@ class _Collector:
             definition = function_definition(handler, self._source(namespace))
             name = self._free_name(definition.names[0], handler)
             if name != definition.names[0]:
-                definition.text = re.sub(
-                    rf"^((?:async\s+)?def\s+){re.escape(definition.names[0])}\b",
-                    rf"\g<1>{name}",
-                    definition.text,
-                    count=1,
-                    flags=re.MULTILINE,
-                )
+                definition.text = renamed_function(definition.text, name)
                 definition.names = (name,)
             self._bind(name, handler, definition)
             self._trace(definition.uses, namespace)
@@ -249,11 +239,30 @@ class _Collector:
         return candidate
 
     def _bind(self, name: str, value: Any, item: Definition | Import) -> None:
+        check_names(item)
+        if isinstance(item, Definition) and self.framework == "blacksheep":
+            self._for_blacksheep(item)
         self.values[name] = value
         if isinstance(item, Import):
             self.imports[name] = item
         else:
             self.definitions[name] = item
+
+    def _for_blacksheep(self, definition: Definition) -> None:
+        """Rewrite what BlackSheep lacks (export_blacksheep), and define the helpers."""
+        rewritten = for_blacksheep(definition)
+        definition.text = rewritten.text
+        for helper in rewritten.helpers:
+            if self.values.get(helper.name, helper) is not helper:
+                raise Unrecoverable(
+                    f"the file needs the name {helper.name} for BlackSheep, and the notebook "
+                    "uses it for something else; rename yours"
+                )
+            if helper.name not in self.values:
+                self.values[helper.name] = helper
+                place = (-1, len(self.definitions))  # before the notebook's code
+                self.definitions[helper.name] = Definition((helper.name,), helper.source, place)
+                self._note(helper.note)
 
     def _trace(self, names: set[str], namespace: dict[str, Any]) -> None:
         pending = sorted(names)
@@ -330,23 +339,30 @@ class _Collector:
     # --- the file ------------------------------------------------------------------------
     def render(self, routes: list[tuple[str, str]], framework: str, module: str) -> str:
         names = {"blacksheep": "BlackSheep", "wsplay": "wsplay"}
-        header = [
-            f'"""A WebSocket app {MARKER} (pg.export) from a notebook, for {names[framework]}.',
-            "",
-            "Serve it:",
-            f"    uvicorn {module}:app --host 127.0.0.1 --port 8000",
-            "",
-            "Routes:",
-            *(f"    {pattern}  ->  {handler}" for pattern, handler in routes),
-            '"""',
-        ]
+        docstring = "\n".join(
+            [
+                f"A WebSocket app {MARKER} (pg.export) from a notebook, for {names[framework]}.",
+                "",
+                "Serve it:",
+                f"    uvicorn {module}:app --host 127.0.0.1 --port 8000",
+                "",
+                "Routes:",
+                *(f"    {_shown(pattern)}  ->  {handler}" for pattern, handler in routes),
+                "",
+            ]
+        )
+        # Built by ast, not pasted: a pattern with quotes or a newline stays text.
+        header = [ast.unparse(ast.Module([ast.Expr(ast.Constant(docstring))], []))]
         blocks = [render_imports(self.imports.values())]
         blocks += [definition.text.strip("\n") for definition in self._ordered()]
         blocks.append(
             "\n".join(
                 [
                     "app = Application(router=Router())",
-                    *(f"app.router.add_ws({_string(pattern)}, {name})" for pattern, name in routes),
+                    *(
+                        f"app.router.add_ws({string_literal(pattern)}, {name})"
+                        for pattern, name in routes
+                    ),
                 ]
             )
         )
@@ -387,5 +403,7 @@ def _is_definition(block: str) -> bool:
     return block.startswith(("def ", "async def ", "class ", "@"))
 
 
-def _string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _shown(pattern: str) -> str:
+    """A pattern as the docstring lists it: as typed, or as a literal if it has a line
+    break or another character that does not print."""
+    return pattern if pattern.isprintable() else repr(pattern)

@@ -3,24 +3,25 @@ timeline_replay, which builds the steps from the timeline)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..framework.close_codes import is_sendable_close_code
+from .literals import docstring_literal, name_part
 
 
 @dataclass
-class _Step:
+class ReplayStep:
     conn: int
     action: str  # open, refused, send, receive, close, drop, closed, ended
     fields: dict[str, Any]
 
 
 @dataclass
-class _Connection:
+class ReplayConnection:
     id: int
-    path: str
+    path: str  # as recorded, to read by
+    asked: str  # what the replay's client asks for, to reach the same path (see _script)
     headers: list[tuple[str, str]]
     subprotocols: list[str]
     first: int  # index of its first step in the script, and of its last
@@ -28,25 +29,25 @@ class _Connection:
     name: str = ""
 
 
-def _render_test(number: int, group: list[_Connection], steps: list[_Step]) -> list[str]:
+def render_test(number: int, group: list[ReplayConnection], steps: list[ReplayStep]) -> list[str]:
     ids = {c.id for c in group}
     mine = [step for step in steps if step.conn in ids]
     by_id = {c.id: c for c in group}
     for connection in group:
         connection.name = _name(connection)
     refused = {step.conn: step.fields["status"] for step in mine if step.action == "refused"}
-    slug = re.sub(r"\W+", "_", group[0].path.split("?")[0]).strip("_").lower() or "root"
+    slug = name_part(group[0].path) or "root"
     described = ", ".join(f"#{c.id} {c.path}" for c in group)
     lines = [
         f"def test_conversation_{number}_{slug}():",
-        f'    """{described}."""',
+        f"    {docstring_literal(described + '.')}",  # the paths, as literal text
         "    with TestClient(app, timeout=TIMEOUT) as client, ExitStack() as stack:",
     ]
     body: list[str] = []
     # A connection's handler can learn of another one's end at any moment: the replies
     # that follow such an end, several in a row, are checked in any order.
     other_ended = dict.fromkeys(ids, False)
-    held: dict[int, list[_Step]] = {}
+    held: dict[int, list[ReplayStep]] = {}
     for step, run in zip(mine, _runs(mine), strict=True):
         connection = by_id[step.conn]
         if step.action == "receive":
@@ -67,23 +68,25 @@ def _render_test(number: int, group: list[_Connection], steps: list[_Step]) -> l
     return lines + [f"        {line}" for line in body] + [""]
 
 
-def _action(ws: str, step: _Step, connection: _Connection, refused: int | None) -> list[str]:
+def _action(
+    ws: str, step: ReplayStep, connection: ReplayConnection, refused: int | None
+) -> list[str]:
     """The lines of one step; ``refused``: the HTTP status its handshake got, if refused."""
     if step.action == "open" and refused is not None:
         return [
-            f"# #{connection.id}: {connection.path}, refused",
+            f"# #{connection.id}: {connection.path!r}, refused",
             "with pytest.raises(HandshakeRejectedError) as refused:",
             f"    stack.enter_context(client.websocket_connect({_arguments(connection)}))",
-            f"assert refused.value.status_code == {refused}",
+            f"assert refused.value.status_code == {refused!r}",
         ]
     if step.action == "open":
         return [
-            f"# #{connection.id}: {connection.path}",
+            f"# #{connection.id}: {connection.path!r}",
             f"{ws} = stack.enter_context(client.websocket_connect({_arguments(connection)}))",
         ]
     if step.action == "accepted":
         chosen = step.fields["subprotocol"]
-        return [f"assert {ws}.accepted_subprotocol == {chosen!r}"] if chosen else []
+        return [f"assert {ws}.accepted_subprotocol == {str(chosen)!r}"] if chosen else []
     if step.action == "send":
         data = step.fields["data"]
         method = "send_text" if isinstance(data, str) else "send_bytes"
@@ -91,21 +94,21 @@ def _action(ws: str, step: _Step, connection: _Connection, refused: int | None) 
     if step.action == "close":
         code, reason = step.fields["code"], step.fields["reason"]
         if is_sendable_close_code(code):
-            return [f"{ws}.close({code}, {reason!r})"]
-        return [f"{ws}.send_message({{'type': 'websocket.disconnect', 'code': {code}}})"]
+            return [f"{ws}.close({code!r}, {reason!r})"]
+        return [f"{ws}.send_message({{'type': 'websocket.disconnect', 'code': {code!r}}})"]
     if step.action == "drop":
         return [f"{ws}.send_message({{'type': 'websocket.disconnect', 'code': 1006}})  # dropped"]
     if step.action == "ended":
         code, by = step.fields["code"], step.fields["by"]
         return [
-            f"# #{connection.id} was closed here with {code}, {by}: not by its handler,",
+            f"# #{connection.id} was closed here with {code!r}, {by}: not by its handler,",
             "# so the replay's client leaves instead of waiting for the server to close.",
             f"{ws}.close()",
         ]
     code, reason = step.fields["code"], step.fields["reason"]
-    check = f"closed.value.code == {code}"
+    check = f"closed.value.code == {code!r}"
     if code != 1006:  # a dropped connection's reason is each library's own words
-        check = f"(closed.value.code, closed.value.reason) == ({code}, {reason!r})"
+        check = f"(closed.value.code, closed.value.reason) == ({code!r}, {reason!r})"
     return [
         "with pytest.raises(WebSocketClosedError) as closed:",
         f"    {ws}.receive()",
@@ -113,8 +116,8 @@ def _action(ws: str, step: _Step, connection: _Connection, refused: int | None) 
     ]
 
 
-def _arguments(connection: _Connection) -> str:
-    arguments = [repr(connection.path)]
+def _arguments(connection: ReplayConnection) -> str:
+    arguments = [repr(connection.asked)]
     if connection.headers:
         arguments.append(f"headers={connection.headers!r}")
     if connection.subprotocols:
@@ -122,7 +125,7 @@ def _arguments(connection: _Connection) -> str:
     return ", ".join(arguments)
 
 
-def _receive(ws: str, step: _Step, connection: _Connection) -> str:
+def _receive(ws: str, step: ReplayStep, connection: ReplayConnection) -> str:
     data = step.fields["data"]
     method = "receive_text" if isinstance(data, str) else "receive_bytes"
     where = repr(f"a reply on #{connection.id} {connection.path}")
@@ -132,7 +135,7 @@ def _receive(ws: str, step: _Step, connection: _Connection) -> str:
     return f"assert start_and_size({ws}.{method}(), {len(data)}) == {kept!r}, {where}"
 
 
-def _any_order(ws: str, held: list[_Step]) -> list[str]:
+def _any_order(ws: str, held: list[ReplayStep]) -> list[str]:
     expected = sorted((step.fields["data"] for step in held), key=repr)
     if all(isinstance(data, str) for data in expected):
         got = f"[{ws}.receive_text() for _ in range({len(held)})]"
@@ -145,7 +148,7 @@ def _any_order(ws: str, held: list[_Step]) -> list[str]:
     ]
 
 
-_HEADER = '''"""Conversations recorded by wsplay on {when}, replayed against {app_import}.
+FILE_HEADER = '''"""Conversations recorded by wsplay on {when}, replayed against {app_import}.
 
 Written by pg.timeline.to_test(). Each test opens the same connections, sends what the
 clients sent, in the order the server saw it, and asserts the server's replies and closes:
@@ -174,14 +177,13 @@ def start_and_size(reply, length):
 '''
 
 
-def _name(connection: _Connection) -> str:
+def _name(connection: ReplayConnection) -> str:
     """``ws3_alice`` for #3 /chat/alice: the id, and the path's last word to read by."""
-    tail = re.sub(r"\W+", "_", connection.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1])
-    tail = tail.strip("_").lower()
+    tail = name_part(connection.path.rstrip("/").rsplit("/", 1)[-1], limit=20)
     return f"ws{connection.id}_{tail}" if tail else f"ws{connection.id}"
 
 
-def _runs(steps: list[_Step]) -> list[int]:
+def _runs(steps: list[ReplayStep]) -> list[int]:
     """For each step, how many receives of its connection follow in a row, itself included."""
     left = [0] * len(steps)
     following: dict[int, int] = {}

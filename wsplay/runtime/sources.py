@@ -24,12 +24,15 @@ import dis
 import importlib
 import inspect
 import linecache
+import re
 import sys
 import textwrap
 import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .literals import is_dotted_name, is_name
 
 BINDING_STATEMENTS = (
     ast.Assign,
@@ -188,6 +191,7 @@ def function_definition(function: types.FunctionType, source: Source) -> Definit
     node = tree.body[0]
     if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
         raise Unrecoverable(f"the source found for {name} is not a function definition")
+    name = node.name  # the name the source defines (``__name__`` can be set to anything)
     lines = text.splitlines(keepends=True)
     kept_decorators = []
     for decorator in node.decorator_list:
@@ -224,6 +228,18 @@ def function_definition(function: types.FunctionType, source: Source) -> Definit
         needs=at_definition,
         uses=at_definition | in_body,
     )
+
+
+def renamed_function(text: str, name: str) -> str:
+    """``text``, one function's source, defining it as ``name`` (a name the export made):
+    changed on the line ast gives for the ``def``, and nowhere else."""
+    node = ast.parse(text).body[0]
+    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and is_name(name)
+    lines = text.splitlines(keepends=True)
+    where = node.lineno - 1
+    pattern = rf"\b(def\s+){re.escape(node.name)}\b"
+    lines[where] = re.sub(pattern, rf"\g<1>{name}", lines[where], count=1)
+    return "".join(lines)
 
 
 def _is_route_decorator(decorator: ast.expr) -> bool:
@@ -356,6 +372,21 @@ def render_imports(imports: Iterable[Import]) -> str:
         for lines in (sections[True], sections[False])
     ]
     return "\n\n".join("\n".join(lines) for lines in ordered if lines)
+
+
+def check_names(item: Import | Definition) -> None:
+    """Raise Unrecoverable unless every name ``item`` writes into the file is a name
+    (a module, an attribute or a global may be named anything at run time)."""
+    if isinstance(item, Import):
+        names = [item.name] + ([item.attribute] if item.attribute is not None else [])
+        if is_dotted_name(item.module) and all(map(is_name, names)):
+            return
+        shown = f"from {item.module!r} import {item.attribute!r} as {item.name!r}"
+    else:
+        if all(map(is_name, item.names)):
+            return
+        shown = ", ".join(map(repr, item.names))
+    raise Unrecoverable(f"it needs {shown}, which is not a Python name a file can hold")
 
 
 def is_stdlib(module: str) -> bool:

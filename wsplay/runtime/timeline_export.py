@@ -245,6 +245,15 @@ def to_html(timeline: Timeline, path: str | Path, title: str = "A WebSocket conv
     return target
 
 
+# Inside a <script> element, "</script>" ends it and "<!--<script>" makes the parser skip
+# the real end: no "<" (nor ">", "&") may stay as it is. U+2028 and U+2029 end a line in
+# older JavaScript. Each becomes its \u escape, which JSON.parse reads back the same.
+_SCRIPT_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
 def _script_json(value: Any) -> str:
-    """JSON that is safe inside a <script> element (no "</script>" can end it early)."""
-    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+    """JSON that is safe inside a <script> element: nothing in it can end the element or
+    change how the page's parser reads it."""
+    return json.dumps(value, ensure_ascii=False).translate(_SCRIPT_ESCAPES)

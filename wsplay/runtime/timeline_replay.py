@@ -20,10 +20,12 @@ says why.
 
 from __future__ import annotations
 
+import ast
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from ..framework import Application, Router
 from ..framework.close_codes import ClosedBy
@@ -42,8 +44,12 @@ from .timeline import (
 if TYPE_CHECKING:
     from .timeline import Timeline
 
-from .replay_code import _HEADER, _Connection, _render_test, _Step
+from .literals import is_dotted_name, is_name
+from .replay_code import FILE_HEADER, ReplayConnection, ReplayStep, render_test
 
+# What a path may keep as it is in the replay's URL (RFC 3986's pchar and "/"); the rest,
+# "%" and "?" first, is percent-encoded, so the test client decodes back the same path.
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
 # What every client library adds to a handshake: not the learner's, not replayed.
 _HANDSHAKE_HEADERS = {
     "host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
@@ -90,11 +96,11 @@ def _payload(event: Event) -> tuple[str | bytes, bool]:
     return bytes.fromhex(event.preview.removesuffix(" …")), event.size <= _PREVIEW_BYTES
 
 
-def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[_Step], dict, list]:
+def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[ReplayStep], dict, list]:
     """The server-side steps of every connection whose start is still kept, in order."""
     client_side = {e.connection: e for e in events if e.side == "client" and e.kind == HANDSHAKE}
-    steps: list[_Step] = []
-    connections: dict[int, _Connection] = {}
+    steps: list[ReplayStep] = []
+    connections: dict[int, ReplayConnection] = {}
     left_out: dict[int, str] = {}
     for event in events:
         conn = event.connection
@@ -104,12 +110,21 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[_Step], 
             continue
         if event.kind == HANDSHAKE:
             own = client_side.get(conn)
-            path = own.path if own is not None and own.path else event.path or "/"
+            if own is not None and own.path:  # as the kernel's client asked: a URL's path
+                path = asked = own.path
+            else:  # as the server read it, decoded: encoded again for the replay's URL
+                path = event.path or "/"
+                asked = quote(path, safe=_PATH_SAFE)
             source = own.headers if own is not None else event.headers
             headers = [(n, v) for n, v in source if n.lower() not in _HANDSHAKE_HEADERS]
             offered = [p.strip() for p in event.preview.split(",") if p.strip()]
-            connections[conn] = _Connection(conn, path, headers, offered, len(steps))
-            steps.append(_Step(conn, "open", {}))
+            connection = ReplayConnection(int(conn), path, asked, headers, offered, len(steps))
+            why = _unfaithful(connection, event.preview)
+            if why:
+                left_out[conn] = why
+                continue
+            connections[conn] = connection
+            steps.append(ReplayStep(conn, "open", {}))
             continue
         if conn not in connections:
             left_out[conn] = "its handshake is no longer in the timeline (it keeps the newest "
@@ -137,12 +152,35 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[_Step], 
     return steps, kept, sorted(left_out.items())
 
 
-def _step(event: Event, connection: _Connection) -> _Step | None:
+def _unfaithful(connection: ReplayConnection, offered: str) -> str:
+    """Why the test client could not open this connection as it was recorded ("" if it can):
+    a replay that sends something else would test something else."""
+    path = connection.path
+    if not connection.asked.startswith("/"):
+        return f"its path {path!r} does not start with '/', so no client can ask for it again"
+    try:
+        connection.asked.encode()
+    except UnicodeEncodeError:
+        return f"its path {path!r} is not text a client can send (it is not valid UTF-8)"
+    for name, value in connection.headers:
+        try:
+            (name + value).encode("latin-1")
+        except UnicodeEncodeError:
+            return f"its header {name!r}: {value!r} has characters an HTTP header cannot carry"
+    if ", ".join(connection.subprotocols) != offered:
+        return (
+            f"the subprotocols it offered ({offered!r}) cannot be told apart again (one has "
+            "a comma or spaces around it)"
+        )
+    return ""
+
+
+def _step(event: Event, connection: ReplayConnection) -> ReplayStep | None:
     conn = event.connection
     if event.kind == ACCEPT:
-        return _Step(conn, "accepted", {"subprotocol": event.subprotocol})
+        return ReplayStep(conn, "accepted", {"subprotocol": event.subprotocol})
     if event.kind == REJECT:
-        return _Step(conn, "refused", {"status": event.code or 403})
+        return ReplayStep(conn, "refused", {"status": int(event.code or 403)})
     if event.kind == MESSAGE and event.direction == "in":
         data, whole = _payload(event)
         if not whole:
@@ -154,26 +192,26 @@ def _step(event: Event, connection: _Connection) -> _Step | None:
                 f"or record messages of at most {PREVIEW_CHARS} characters or "
                 f"{_PREVIEW_BYTES} bytes."
             )
-        return _Step(conn, "send", {"data": data})
+        return ReplayStep(conn, "send", {"data": data})
     if event.kind == MESSAGE:
         data, whole = _payload(event)
-        return _Step(conn, "receive", {"data": data, "whole": whole, "size": event.size})
+        return ReplayStep(conn, "receive", {"data": data, "whole": whole, "size": event.size})
     if event.kind == CLOSE and event.by == ClosedBy.CLIENT:
-        return _Step(conn, "close", {"code": event.code, "reason": event.reason})
+        return ReplayStep(conn, "close", {"code": event.code, "reason": event.reason})
     if event.kind == CLOSE and event.by == ClosedBy.DROPPED:
-        return _Step(conn, "drop", {})
+        return ReplayStep(conn, "drop", {})
     if event.kind == CLOSE and event.asked_by_words:
         # Not the handler's doing: the replay leaves there instead of waiting for a close.
         fields = {"code": event.code, "reason": event.reason, "by": event.asked_by_words}
-        return _Step(conn, "ended", fields)
+        return ReplayStep(conn, "ended", fields)
     if event.kind == CLOSE:
-        return _Step(conn, "closed", {"code": event.code, "reason": event.reason})
+        return ReplayStep(conn, "closed", {"code": event.code, "reason": event.reason})
     return None  # pings, pongs, errors and warnings are not replayed
 
 
-def _conversations(connections: dict[int, _Connection]) -> list[list[_Connection]]:
+def _conversations(connections: dict[int, ReplayConnection]) -> list[list[ReplayConnection]]:
     """Connections that were open at the same time make one conversation (one test)."""
-    groups: list[list[_Connection]] = []
+    groups: list[list[ReplayConnection]] = []
     for connection in sorted(connections.values(), key=lambda c: c.first):
         if groups and connection.first <= max(c.last for c in groups[-1]):
             groups[-1].append(connection)
@@ -186,7 +224,7 @@ def _app_import(timeline: Timeline, target: Path, app: Any) -> tuple[str, str, P
     """(the import line, what it imports, the app file written) for ``app``."""
     if isinstance(app, str):
         module, _, attribute = app.partition(":")
-        if not module or not attribute or not attribute.isidentifier():
+        if not is_dotted_name(module) or not is_name(attribute):
             raise ValueError(f"app is 'module:attribute', e.g. 'chat_app:app', not {app!r}.")
         alias = "" if attribute == "app" else f"{attribute} as app"
         return f"from {module} import {alias or 'app'}", app, None
@@ -222,7 +260,7 @@ def write_test(
 ) -> WrittenTest:
     """Write a pytest file replaying the recorded conversations (see the module's doc)."""
     target = Path(path).expanduser().resolve()
-    if target.suffix != ".py" or not target.stem.isidentifier():
+    if target.suffix != ".py" or not is_name(target.stem):
         raise ValueError(
             f"A test file is a Python module pytest collects, e.g. test_chat.py: {path!r}."
         )
@@ -232,18 +270,44 @@ def write_test(
             "No conversation to replay: connect a client and talk to your handler first"
             + (f" ({'; '.join(f'#{c}: {why}' for c, why in left_out)})" if left_out else ".")
         )
+    if not isinstance(timeout, int | float) or not timeout > 0:
+        raise ValueError(f"timeout is a number of seconds, e.g. 5.0, not {timeout!r}.")
+    tests: list[str] = []
+    written: list[str] = []
+    for number, group in enumerate(_conversations(kept), 1):
+        test = "\n".join(render_test(number, group, steps))
+        name = _sole_function(test)
+        if name is None:  # never half-written: a conversation is whole, or left out
+            left_out += [(c.id, "wsplay could not write it as code that reads back") for c in group]
+            continue
+        tests.append(name)
+        written.append(test)
+    if not written:
+        raise ReplayError(
+            "No conversation could be written: "
+            + "; ".join(f"#{c}: {why}" for c, why in sorted(left_out))
+        )
     import_line, app_import, app_file = _app_import(timeline, target, app)
-    source = _HEADER.format(
+    source = FILE_HEADER.format(
         when=time.strftime("%Y-%m-%d %H:%M"),
         app_import=app_import,
         name=target.name,
         import_line=import_line,
-        timeout=timeout,
+        timeout=float(timeout),
     )
-    tests = []
-    for number, group in enumerate(_conversations(kept), 1):
-        lines = _render_test(number, group, steps)
-        tests.append(lines[0][4:].split("(")[0])
-        source += "\n" + "\n".join(lines)
+    source += "".join("\n" + test for test in written)
+    compile(source, str(target), "exec")  # a SyntaxError here is wsplay's bug: nothing written
     target.write_text(source, encoding="utf-8")
-    return WrittenTest(target, app_import, tests, sorted(kept), left_out, app_file)
+    replayed = sorted(c for c in kept if all(c != out for out, _ in left_out))
+    return WrittenTest(target, app_import, tests, replayed, sorted(left_out), app_file)
+
+
+def _sole_function(test: str) -> str | None:
+    """The name of the one function ``test`` defines, if that is all it is."""
+    try:
+        tree = ast.parse(test)
+    except SyntaxError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
+        return None
+    return tree.body[0].name
