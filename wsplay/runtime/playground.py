@@ -31,17 +31,27 @@ from .._session import Headers
 from .._watchdog import Stall
 from ..framework import Application, Router
 from ..framework.errors import logged_failures
-from .apps import route_patterns
+from .apps import AppRoute, describe_app, route_patterns, route_table
 from .client import ClientCore, Connects
 from .connections import ServerConnection
 from .export import ExportedApp, export_app
+from .guest import Guest, see_off, welcome
+from .lifespan import LifespanError
 from .origins import OriginPolicy, is_loopback_host
 from .recorder import Recorder
 from .reports import HandlerError, LoopBlocked, print_error, say
 from .server import PortInUseError, ServerHooks, ServerOptions, ServerThread, switch_intervals
 from .timeline import DEFAULT_MAX_EVENTS, REJECT, WARNING, Event, Timeline
 
-__all__ = ["HandlerError", "LoopBlocked", "Playground", "PortInUseError", "route_patterns"]
+__all__ = [
+    "AppRoute",
+    "HandlerError",
+    "LifespanError",
+    "LoopBlocked",
+    "Playground",
+    "PortInUseError",
+    "route_patterns",
+]
 
 DEFAULT_TIMEOUT = 5.0
 # CPython hands the GIL to a waiting thread after this long (its default is 5 ms). A cell's
@@ -114,10 +124,26 @@ class Playground(Connects):
 
     @app.setter
     def app(self, app: Any) -> None:
-        """Serve another ASGI app from now on; open connections keep the old one."""
-        self._app = app
-        if self._running is not None:
-            self._running.recorder.app = app
+        """Serve another ASGI app from now on; open connections keep the old one.
+
+        A running playground runs the new app's startup first (its ``lifespan=``, its
+        ``on_event("startup")``): if that fails, this raises LifespanError and the app
+        served before keeps serving. Then the old app's shutdown runs."""
+        with self._lock:
+            running = self._running
+            if running is None or not self.running:
+                self._app = app
+                return
+            try:
+                guest = welcome(app, running.server.loop, self._notice)
+            except LifespanError as error:
+                raise LifespanError(
+                    f"{error.summary} The playground keeps serving {describe_app(self._app)}.",
+                    error.details,
+                ) from None
+            old, running.recorder.app = running.recorder.app, guest
+            self._app = app
+            see_off(old, running.server.loop)
 
     @property
     def running(self) -> bool:
@@ -136,8 +162,17 @@ class Playground(Connects):
 
     @property
     def routes(self) -> list[str]:
-        """The WebSocket route patterns the app serves (wsplay, BlackSheep or Starlette)."""
-        return route_patterns(self._app)
+        """The WebSocket route patterns the app serves (wsplay, FastAPI, Starlette or
+        BlackSheep), in the order it matches them."""
+        return [route.path for route in self.route_table if route.is_websocket]
+
+    @property
+    def route_table(self) -> list[AppRoute]:
+        """Every route of the app, WebSocket or HTTP, with its kind, framework and name."""
+        running = self._running
+        if running is not None and isinstance(running.recorder.app, Guest):
+            running.recorder.app.redefinitions.check()  # what a connection would meet
+        return route_table(self._app)
 
     @property
     def connections(self) -> list[ServerConnection]:
@@ -182,13 +217,15 @@ class Playground(Connects):
                         ServerHooks(self._on_stall, self._describe_task, self._notice),
                     )
                 )
+                # Its shutdown runs while the server is still up, after the 1001 round.
+                resources.callback(lambda: see_off(recorders[0].app, server.loop))
                 self._running = _Running(server, recorders[0], resources.pop_all())
             _started.add(self)
             return self
 
     def _make_recorder(self, loop: LoopThread, made: list[Recorder]) -> Recorder:
         recorder = Recorder(
-            self._app,
+            welcome(self._app, loop, self._notice),
             self.timeline,
             loop,
             self._report_error,

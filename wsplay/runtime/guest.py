@@ -1,0 +1,76 @@
+"""The app the playground serves, as its recorder calls it: any ASGI app, with its lifespan
+run by the playground and its re-registered WebSocket routes kept one per path.
+
+    guest = Guest(app, notice)
+    await guest.lifespan.startup()     # before it serves (raises LifespanError)
+    recorder.app = guest               # new connections reach the app through it
+    await guest.lifespan.shutdown()    # swapped out, or the playground stops
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from .._loop import LoopThread
+from .apps import describe_app
+from .lifespan import SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT, Lifespan
+from .redefinition import Notice, Redefinitions
+from .reports import say
+
+
+class Guest:
+    """One served app. Calling it is calling the app: it hands back the app's coroutine,
+    without one of its own around it (no extra frame per message)."""
+
+    def __init__(self, app: Any, notice: Notice) -> None:
+        self.app = app
+        self.name = describe_app(app)
+        self.lifespan = Lifespan(app, self.name)
+        self.redefinitions = Redefinitions(app, self.name, notice)
+
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+        kind = scope["type"]
+        if kind == "lifespan":
+            return _answer(receive, send)
+        if self.lifespan.state:
+            scope["state"] = dict(self.lifespan.state)  # a copy each, as uvicorn gives
+        if kind == "websocket":
+            self.redefinitions.check()
+        return self.app(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"<Guest {self.name}>"
+
+
+def welcome(app: Any, loop: LoopThread, notice: Notice) -> Guest:
+    """``app`` started on the server's loop (its lifespan's startup), ready to serve.
+    Raises LifespanError when the startup fails or does not finish."""
+    guest = Guest(app, notice)
+    loop.run(guest.lifespan.startup(), STARTUP_TIMEOUT + 1, f"The startup of {guest.name}")
+    return guest
+
+
+def see_off(guest: Any, loop: LoopThread) -> None:
+    """Run the shutdown of an app leaving the playground; what fails is said, not raised
+    (a swap or a stop goes on whatever the app does)."""
+    if not isinstance(guest, Guest) or not loop.alive:
+        return
+    try:
+        problem = loop.run(guest.lifespan.shutdown(), SHUTDOWN_TIMEOUT + 1)
+    except Exception as error:
+        problem = f"The shutdown of {guest.name} did not finish: {error}"
+    if problem:
+        say(problem)
+
+
+async def _answer(receive: Any, send: Any) -> None:
+    """uvicorn's own lifespan, once per server: answered here, because the playground runs
+    each app's lifespan itself (an app swapped in later would never get uvicorn's)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

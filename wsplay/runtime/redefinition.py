@@ -1,0 +1,121 @@
+"""Re-running a cell that registers a WebSocket path on a FastAPI or Starlette app.
+
+``@app.websocket("/hello")`` run twice appends a second route for ``/hello``, and the app
+keeps serving the first one: the cell's new code is never live. wsplay's own ``@ws``
+replaces the route instead, and learners expect that of every framework. So the playground
+keeps the served app's WebSocket routes one per shape (parameter names aside): the newest
+takes the place of the oldest, as re-defining a function does.
+
+That is only safe within one route list. When the same path sits in two lists (the app's
+own and an included router's, or a mounted app's), which one the learner meant to replace
+cannot be told: a notice names both and the fix instead.
+
+The check runs as each WebSocket connection arrives (so it works in a plain script too),
+and costs one walk over the route lists when nothing changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .apps import (
+    FoundRoute,
+    is_websocket_route,
+    route_shape,
+    starlette_route_lists,
+    starlette_routes,
+)
+
+Notice = Callable[[str, str], None]  # (kind, text): said in the notebook, on the timeline
+
+
+class Redefinitions:
+    """Keeps the WebSocket routes of one Starlette or FastAPI app one per path."""
+
+    def __init__(self, app: Any, name: str, notice: Notice) -> None:
+        self.app = app
+        self.name = name  # the app in words, for the notices
+        self._notice = notice
+        self._signature: tuple[tuple[int, int], ...] | None = None
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        """De-duplicate the routes if any route list changed since the last check."""
+        if self._signature == self._current_signature():
+            return
+        with self._lock:
+            self._deduplicate()
+            self._signature = self._current_signature()
+
+    def _current_signature(self) -> tuple[tuple[int, int], ...]:
+        lists = starlette_route_lists(self.app)
+        return tuple((id(found.routes), len(found.routes)) for found in lists)
+
+    def _deduplicate(self) -> None:
+        by_shape: dict[str, list[FoundRoute]] = {}
+        for found in starlette_routes(self.app):
+            if is_websocket_route(found.route):
+                by_shape.setdefault(route_shape(found.path), []).append(found)
+        for shape, founds in by_shape.items():
+            if len(founds) < 2:
+                continue
+            if len({id(found.within.routes) for found in founds}) == 1:
+                self._replace(founds)
+                self._say_once(shape, _replaced_words(self.name, founds))
+            else:
+                self._say_once(shape, _ambiguous_words(self.name, founds))
+
+    @staticmethod
+    def _replace(founds: list[FoundRoute]) -> None:
+        """The newest route takes the place of the oldest; the others leave the list."""
+        routes = founds[0].within.routes
+        first = _index(routes, founds[0].route, start=0)
+        if first is None:
+            return  # the list changed under us (a cell running now): the next check fixes it
+        newest = founds[-1].route
+        routes[first] = newest
+        for found in founds[1:]:
+            index = _index(routes, found.route, start=first + 1)
+            if index is not None:
+                del routes[index]
+        founds[0].within.changed()
+
+    def _say_once(self, shape: str, text: str) -> None:
+        if shape not in self._said:
+            self._said.add(shape)
+            self._notice(f"redefined {shape}", text)
+
+
+def _index(routes: list[Any], route: Any, start: int) -> int | None:
+    """Where ``route`` itself is (Starlette's routes compare equal by path and endpoint)."""
+    for index in range(start, len(routes)):
+        if routes[index] is route:
+            return index
+    return None
+
+
+def _handler(found: FoundRoute) -> str:
+    return getattr(found.route, "name", None) or "?"
+
+
+def _replaced_words(app: str, founds: list[FoundRoute]) -> str:
+    newest, path = founds[-1], founds[-1].path
+    return (
+        f"{path} was registered again on {app}: its newest handler ({_handler(newest)}) "
+        f"serves it from now on. The framework alone would keep serving the first one, so "
+        f"wsplay removed the older route from {newest.within.where}, as re-running a @ws "
+        "cell does."
+    )
+
+
+def _ambiguous_words(app: str, founds: list[FoundRoute]) -> str:
+    places = " and ".join(f"{found.within.where} ({_handler(found)})" for found in founds)
+    return (
+        f"{founds[0].path} is registered more than once on {app}: in {places}. Only the "
+        f"first one ({_handler(founds[0])}) is ever served, and wsplay cannot tell which one "
+        "you meant to replace. Keep one: re-run the cell that creates the app, then the "
+        "cells that add its routes (or remove the older route from its router)."
+    )
