@@ -105,12 +105,12 @@ def describe_app(app: Any) -> str:
     """The app in words for a message: "the FastAPI app `app`" (its name in the notebook)."""
     kind = {"fastapi": "FastAPI", "starlette": "Starlette", "blacksheep": "BlackSheep"}
     framework = _framework(app)
-    what = f"the {kind.get(framework, framework)} app"
+    what = kind.get(framework, framework)
     main = sys.modules.get("__main__")
     for name, value in list(vars(main).items()) if main is not None else ():
         if value is app and not name.startswith("_"):
-            return f"{what} `{name}`"
-    return f"{what} {type(app).__name__}"
+            return f"the {what} app `{name}`"
+    return f"a {what} app"
 
 
 def is_websocket_route(route: Any) -> bool:
@@ -183,7 +183,7 @@ def _prefixed(route: AppRoute, prefix: str) -> AppRoute:
 
 def _described(found: FoundRoute) -> AppRoute:
     route = found.route
-    framework = _framework(route)
+    framework = _framework(found.within.owner)  # FastAPI's /docs is a Starlette Route
     name = getattr(route, "name", None)
     if is_websocket_route(route):
         return AppRoute(found.path, WEBSOCKET, framework, name)

@@ -43,11 +43,12 @@ class Guest:
         return f"<Guest {self.name}>"
 
 
-def welcome(app: Any, loop: LoopThread, notice: Notice) -> Guest:
+def welcome(app: Any, loop: LoopThread, notice: Notice, timeout: float = STARTUP_TIMEOUT) -> Guest:
     """``app`` started on the server's loop (its lifespan's startup), ready to serve.
-    Raises LifespanError when the startup fails or does not finish."""
+    Raises LifespanError when the startup fails or does not finish within ``timeout``."""
     guest = Guest(app, notice)
-    loop.run(guest.lifespan.startup(), STARTUP_TIMEOUT + 1, f"The startup of {guest.name}")
+    startup = guest.lifespan.startup(timeout)
+    loop.run(startup, timeout + 1, f"The startup of {guest.name}")
     return guest
 
 

@@ -36,7 +36,7 @@ from .client import ClientCore, Connects
 from .connections import ServerConnection
 from .export import ExportedApp, export_app
 from .guest import Guest, see_off, welcome
-from .lifespan import LifespanError
+from .lifespan import STARTUP_TIMEOUT, LifespanError
 from .origins import OriginPolicy, is_loopback_host
 from .recorder import Recorder
 from .reports import HandlerError, LoopBlocked, print_error, say
@@ -109,6 +109,7 @@ class Playground(Connects):
         self._errors: deque[HandlerError] = deque(maxlen=MAX_ERRORS)
         self._warnings: deque[LoopBlocked] = deque(maxlen=MAX_WARNINGS)
         self.print_errors = True  # each handler error is printed in the notebook as it happens
+        self.startup_timeout = STARTUP_TIMEOUT  # seconds an app's lifespan startup may take
         self._error_listeners: list[Callable[[HandlerError], None]] = []
         self._running: _Running | None = None
         self.origins = OriginPolicy(self.options.allowed_origins)
@@ -135,7 +136,7 @@ class Playground(Connects):
                 self._app = app
                 return
             try:
-                guest = welcome(app, running.server.loop, self._notice)
+                guest = welcome(app, running.server.loop, self._notice, self.startup_timeout)
             except LifespanError as error:
                 raise LifespanError(
                     f"{error.summary} The playground keeps serving {describe_app(self._app)}.",
@@ -225,7 +226,7 @@ class Playground(Connects):
 
     def _make_recorder(self, loop: LoopThread, made: list[Recorder]) -> Recorder:
         recorder = Recorder(
-            welcome(self._app, loop, self._notice),
+            welcome(self._app, loop, self._notice, self.startup_timeout),
             self.timeline,
             loop,
             self._report_error,

@@ -22,7 +22,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..runtime.playground import HandlerError, LoopBlocked, Playground
+from ..runtime.playground import AppRoute, HandlerError, LoopBlocked, Playground
 from .client import ClientView
 from .client_model import ClientModel
 from .inputs import InputError, error_html, parse_close_code, parse_close_reason
@@ -195,11 +195,16 @@ class Panel(widgets.VBox):
                 else "<b>Server</b> <span style='color:gray'>○ stopped</span>"
             )
             self.start_stop.description = "Stop" if running else "Start"
-        routes = playground.routes
-        if self._changed("routes", tuple(routes)):
-            self.routes.value = "<b>Routes</b> " + (
-                " ".join(f"<code>{html.escape(r)}</code>" for r in routes)
-                or '<i>none yet: define one with @ws("/echo")</i>'
+        table = playground.route_table
+        routes = [route.path for route in table if route.is_websocket]
+        if self._changed("routes", tuple(table)):
+            self.routes.value = (
+                "<b>Routes</b> "
+                + (
+                    " ".join(f"<code>{html.escape(r)}</code>" for r in routes)
+                    or '<i>none yet: define one with @ws("/echo")</i>'
+                )
+                + _other_routes_html(table)
             )
             for view in self.clients:
                 view.set_routes(routes)
@@ -300,6 +305,18 @@ class _Refresher:
 
 _refresher = _Refresher()
 _kernel_panel: Panel | None = None
+
+
+def _other_routes_html(table: list[AppRoute]) -> str:
+    """The app's HTTP routes, muted: the WebSocket ones are those a client can open."""
+    others = [str(route) for route in table if not route.is_websocket]
+    if not others:
+        return ""
+    listed = html.escape("\n".join(others), quote=True)
+    return (
+        f" <span class='wsplay-other-routes' style='color:gray' title='{listed}'>"
+        f"(and {len(others)} HTTP route{'s' if len(others) > 1 else ''}, not WebSocket)</span>"
+    )
 
 
 def _connections_html(connections: list[Any], owners: dict[int, str]) -> str:
