@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from .._loop import LoopThread
+from ..framework.application import answer_lifespan
 from .apps import describe_app
 from .lifespan import SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT, Lifespan
 from .redefinition import Notice, Redefinitions
@@ -32,7 +33,9 @@ class Guest:
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
         kind = scope["type"]
         if kind == "lifespan":
-            return _answer(receive, send)
+            # uvicorn's own lifespan, once per server: answered, because the playground
+            # runs each app's lifespan itself (an app swapped in later gets none of uvicorn's).
+            return answer_lifespan(receive, send)
         if self.lifespan.state:
             scope["state"] = dict(self.lifespan.state)  # a copy each, as uvicorn gives
         if kind == "websocket":
@@ -63,15 +66,3 @@ def see_off(guest: Any, loop: LoopThread) -> None:
         problem = f"The shutdown of {guest.name} did not finish: {error}"
     if problem:
         say(problem)
-
-
-async def _answer(receive: Any, send: Any) -> None:
-    """uvicorn's own lifespan, once per server: answered here, because the playground runs
-    each app's lifespan itself (an app swapped in later would never get uvicorn's)."""
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -56,21 +56,14 @@ class Lifespan:
     async def startup(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Run the app's startup; raises LifespanError if it fails or takes too long."""
         self._task = asyncio.ensure_future(self._main())
-        await self._inbox.put({"type": "lifespan.startup"})
-        try:
-            async with asyncio.timeout(timeout):
-                await self._started.wait()
-        except TimeoutError:
-            self._task.cancel()
+        if not await self._step("lifespan.startup", self._started, timeout):
             raise LifespanError(
                 f"The startup of {self.name} did not finish within {timeout:g} s, so the "
                 "playground does not serve it. Is its lifespan (or an on_event('startup') "
                 "function) waiting for something that never answers? Make it finish, or "
                 "start what it waits for first."
             ) from None
-        if self._failure is not None:
-            await asyncio.wait({self._task}, timeout=1)  # Starlette raises once it has said so
-        if self._failure is not None or self._broke_after_reading():
+        if await self._failed():
             headline, details = self._what_broke()
             raise LifespanError(
                 f"The startup of {self.name} failed ({headline}). Fix its lifespan (or its "
@@ -87,19 +80,31 @@ class Lifespan:
         if not self.running or self._task is None:
             return None
         self.running = False
-        await self._inbox.put({"type": "lifespan.shutdown"})
-        try:
-            async with asyncio.timeout(timeout):
-                await self._ended.wait()
-        except TimeoutError:
-            self._task.cancel()
+        if not await self._step("lifespan.shutdown", self._ended, timeout):
             return f"The shutdown of {self.name} did not finish within {timeout:g} s: stopped."
-        if self._failure is not None:
-            await asyncio.wait({self._task}, timeout=1)
-        if self._failure is not None or self._broke_after_reading():
+        if await self._failed():
             headline, details = self._what_broke()
             return f"The shutdown of {self.name} failed ({headline}).\n{details}".rstrip()
         return None
+
+    async def _step(self, message: str, done: asyncio.Event, timeout: float) -> bool:
+        """Tell the app ``message``; True once it answered (or ended) within ``timeout``,
+        else False, with its lifespan task cancelled."""
+        assert self._task is not None
+        await self._inbox.put({"type": message})
+        try:
+            async with asyncio.timeout(timeout):
+                await done.wait()
+        except TimeoutError:
+            self._task.cancel()
+            return False
+        return True
+
+    async def _failed(self) -> bool:
+        """Whether the step just taken failed: said so, or raised after reading it."""
+        if self._failure is not None and self._task is not None:
+            await asyncio.wait({self._task}, timeout=1)  # Starlette raises once it has said so
+        return self._failure is not None or self._broke_after_reading()
 
     async def _main(self) -> None:
         scope = {
