@@ -217,6 +217,27 @@ def test_a_failing_startup_names_the_app_and_the_previous_app_keeps_serving(
     assert log == ["good up"]  # the good app was not shut down
 
 
+def test_an_app_that_fails_to_start_is_named_and_leaves_no_thread_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    @contextlib.asynccontextmanager
+    async def broken(app):
+        raise RuntimeError("no database")
+        yield
+
+    fresh = FastAPI(lifespan=broken)
+    monkeypatch.setattr(sys.modules["__main__"], "fresh_app", fresh, raising=False)
+    threads = set(threading.enumerate())
+    with pytest.raises(RuntimeError) as failed:
+        Playground(fresh).start()
+    assert str(failed.value).startswith(
+        "The startup of the FastAPI app `fresh_app` failed (RuntimeError: no database)."
+    )
+    assert set(threading.enumerate()) <= threads
+
+
 def test_a_startup_that_never_finishes_is_stopped_with_a_clear_message(
     playground: Playground,
 ) -> None:

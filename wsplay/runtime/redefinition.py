@@ -41,10 +41,13 @@ class Redefinitions:
         self._signature: tuple[tuple[int, int], ...] | None = None
         self._said: set[str] = set()
         self._lock = threading.Lock()
+        # Only Starlette-family apps keep their routes in a list (wsplay's replace a route
+        # re-registered; BlackSheep refuses one): others need no check.
+        self._applies = isinstance(getattr(app, "routes", None), list)
 
     def check(self) -> None:
         """De-duplicate the routes if any route list changed since the last check."""
-        if self._signature == self._current_signature():
+        if not self._applies or self._signature == self._current_signature():
             return
         with self._lock:
             self._deduplicate()
