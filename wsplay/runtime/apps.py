@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..framework import Router
 
@@ -48,8 +48,7 @@ class AppRoute:
         return f"{what:<16} {self.path}" + (f"  ({self.name})" if self.name else "")
 
 
-@dataclass(frozen=True)
-class RouteList:
+class RouteList(NamedTuple):
     """One live list of Starlette-family routes (an app's, an included router's, a mount's),
     with the prefix its paths are served under and the router that holds it."""
 
@@ -65,8 +64,7 @@ class RouteList:
             mark()
 
 
-@dataclass(frozen=True)
-class FoundRoute:
+class FoundRoute(NamedTuple):
     """A route met walking a Starlette-family app, with its full path and its list."""
 
     route: Any
@@ -85,7 +83,11 @@ def route_table(app: Any) -> list[AppRoute]:
     if _framework(app) == "blacksheep":
         return _blacksheep_routes(app)
     table: list[AppRoute] = []
+    listed: set[tuple[int, str]] = set()  # a router included twice serves its routes once
     for found in starlette_routes(app):
+        if (id(found.route), found.path) in listed:
+            continue
+        listed.add((id(found.route), found.path))
         if _is_mount(found.route):  # an app with routes of another kind (wsplay, BlackSheep)
             inner = route_table(found.route.app)
             table += [_prefixed(route, found.path) for route in inner] or [
@@ -134,41 +136,40 @@ _PARAMETER = re.compile(r"\{[^{}:]+(?::(?P<convertor>[^{}]+))?\}")
 # --- Starlette and FastAPI ---------------------------------------------------------------
 def starlette_route_lists(app: Any) -> Iterator[RouteList]:
     """Each live route list of a Starlette or FastAPI app, the app's own first."""
-    seen: set[int] = set()
-    for found in _walk(app, "", "the app's routes", seen, lists_only=True):
-        yield found.within
+    return (item for item in _walk(app, "", "the app's routes", ()) if isinstance(item, RouteList))
 
 
 def starlette_routes(app: Any) -> Iterator[FoundRoute]:
     """Each route of a Starlette or FastAPI app in match order, includes and mounts opened."""
-    return _walk(app, "", "the app's routes", set(), lists_only=False)
+    return (item for item in _walk(app, "", "the app's routes", ()) if isinstance(item, FoundRoute))
 
 
 def _walk(
-    owner: Any, prefix: str, where: str, seen: set[int], *, lists_only: bool
-) -> Iterator[FoundRoute]:
+    owner: Any, prefix: str, where: str, within_lists: tuple[int, ...]
+) -> Iterator[RouteList | FoundRoute]:
+    """Each list met (before its routes), and each route, depth first in match order.
+    ``within_lists``: the lists this one is inside of, so a router that includes itself
+    (FastAPI refuses it, a hand-made one may not) is not walked forever."""
     routes = getattr(owner, "routes", None)
-    if not isinstance(routes, list) or id(routes) in seen:
+    if not isinstance(routes, list) or id(routes) in within_lists:
         return
-    seen.add(id(routes))
     within = RouteList(routes, prefix, getattr(owner, "router", owner), where)
-    if lists_only:
-        yield FoundRoute(None, prefix, within)
+    yield within
+    inside = (*within_lists, id(routes))
     for route in list(routes):
         included = getattr(route, "original_router", None)  # FastAPI's include_router
         if included is not None:
             nested = prefix + getattr(getattr(route, "include_context", None), "prefix", "")
             words = f"the router included with prefix {nested!r}" if nested else "a router"
-            yield from _walk(included, nested, words, seen, lists_only=lists_only)
+            yield from _walk(included, nested, words, inside)
         elif _is_mount(route):
             mounted = prefix + route.path
             inner = getattr(route, "_base_app", route.app)
             if isinstance(getattr(inner, "routes", None), list):
-                words = f"the app mounted at {mounted!r}"
-                yield from _walk(inner, mounted, words, seen, lists_only=lists_only)
-            elif not lists_only:
+                yield from _walk(inner, mounted, f"the app mounted at {mounted!r}", inside)
+            else:
                 yield FoundRoute(route, mounted, within)
-        elif not lists_only and hasattr(route, "path"):
+        elif hasattr(route, "path"):
             yield FoundRoute(route, prefix + route.path, within)
 
 

@@ -60,8 +60,11 @@ class Redefinitions:
     def _deduplicate(self) -> None:
         by_shape: dict[str, list[FoundRoute]] = {}
         for found in starlette_routes(self.app):
-            if is_websocket_route(found.route):
-                by_shape.setdefault(route_shape(found.path), []).append(found)
+            if not is_websocket_route(found.route):
+                continue
+            same_shape = by_shape.setdefault(route_shape(found.path), [])
+            if all(found.route is not other.route for other in same_shape):
+                same_shape.append(found)  # a router included twice: one route, met twice
         for shape, founds in by_shape.items():
             if len(founds) < 2:
                 continue
