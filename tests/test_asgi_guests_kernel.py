@@ -60,12 +60,18 @@ def test_rerunning_a_fastapi_cell_makes_its_new_code_live(kernel: Kernel) -> Non
     cell(kernel, "app = FastAPI()\npg = wsplay.start(app=app)")
     cell(kernel, FASTAPI_HELLO.format(text="v1"))
     assert first_message(kernel, "/hello") == "v1"
-    cell(kernel, FASTAPI_HELLO.format(text="v2"))  # the learner fixes the cell, re-runs it
+    rerun = cell(kernel, FASTAPI_HELLO.format(text="v2"))  # fixed by the learner, re-run
+    assert "wsplay: /hello was registered again on the FastAPI app `app`" in rerun.stderr
     assert first_message(kernel, "/hello") == "v2"
-    cell(kernel, FASTAPI_HELLO.format(text="v3"))
+    assert cell(kernel, FASTAPI_HELLO.format(text="v3")).stderr == ""  # said once
     assert first_message(kernel, "/hello") == "v3"
     assert kernel.value("pg.routes") == ["/hello"]
-    assert notices(kernel, "/hello was registered again") == 1  # said once, not per re-run
+    assert notices(kernel, "/hello was registered again") == 1  # on the timeline too
+    hooks = "len(get_ipython().events.callbacks['post_run_cell'])"
+    before = kernel.value(hooks)
+    for _ in range(3):
+        cell(kernel, "pg = wsplay.start(app=FastAPI())")
+    assert kernel.value(hooks) == before  # swapping apps leaves no hook behind
 
 
 STARLETTE_HELLO = """

@@ -52,13 +52,17 @@ def welcome(app: Any, loop: LoopThread, notice: Notice, timeout: float = STARTUP
     guest = Guest(app, notice)
     startup = guest.lifespan.startup(timeout)
     loop.run(startup, timeout + 1, f"The startup of {guest.name}")
+    guest.redefinitions.watch_cells()
     return guest
 
 
 def see_off(guest: Any, loop: LoopThread) -> None:
     """Run the shutdown of an app leaving the playground; what fails is said, not raised
     (a swap or a stop goes on whatever the app does)."""
-    if not isinstance(guest, Guest) or not loop.alive:
+    if not isinstance(guest, Guest):
+        return
+    guest.redefinitions.stop_watching()
+    if not loop.alive:
         return
     try:
         problem = loop.run(guest.lifespan.shutdown(), SHUTDOWN_TIMEOUT + 1)

@@ -11,11 +11,14 @@ own and an included router's, or a mounted app's), which one the learner meant t
 cannot be told: a notice names both and the fix instead.
 
 The check runs as each WebSocket connection arrives (so it works in a plain script too),
-and costs one walk over the route lists when nothing changed.
+and costs one walk over the route lists when nothing changed. In IPython it also runs after
+each cell, so the notice lands under the cell that registered the path again.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +30,8 @@ from .apps import (
     starlette_route_lists,
     starlette_routes,
 )
+
+logger = logging.getLogger("wsplay")
 
 Notice = Callable[[str, str], None]  # (kind, text): said in the notebook, on the timeline
 
@@ -44,6 +49,26 @@ class Redefinitions:
         # Only Starlette-family apps keep their routes in a list (wsplay's replace a route
         # re-registered; BlackSheep refuses one): others need no check.
         self._applies = isinstance(getattr(app, "routes", None), list)
+        self._shell: Any = None  # IPython's, while its cells are watched
+
+    def watch_cells(self) -> None:
+        """In IPython, check after each cell too (until ``stop_watching``)."""
+        ipython = sys.modules.get("IPython")  # only if it is already there: no Jupyter import
+        shell = ipython.get_ipython() if ipython is not None else None
+        if shell is not None and self._applies and self._shell is None:
+            shell.events.register("post_run_cell", self._after_cell)
+            self._shell = shell
+
+    def stop_watching(self) -> None:
+        shell, self._shell = self._shell, None
+        if shell is not None and self._after_cell in shell.events.callbacks["post_run_cell"]:
+            shell.events.unregister("post_run_cell", self._after_cell)
+
+    def _after_cell(self, result: Any = None) -> None:
+        try:
+            self.check()
+        except Exception:  # a hook that raises would print under every cell from now on
+            logger.exception("Checking the served app's routes after a cell failed")
 
     def check(self) -> None:
         """De-duplicate the routes if any route list changed since the last check."""
