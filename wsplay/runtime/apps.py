@@ -48,7 +48,7 @@ class AppRoute:
         return f"{what:<16} {self.path}" + (f"  ({self.name})" if self.name else "")
 
 
-class RouteList(NamedTuple):
+class RouteContainer(NamedTuple):
     """One live list of Starlette-family routes (an app's, an included router's, a mount's),
     with the prefix its paths are served under and the router that holds it."""
 
@@ -69,7 +69,7 @@ class FoundRoute(NamedTuple):
 
     route: Any
     path: str
-    within: RouteList
+    within: RouteContainer
 
 
 def route_table(app: Any) -> list[AppRoute]:
@@ -134,9 +134,9 @@ _PARAMETER = re.compile(r"\{[^{}:]+(?::(?P<convertor>[^{}]+))?\}")
 
 
 # --- Starlette and FastAPI ---------------------------------------------------------------
-def starlette_route_lists(app: Any) -> Iterator[RouteList]:
+def starlette_route_lists(app: Any) -> Iterator[RouteContainer]:
     """Each live route list of a Starlette or FastAPI app, the app's own first."""
-    return (item for item in _walk(app, "", "the app's routes", ()) if isinstance(item, RouteList))
+    return (item for item in _walk(app, "", "the app's routes", ()) if isinstance(item, RouteContainer))
 
 
 def starlette_routes(app: Any) -> Iterator[FoundRoute]:
@@ -146,14 +146,14 @@ def starlette_routes(app: Any) -> Iterator[FoundRoute]:
 
 def _walk(
     owner: Any, prefix: str, where: str, within_lists: tuple[int, ...]
-) -> Iterator[RouteList | FoundRoute]:
+) -> Iterator[RouteContainer | FoundRoute]:
     """Each list met (before its routes), and each route, depth first in match order.
     ``within_lists``: the lists this one is inside of, so a router that includes itself
     (FastAPI refuses it, a hand-made one may not) is not walked forever."""
     routes = getattr(owner, "routes", None)
     if not isinstance(routes, list) or id(routes) in within_lists:
         return
-    within = RouteList(routes, prefix, getattr(owner, "router", owner), where)
+    within = RouteContainer(routes, prefix, getattr(owner, "router", owner), where)
     yield within
     inside = (*within_lists, id(routes))
     for route in list(routes):

@@ -22,7 +22,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..runtime.playground import AppRoute, HandlerError, LoopBlocked, Playground
+from ..runtime.playground import HandlerError, LoopBlocked, Playground
 from .client import ClientView
 from .client_model import ClientModel
 from .inputs import InputError, error_html, parse_close_code, parse_close_reason
@@ -88,6 +88,7 @@ class Panel(widgets.VBox):
         self._added = 0  # clients ever added: names stay unique when one is removed
         self._drawn: dict[str, Any] = {}
         self.closed = False
+        self.other_routes = widgets.HTML()  # the app's HTTP routes, muted: not for a client
         self.server_close_target.observe(self._target_chosen, names="value")
         close_row = widgets.HBox(
             [
@@ -106,6 +107,7 @@ class Panel(widgets.VBox):
                 bar,
                 self.start_stop_error,
                 self.routes,
+                self.other_routes,
                 widgets.HTML("<b>Clients</b>"),
                 self.clients_box,
                 self.add_client_button,
@@ -195,16 +197,11 @@ class Panel(widgets.VBox):
                 else "<b>Server</b> <span style='color:gray'>○ stopped</span>"
             )
             self.start_stop.description = "Stop" if running else "Start"
-        table = playground.route_table
-        routes = [route.path for route in table if route.is_websocket]
-        if self._changed("routes", tuple(table)):
-            self.routes.value = (
-                "<b>Routes</b> "
-                + (
-                    " ".join(f"<code>{html.escape(r)}</code>" for r in routes)
-                    or '<i>none yet: define one with @ws("/echo")</i>'
-                )
-                + _other_routes_html(table)
+        routes = playground.routes
+        if self._changed("routes", tuple(routes)):
+            self.routes.value = "<b>Routes</b> " + (
+                " ".join(f"<code>{html.escape(r)}</code>" for r in routes)
+                or '<i>none yet: define one with @ws("/echo")</i>'
             )
             for view in self.clients:
                 view.set_routes(routes)
@@ -222,6 +219,9 @@ class Panel(widgets.VBox):
         self.timeline.refresh(playground.timeline, {c.id: c.path for c in connections})
         for view in self.clients:
             view.refresh()
+        others = tuple(str(route) for route in playground.route_table if not route.is_websocket)
+        if self._changed("other routes", others):
+            self.other_routes.value = _other_routes_html(others)
 
     def _offer_targets(self, connections: list[Any], owners: dict[int, str]) -> None:
         """Close from the server: the learner's pick while it is open, else the newest of
@@ -307,18 +307,6 @@ _refresher = _Refresher()
 _kernel_panel: Panel | None = None
 
 
-def _other_routes_html(table: list[AppRoute]) -> str:
-    """The app's HTTP routes, muted: the WebSocket ones are those a client can open."""
-    others = [str(route) for route in table if not route.is_websocket]
-    if not others:
-        return ""
-    listed = html.escape("\n".join(others), quote=True)
-    return (
-        f" <span class='wsplay-other-routes' style='color:gray' title='{listed}'>"
-        f"(and {len(others)} HTTP route{'s' if len(others) > 1 else ''}, not WebSocket)</span>"
-    )
-
-
 def _connections_html(connections: list[Any], owners: dict[int, str]) -> str:
     if not connections:
         return "<i>none open</i>"
@@ -352,6 +340,18 @@ def _warnings_html(warnings: list[LoopBlocked]) -> str:
 def _warning(warning: LoopBlocked) -> str:
     color, over = ("#888", " <i>(over)</i>") if warning.over else ("#8a5300", "")
     return f"<div style='color:{color}'>⚠ {html.escape(str(warning))}{over}</div>"
+
+
+def _other_routes_html(others: tuple[str, ...]) -> str:
+    """The app's HTTP routes (FastAPI's /docs, a page): named, muted, listed on hover."""
+    if not others:
+        return ""
+    listed = html.escape("\n".join(others), quote=True)
+    count = f"{len(others)} HTTP route{'s' if len(others) > 1 else ''}"
+    return (
+        f"<small class='wsplay-other-routes' style='color:gray' title='{listed}'>The app also "
+        f"has {count} (not WebSocket; hover to list them).</small>"
+    )
 
 
 def _section(title: str, note: str, items: Iterable[str]) -> str:
