@@ -136,12 +136,14 @@ _PARAMETER = re.compile(r"\{[^{}:]+(?::(?P<convertor>[^{}]+))?\}")
 # --- Starlette and FastAPI ---------------------------------------------------------------
 def starlette_route_lists(app: Any) -> Iterator[RouteContainer]:
     """Each live route list of a Starlette or FastAPI app, the app's own first."""
-    return (item for item in _walk(app, "", "the app's routes", ()) if isinstance(item, RouteContainer))
+    walked = _walk(app, "", "the app's routes", ())
+    return (item for item in walked if isinstance(item, RouteContainer))
 
 
 def starlette_routes(app: Any) -> Iterator[FoundRoute]:
     """Each route of a Starlette or FastAPI app in match order, includes and mounts opened."""
-    return (item for item in _walk(app, "", "the app's routes", ()) if isinstance(item, FoundRoute))
+    walked = _walk(app, "", "the app's routes", ())
+    return (item for item in walked if isinstance(item, FoundRoute))
 
 
 def _walk(
