@@ -62,7 +62,7 @@ class Lifespan:
                 "playground does not serve it. Is its lifespan (or an on_event('startup') "
                 "function) waiting for something that never answers? Make it finish, or "
                 "start what it waits for first."
-            ) from None
+            )
         if await self._failed():
             headline, details = self._what_broke()
             raise LifespanError(
