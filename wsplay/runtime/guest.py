@@ -15,7 +15,7 @@ from typing import Any
 from .._loop import LoopThread
 from ..framework.application import answer_lifespan
 from .apps import describe_app
-from .lifespan import SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT, Lifespan
+from .lifespan import SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT, Lifespan, LifespanError
 from .redefinition import Notice, Redefinitions
 from .reports import say
 
@@ -46,12 +46,25 @@ class Guest:
         return f"<Guest {self.name}>"
 
 
-def welcome(app: Any, loop: LoopThread, notice: Notice, timeout: float = STARTUP_TIMEOUT) -> Guest:
+def welcome(
+    app: Any,
+    loop: LoopThread,
+    notice: Notice,
+    timeout: float = STARTUP_TIMEOUT,
+    serving: Any = None,
+) -> Guest:
     """``app`` started on the server's loop (its lifespan's startup), ready to serve.
-    Raises LifespanError when the startup fails or does not finish within ``timeout``."""
+    Raises LifespanError when the startup fails or does not finish within ``timeout``,
+    saying that ``serving`` (the app served so far, if any) keeps serving."""
     guest = Guest(app, notice)
     startup = guest.lifespan.startup(timeout)
-    loop.run(startup, timeout + 1, f"The startup of {guest.name}")
+    try:
+        loop.run(startup, timeout + 1, f"The startup of {guest.name}")
+    except LifespanError as error:
+        if serving is None:
+            raise
+        still = f" The playground keeps serving {describe_app(serving)}."
+        raise LifespanError(error.summary + still, error.details) from None
     guest.redefinitions.watch_cells()
     return guest
 

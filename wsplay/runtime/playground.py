@@ -31,27 +31,19 @@ from .._session import Headers
 from .._watchdog import Stall
 from ..framework import Application, Router
 from ..framework.errors import logged_failures
-from .apps import AppRoute, describe_app, route_patterns, route_table
+from .apps import AppRoute, route_patterns, route_table
 from .client import ClientCore, Connects
 from .connections import ServerConnection
 from .export import ExportedApp, export_app
 from .guest import Guest, see_off, welcome
-from .lifespan import STARTUP_TIMEOUT, LifespanError
+from .lifespan import STARTUP_TIMEOUT
 from .origins import OriginPolicy, is_loopback_host
 from .recorder import Recorder
 from .reports import HandlerError, LoopBlocked, print_error, say
 from .server import PortInUseError, ServerHooks, ServerOptions, ServerThread, switch_intervals
 from .timeline import DEFAULT_MAX_EVENTS, REJECT, WARNING, Event, Timeline
 
-__all__ = [
-    "AppRoute",
-    "HandlerError",
-    "LifespanError",
-    "LoopBlocked",
-    "Playground",
-    "PortInUseError",
-    "route_patterns",
-]
+__all__ = ["HandlerError", "LoopBlocked", "Playground", "PortInUseError", "route_patterns"]
 
 DEFAULT_TIMEOUT = 5.0
 # CPython hands the GIL to a waiting thread after this long (its default is 5 ms). A cell's
@@ -132,19 +124,12 @@ class Playground(Connects):
         served before keeps serving. Then the old app's shutdown runs."""
         with self._lock:
             running = self._running
-            if running is None or not self.running:
-                self._app = app
-                return
-            try:
-                guest = welcome(app, running.server.loop, self._notice, self.startup_timeout)
-            except LifespanError as error:
-                raise LifespanError(
-                    f"{error.summary} The playground keeps serving {describe_app(self._app)}.",
-                    error.details,
-                ) from None
-            old, running.recorder.app = running.recorder.app, guest
+            if running is not None and self.running:
+                loop = running.server.loop
+                guest = welcome(app, loop, self._notice, self.startup_timeout, self._app)
+                old, running.recorder.app = running.recorder.app, guest
+                see_off(old, loop)
             self._app = app
-            see_off(old, running.server.loop)
 
     @property
     def running(self) -> bool:
