@@ -295,3 +295,29 @@ def test_a_route_registered_again_in_an_included_router_is_replaced(
     chat.add_api_websocket_route("/{name}", says("second"))  # another name, the same shape
     assert first_message(playground, "/chat/a").startswith("second")
     assert playground.routes == ["/chat/{name}"]
+
+
+def test_a_router_built_and_included_again_replaces_the_older_include(
+    playground: Playground,
+) -> None:
+    app = FastAPI()
+
+    def include_chat(text: str, with_history: bool = True) -> None:
+        """The cell: a router built, given its routes, included in the app."""
+        chat = APIRouter(prefix="/chat")
+        chat.add_api_websocket_route("/{room}", says(text))
+        if with_history:
+            chat.add_api_route("/history", lambda: [])
+        app.include_router(chat, prefix="/v1")
+
+    include_chat("first")
+    playground.app = app
+    assert first_message(playground, "/v1/chat/a").startswith("first")
+    include_chat("second")  # the cell, re-run
+    assert first_message(playground, "/v1/chat/a").startswith("second")
+    assert playground.routes == ["/v1/chat/{room}"]
+    assert [route.path for route in playground.route_table].count("/v1/chat/history") == 1
+    include_chat("third", with_history=False)  # dropping the older would lose /history
+    assert first_message(playground, "/v1/chat/a").startswith("second")
+    notices = [e.preview for e in playground.timeline.events(kind="warning")]
+    assert [n for n in notices if "/v1/chat/{room} is registered more than once" in n]

@@ -56,6 +56,8 @@ class RouteContainer(NamedTuple):
     prefix: str
     owner: Any
     where: str  # in words, for notices: "the app's routes", "the app mounted at /sub"
+    parent: RouteContainer | None = None  # the list it is included or mounted in
+    entry: Any = None  # its entry in the parent's list (FastAPI's include, or a Mount)
 
     def changed(self) -> None:
         """Tell the owner its list changed (FastAPI caches what included routers serve)."""
@@ -136,43 +138,57 @@ _PARAMETER = re.compile(r"\{[^{}:]+(?::(?P<convertor>[^{}]+))?\}")
 # --- Starlette and FastAPI ---------------------------------------------------------------
 def starlette_route_lists(app: Any) -> Iterator[RouteContainer]:
     """Each live route list of a Starlette or FastAPI app, the app's own first."""
-    walked = _walk(app, "", "the app's routes", ())
+    walked = _walk(app, "", "the app's routes")
     return (item for item in walked if isinstance(item, RouteContainer))
 
 
 def starlette_routes(app: Any) -> Iterator[FoundRoute]:
     """Each route of a Starlette or FastAPI app in match order, includes and mounts opened."""
-    walked = _walk(app, "", "the app's routes", ())
+    walked = _walk(app, "", "the app's routes")
     return (item for item in walked if isinstance(item, FoundRoute))
 
 
+def route_key(found: FoundRoute) -> tuple[str, str, tuple[str, ...]]:
+    """What a route answers: its kind, its path's shape, its methods. Two routes with one
+    key answer the same requests."""
+    route = found.route
+    kind = WEBSOCKET if is_websocket_route(route) else type(route).__name__
+    return kind, route_shape(found.path), tuple(sorted(getattr(route, "methods", None) or ()))
+
+
 def _walk(
-    owner: Any, prefix: str, where: str, within_lists: tuple[int, ...]
+    owner: Any, prefix: str, where: str, parent: RouteContainer | None = None, entry: Any = None
 ) -> Iterator[RouteContainer | FoundRoute]:
     """Each list met (before its routes), and each route, depth first in match order.
-    ``within_lists``: the lists this one is inside of, so a router that includes itself
-    (FastAPI refuses it, a hand-made one may not) is not walked forever."""
+    A list already being walked is not walked again inside itself (a router that includes
+    itself: FastAPI refuses it, a hand-made one may not)."""
     routes = getattr(owner, "routes", None)
-    if not isinstance(routes, list) or id(routes) in within_lists:
+    if not isinstance(routes, list) or any(routes is up.routes for up in _ancestry(parent)):
         return
-    within = RouteContainer(routes, prefix, getattr(owner, "router", owner), where)
+    within = RouteContainer(routes, prefix, getattr(owner, "router", owner), where, parent, entry)
     yield within
-    inside = (*within_lists, id(routes))
     for route in list(routes):
         included = getattr(route, "original_router", None)  # FastAPI's include_router
         if included is not None:
             nested = prefix + getattr(getattr(route, "include_context", None), "prefix", "")
             words = f"the router included with prefix {nested!r}" if nested else "a router"
-            yield from _walk(included, nested, words, inside)
+            yield from _walk(included, nested, words, within, route)
         elif _is_mount(route):
             mounted = prefix + route.path
             inner = getattr(route, "_base_app", route.app)
             if isinstance(getattr(inner, "routes", None), list):
-                yield from _walk(inner, mounted, f"the app mounted at {mounted!r}", inside)
+                words = f"the app mounted at {mounted!r}"
+                yield from _walk(inner, mounted, words, within, route)
             else:
                 yield FoundRoute(route, mounted, within)
         elif hasattr(route, "path"):
             yield FoundRoute(route, prefix + route.path, within)
+
+
+def _ancestry(container: RouteContainer | None) -> Iterator[RouteContainer]:
+    while container is not None:
+        yield container
+        container = container.parent
 
 
 def _is_mount(route: Any) -> bool:

@@ -6,8 +6,10 @@ replaces the route instead, and learners expect that of every framework. So the 
 keeps the served app's WebSocket routes one per shape (parameter names aside): the newest
 takes the place of the oldest, as re-defining a function does.
 
-That is only safe within one route list. When the same path sits in two lists (the app's
-own and an included router's, or a mounted app's), which one the learner meant to replace
+That is safe within one route list. Across lists it is safe in one case: the same router
+(or app) included (or mounted) again at the same place, the cell that builds it re-run: the
+newer copy has every route of the older, so the older copy is dropped whole. Otherwise
+(the app's own route and an included router's, say) which one the learner meant to replace
 cannot be told: a notice names both and the fix instead.
 
 The check runs as each WebSocket connection arrives (so it works in a plain script too),
@@ -25,7 +27,9 @@ from typing import Any
 
 from .apps import (
     FoundRoute,
+    RouteContainer,
     is_websocket_route,
+    route_key,
     route_shape,
     starlette_route_lists,
     starlette_routes,
@@ -95,9 +99,15 @@ class Redefinitions:
                 continue
             if len({id(found.within.routes) for found in founds}) == 1:
                 self._replace(founds)
-                self._say_once(shape, _replaced_words(self.name, founds))
+                removed = f"the older route from {founds[-1].within.where}"
+                self._say_once(f"{shape} replaced", _replaced_words(self.name, founds, removed))
+            elif all(_superseded(found.within, founds[-1].within) for found in founds[:-1]):
+                for found in founds[:-1]:
+                    _drop(found.within)
+                removed = f"the older copy of {founds[-1].within.where}, whose routes it has too"
+                self._say_once(f"{shape} replaced", _replaced_words(self.name, founds, removed))
             else:
-                self._say_once(shape, _ambiguous_words(self.name, founds))
+                self._say_once(f"{shape} ambiguous", _ambiguous_words(self.name, founds))
 
     @staticmethod
     def _replace(founds: list[FoundRoute]) -> None:
@@ -114,10 +124,32 @@ class Redefinitions:
                 del routes[index]
         founds[0].within.changed()
 
-    def _say_once(self, shape: str, text: str) -> None:
-        if shape not in self._said:
-            self._said.add(shape)
-            self._notice(f"redefined {shape}", text)
+    def _say_once(self, what: str, text: str) -> None:
+        """Each kind of news about a path is said once (a cell re-run ten times is not ten
+        notices); its own notice kind, so no other notice's rate holds it back."""
+        if what not in self._said:
+            self._said.add(what)
+            self._notice(f"route {what}", text)
+
+
+def _superseded(older: RouteContainer, newer: RouteContainer) -> bool:
+    """Whether ``older`` is an earlier include (or mount) of what ``newer`` is, in the same
+    list at the same prefix, and ``newer`` answers everything ``older`` did."""
+    if older.parent is None or newer.parent is None or older.entry is newer.entry:
+        return False
+    if older.parent.routes is not newer.parent.routes or older.prefix != newer.prefix:
+        return False
+    newer_keys = {route_key(found) for found in starlette_routes(newer.owner)}
+    return all(route_key(found) in newer_keys for found in starlette_routes(older.owner))
+
+
+def _drop(container: RouteContainer) -> None:
+    """Take ``container``'s include (or mount) out of the list that holds it."""
+    assert container.parent is not None
+    index = _index(container.parent.routes, container.entry, start=0)
+    if index is not None:
+        del container.parent.routes[index]
+        container.parent.changed()
 
 
 def _index(routes: list[Any], route: Any, start: int) -> int | None:
@@ -132,13 +164,12 @@ def _handler(found: FoundRoute) -> str:
     return getattr(found.route, "name", None) or "?"
 
 
-def _replaced_words(app: str, founds: list[FoundRoute]) -> str:
+def _replaced_words(app: str, founds: list[FoundRoute], removed: str) -> str:
     newest, path = founds[-1], founds[-1].path
     return (
         f"{path} was registered again on {app}: its newest handler ({_handler(newest)}) "
         f"serves it from now on. The framework alone would keep serving the first one, so "
-        f"wsplay removed the older route from {newest.within.where}, as re-running a @ws "
-        "cell does."
+        f"wsplay removed {removed}, as re-running a @ws cell replaces its route."
     )
 
 
