@@ -21,7 +21,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from . import runtime
 from .framework import Application, InvalidRouteError
-from .runtime.apps import route_patterns
+from .runtime.apps import route_table
 from .runtime.live import HandlerSourceError, deploy
 
 COMMANDS = ("start", "stop", "status", "routes", "connect")
@@ -127,9 +127,14 @@ def _status() -> str:
 
 
 def _routes() -> str:
+    """The WebSocket routes first (a client can open those), then the app's other ones."""
     playground = runtime.current()
-    patterns = playground.routes if playground is not None else route_patterns(Application())
-    return "\n".join(patterns) or "No routes yet: define one with %%wsplay /path"
+    table = playground.route_table if playground is not None else route_table(Application())
+    websocket = [str(route) for route in table if route.is_websocket]
+    others = [str(route) for route in table if not route.is_websocket]
+    if not websocket:
+        websocket = ["No WebSocket routes yet: define one with %%wsplay /path"]
+    return "\n".join(websocket + others)
 
 
 def load_ipython_extension(ipython) -> None:

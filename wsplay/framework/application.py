@@ -37,7 +37,7 @@ class Application:
         elif kind == "http":
             await self._handle_http(scope, send)
         elif kind == "lifespan":
-            await _handle_lifespan(receive, send)
+            await answer_lifespan(receive, send)
         else:
             raise TypeError(f"Unsupported ASGI scope type: {kind!r}")
 
@@ -141,7 +141,8 @@ async def _close_quietly(websocket: WebSocket, code: int, reason: str | None) ->
         logger.debug("%r: could not send the close frame (%s)", websocket, error)
 
 
-async def _handle_lifespan(receive: Any, send: Any) -> None:
+async def answer_lifespan(receive: Any, send: Any) -> None:
+    """Say yes to a lifespan's startup and shutdown, for an app with nothing to start."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":

@@ -11,6 +11,7 @@ from typing import Any
 
 from .client import BlockingConnection, Connection
 from .connections import ServerConnection
+from .lifespan import LifespanError
 from .playground import HandlerError, LoopBlocked, Playground, PortInUseError
 from .timeline import Event, Timeline
 
@@ -19,6 +20,7 @@ __all__ = [
     "Connection",
     "Event",
     "HandlerError",
+    "LifespanError",
     "LoopBlocked",
     "Playground",
     "PortInUseError",
@@ -38,8 +40,9 @@ def start(
     """Start the kernel's playground, or return it if it is already running.
 
     With no ``app`` it serves the routes of ``@ws``; any ASGI app works (wsplay's,
-    BlackSheep's, Starlette's). Asking again with another app swaps it in for new
-    connections; another host, port or option restarts the server with them. ``options``
+    FastAPI's, Starlette's, BlackSheep's). Asking again with another app swaps it in for new
+    connections, after its startup (a failing one raises LifespanError, and the app before
+    keeps serving); another host, port or option restarts the server with them. ``options``
     are those of ``Playground`` (``timeout``, ``ping_interval``, ``ping_timeout``,
     ``block_threshold``, ``interrupt_after``, ``allowed_origins``, ``allowed_hosts``, ...).
 

@@ -31,10 +31,12 @@ from .._session import Headers
 from .._watchdog import Stall
 from ..framework import Application, Router
 from ..framework.errors import logged_failures
-from .apps import route_patterns
+from .apps import AppRoute, route_patterns, route_table
 from .client import ClientCore, Connects
 from .connections import ServerConnection, Tickets
 from .export import ExportedApp, export_app
+from .guest import Guest, see_off, welcome
+from .lifespan import STARTUP_TIMEOUT
 from .notices import Notices
 from .origins import Gate, Refusal, is_loopback_host
 from .recorder import Recorder
@@ -101,6 +103,7 @@ class Playground(Connects):
         self._errors: deque[HandlerError] = deque(maxlen=MAX_ERRORS)
         self._warnings: deque[LoopBlocked] = deque(maxlen=MAX_WARNINGS)
         self.print_errors = True  # each handler error is printed in the notebook as it happens
+        self.startup_timeout = STARTUP_TIMEOUT  # seconds an app's lifespan startup may take
         self._error_listeners: list[Callable[[HandlerError], None]] = []
         self._running: _Running | None = None
         self.gate = Gate(self.options.allowed_origins, self.options.allowed_hosts)
@@ -117,10 +120,19 @@ class Playground(Connects):
 
     @app.setter
     def app(self, app: Any) -> None:
-        """Serve another ASGI app from now on; open connections keep the old one."""
-        self._app = app
-        if self._running is not None:
-            self._running.recorder.app = app
+        """Serve another ASGI app from now on; open connections keep the old one.
+
+        A running playground runs the new app's startup first (its ``lifespan=``, its
+        ``on_event("startup")``): if that fails, this raises LifespanError and the app
+        served before keeps serving. Then the old app's shutdown runs."""
+        with self._lock:
+            running = self._running
+            if running is not None and self.running:
+                loop = running.server.loop
+                guest = welcome(app, loop, self._notice, self.startup_timeout, self._app)
+                old, running.recorder.app = running.recorder.app, guest
+                see_off(old, loop)
+            self._app = app
 
     @property
     def running(self) -> bool:
@@ -139,8 +151,17 @@ class Playground(Connects):
 
     @property
     def routes(self) -> list[str]:
-        """The WebSocket route patterns the app serves (wsplay, BlackSheep or Starlette)."""
-        return route_patterns(self._app)
+        """The WebSocket route patterns the app serves (wsplay, FastAPI, Starlette or
+        BlackSheep), in the order it matches them."""
+        return [route.path for route in self.route_table if route.is_websocket]
+
+    @property
+    def route_table(self) -> list[AppRoute]:
+        """Every route of the app, WebSocket or HTTP, with its kind, framework and name."""
+        running = self._running
+        if running is not None and isinstance(running.recorder.app, Guest):
+            running.recorder.app.redefinitions.check()  # what a connection would meet
+        return route_table(self._app)
 
     @property
     def connections(self) -> list[ServerConnection]:
@@ -185,13 +206,15 @@ class Playground(Connects):
                         ServerHooks(self._on_stall, self._describe_task, self._notice),
                     )
                 )
+                # Its shutdown runs while the server is still up, after the 1001 round.
+                resources.callback(lambda: see_off(recorders[0].app, server.loop))
                 self._running = _Running(server, recorders[0], resources.pop_all())
             _started.add(self)
             return self
 
     def _make_recorder(self, loop: LoopThread, made: list[Recorder]) -> Recorder:
         recorder = Recorder(
-            self._app,
+            welcome(self._app, loop, self._notice, self.startup_timeout),
             self.timeline,
             loop,
             self._report_error,

@@ -90,6 +90,7 @@ class Panel(widgets.VBox):
         self._added = 0  # clients ever added: names stay unique when one is removed
         self._drawn: dict[str, Any] = {}
         self.closed = False
+        self.other_routes = widgets.HTML()  # the app's HTTP routes, muted: not for a client
         self.server_close_target.observe(self._target_chosen, names="value")
         close_row = widgets.HBox(
             [
@@ -108,6 +109,7 @@ class Panel(widgets.VBox):
                 bar,
                 self.start_stop_error,
                 self.routes,
+                self.other_routes,
                 widgets.HTML("<b>Clients</b>"),
                 self.clients_box,
                 self.add_client_button,
@@ -222,6 +224,9 @@ class Panel(widgets.VBox):
         self.timeline.refresh(playground.timeline, {c.id: c.path for c in connections})
         for view in self.clients:
             view.refresh()
+        others = tuple(str(route) for route in playground.route_table if not route.is_websocket)
+        if self._changed("other routes", others):
+            self.other_routes.value = _other_routes_html(others)
 
     def _offer_targets(self, connections: list[Any], owners: dict[int, str]) -> None:
         """Close from the server: the learner's pick while it is open, else the newest of
@@ -350,6 +355,18 @@ def _warnings_html(warnings: list[LoopBlocked]) -> str:
 def _warning(warning: LoopBlocked) -> str:
     color, over = ("#888", " <i>(over)</i>") if warning.over else ("#8a5300", "")
     return f"<div style='color:{color}'>⚠ {html.escape(str(warning))}{over}</div>"
+
+
+def _other_routes_html(others: tuple[str, ...]) -> str:
+    """The app's HTTP routes (FastAPI's /docs, a page): named, muted, listed on hover."""
+    if not others:
+        return ""
+    listed = html.escape("\n".join(others), quote=True)
+    count = f"{len(others)} HTTP route{'s' if len(others) > 1 else ''}"
+    return (
+        f"<small class='wsplay-other-routes' style='color:gray' title='{listed}'>The app also "
+        f"has {count} (not WebSocket; hover to list them).</small>"
+    )
 
 
 def _section(title: str, note: str, items: Iterable[str]) -> str:
