@@ -166,6 +166,23 @@ def test_an_app_swapped_in_starts_before_it_serves_and_shuts_down_when_swapped_o
     assert log[-2:] == ["third up", "third down"]
 
 
+def test_a_raw_app_that_reads_first_and_raises_on_the_lifespan_scope_is_served(
+    playground: Playground,
+) -> None:
+    """uvicorn's lifespan="auto": an app that raises without saying startup.failed does not
+    speak lifespan (here it reads, then looks up a WebSocket-only key), and is served."""
+
+    async def reads_then_assumes_websocket(scope: dict[str, Any], receive: Any, send: Any):
+        await receive()
+        subprotocols = scope["subprotocols"]  # KeyError on the lifespan scope
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": f"offered {len(subprotocols)}"})
+        await send({"type": "websocket.close", "code": 1000})
+
+    playground.app = reads_then_assumes_websocket
+    assert first_message(playground, "/any") == "offered 0"
+
+
 def test_on_event_startup_runs_when_swapped_in_and_shutdown_when_stopped(
     playground: Playground,
 ) -> None:

@@ -8,8 +8,10 @@ out or the playground stops. The message sequence is uvicorn's (``LifespanOn``):
     app({"type": "lifespan", ...})   receives lifespan.startup, sends ...startup.complete
                                       receives lifespan.shutdown, sends ...shutdown.complete
 
-An app that does not speak the protocol (it raises, or returns, before reading the startup
-message) is served without one, as uvicorn's ``lifespan="auto"`` does.
+An app that does not speak the protocol is served without one, as uvicorn's
+``lifespan="auto"`` does: it returns, or raises without having said
+``lifespan.startup.failed`` (a raw ASGI app that reads ``scope["subprotocols"]`` raises a
+KeyError on the lifespan scope; FastAPI and Starlette say ``failed`` before they raise).
 """
 
 from __future__ import annotations
@@ -48,7 +50,6 @@ class Lifespan:
         self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._started = asyncio.Event()
         self._ended = asyncio.Event()
-        self._read_startup = False  # the app took the startup message: it speaks lifespan
         self._failure: dict[str, Any] | None = None  # a ...startup.failed / shutdown.failed
         self._task: asyncio.Task[None] | None = None
         self.running = False  # started and not shut down yet
@@ -70,6 +71,8 @@ class Lifespan:
                 "startup function) and start it again.",
                 details,
             )
+        if self._task.done() and not self._task.cancelled():
+            self._task.exception()  # no lifespan spoken: what it raised is retrieved, not said
         self.running = not self._task.done()
 
     async def shutdown(self, timeout: float = SHUTDOWN_TIMEOUT) -> str | None:
@@ -101,10 +104,11 @@ class Lifespan:
         return True
 
     async def _failed(self) -> bool:
-        """Whether the step just taken failed: said so, or raised after reading it."""
+        """Whether the step just taken failed: the app said so (an app that raised without
+        saying so does not speak lifespan, and is served without one)."""
         if self._failure is not None and self._task is not None:
             await asyncio.wait({self._task}, timeout=1)  # Starlette raises once it has said so
-        return self._failure is not None or self._broke_after_reading()
+        return self._failure is not None
 
     async def _main(self) -> None:
         scope = {
@@ -119,9 +123,7 @@ class Lifespan:
             self._ended.set()
 
     async def _receive(self) -> dict[str, Any]:
-        message = await self._inbox.get()
-        self._read_startup = True
-        return message
+        return await self._inbox.get()
 
     async def _send(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -131,11 +133,6 @@ class Lifespan:
             self._started.set()
         elif kind in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
             self._ended.set()
-
-    def _broke_after_reading(self) -> bool:
-        """The app read the startup message and then raised: it speaks lifespan, and failed
-        (an app that raises before reading does not speak it, and is served without)."""
-        return self._read_startup and self._exception() is not None
 
     def _exception(self) -> BaseException | None:
         task = self._task
