@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
-from .client_model import ClientModel
+from .client_model import ClientModel, check_handshake
 from .handshake import handshake_html
 from .inputs import (
     BYTES_FORMATS,
@@ -216,6 +216,7 @@ class ClientView(widgets.VBox):
         path = parse_path(self.path.value)
         headers = parse_headers(self.headers.value)
         subprotocols = parse_subprotocols(self.subprotocols.value)
+        check_handshake(headers, subprotocols)
         self._clear_messages()
         self.model.connect(path, headers, subprotocols)
 
