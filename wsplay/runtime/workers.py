@@ -189,12 +189,14 @@ class Workers(Sequence[Worker]):
         port = self._ports[number - 1] if self._ports else free_port()
         process = ChildProcess(
             f"worker {number} ({self.target})",
-            [sys.executable, "-P", str(WORKER_MAIN)],  # -P: see worker_main.py
+            [],  # below: the ready file is in the process's own folder
             cwd=self.app_file.parent,
             env=child_environment(self.env),
         )
-        process.command += [str(self.app_file), self.app, HOST, str(port)]
-        process.command.append(str(ready_file(process)))
+        process.command = [
+            *(sys.executable, "-P", str(WORKER_MAIN)),  # -P: see worker_main.py
+            *(str(self.app_file), self.app, HOST, str(port), str(ready_file(process))),
+        ]
         launched.append(process.start())
         return process, port
 
