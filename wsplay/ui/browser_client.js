@@ -183,17 +183,21 @@ function render({ model, el }) {
   };
   const reportMessage = (direction, data) =>
     report({ event: "message", direction, ...reportOf(data, model.get("report_limit")) });
-  // Reports go to the kernel in order, in batches: a flood is a few comm messages a second,
-  // not one per message.
+  // Reports go to the kernel in order. A message that follows another within
+  // REPORT_DELAY_MS waits for the next batch, so a flood is a few comm messages a second,
+  // not one per message; anything else (open, close) goes at once, with what waits.
   let reports = [];
+  let lastSent = -Infinity;
   const flushReports = () => {
     if (reports.length) model.send({ reports });
     reports = [];
+    lastSent = performance.now();
   };
   const report = (fields) => {
     reports.push({ id: current, ...fields });
-    if (reports.length === 1) setTimeout(flushReports, REPORT_DELAY_MS);
-    else if (reports.length >= REPORT_BATCH) flushReports();
+    const quiet = performance.now() - lastSent >= REPORT_DELAY_MS;
+    if (fields.event !== "message" || quiet || reports.length >= REPORT_BATCH) flushReports();
+    else if (reports.length === 1) setTimeout(flushReports, REPORT_DELAY_MS);
   };
   const describeRoute = () => {
     const chosen = chooseRoute(model.get("route"), model.get("hub_prefix"));
