@@ -91,6 +91,13 @@ def test_modules_next_to_the_app_file_are_not_imported_by_the_worker(tmp_path: P
     assert imported == [], f"the worker imported modules planted next to the app: {imported}"
 
 
+def test_an_app_file_named_like_a_module_python_has_is_refused(tmp_path: Path) -> None:
+    app_file = tmp_path / "json.py"  # loaded as "json", it would replace the real one
+    app_file.write_text(ECHO_APP)
+    with pytest.raises(ChildProcessError, match=r"rename the app file, e\.g\. json_app\.py"):
+        serve_workers(app_file, 1)
+
+
 def test_a_port_given_and_taken_is_an_error_naming_it(tmp_path: Path) -> None:
     app_file = tmp_path / "echo_app.py"
     app_file.write_text(ECHO_APP)

@@ -61,6 +61,20 @@ def implementations() -> dict[str, str]:
     }
 
 
+def check_name(app_file: Path) -> None:
+    """Exit, saying so, when the app's module name is one Python already has.
+
+    Loaded under that name, the app would stand in for the real module everywhere (an app
+    file named ``json.py`` would break every ``import json``).
+    """
+    name = app_file.stem
+    if name in sys.modules or available(name):
+        sys.exit(
+            f"wsplay worker: {app_file.name} has the name of a module Python already has "
+            f"({name}): rename the app file, e.g. {name}_app.py."
+        )
+
+
 def load_app(app_file: Path, attribute: str) -> Any:
     """The app object of ``app_file``, loaded by path under the file's own module name."""
     spec = importlib.util.spec_from_file_location(app_file.stem, app_file)
@@ -71,7 +85,10 @@ def load_app(app_file: Path, attribute: str) -> Any:
     try:
         return getattr(module, attribute)
     except AttributeError:
-        sys.exit(f"wsplay worker: {app_file.name} has no {attribute!r}: name your app {attribute}.")
+        sys.exit(
+            f"wsplay worker: {app_file.name} has no {attribute!r}: define {attribute} = "
+            f"Application(...) in it, or pass app= the name your app has there."
+        )
 
 
 class Server(uvicorn.Server):
@@ -97,6 +114,7 @@ def main(app_file: str, attribute: str, host: str, port: str, ready_file: str) -
     uvicorn.config.import_from_string(uvicorn.config.HTTP_PROTOCOLS[choices["http"]])
     uvicorn.config.import_from_string(uvicorn.config.WS_PROTOCOLS[choices["ws"]])
     path = Path(app_file)
+    check_name(path)
     sys.path.append(str(path.parent))  # the app's own modules, after everything else
     config = uvicorn.Config(
         load_app(path, attribute), log_level="warning", access_log=False, **choices
