@@ -2,13 +2,13 @@
 
     python -P worker_main.py APP_FILE ATTRIBUTE HOST PORT READY_FILE
 
-Run as a script, never imported. Why not ``python -m uvicorn --app-dir DIR``: that puts the
-app's folder first on ``sys.path``, so a ``uvicorn.py`` (or ``h11.py``, ``uvloop.py``...)
-lying next to the app file would be imported instead of the real one. Here ``-P`` keeps
-the script's and the working folder off ``sys.path``; every module uvicorn needs is chosen
-and imported first; the app's folder is then added *after* the standard library and
-site-packages (so the app still imports its own helper modules), and the app file is
-loaded by its path, not looked up by name.
+Run as a script (workers.py only reads ``PORT_TAKEN`` from it). Why not ``python -m
+uvicorn --app-dir DIR``: that puts the app's folder first on ``sys.path``, so a
+``uvicorn.py`` (or ``h11.py``, ``uvloop.py``...) lying next to the app file would be
+imported instead of the real one. Here ``-P`` keeps the script's and the working folder
+off ``sys.path``; every module uvicorn needs is chosen and imported first; the app's
+folder is then added *after* the standard library and site-packages (so the app still
+imports its own helper modules), and the app file is loaded by its path, not looked up by name.
 
 The process binds its port itself and exits with ``PORT_TAKEN`` if it cannot, so the
 parent can tell "someone else listens there" from "the app is broken". It writes
