@@ -33,15 +33,6 @@ def free_port(host: str = HOST) -> int:
         return probe.getsockname()[1]
 
 
-def answers(host: str, port: int, timeout: float = 0.2) -> bool:
-    """Whether something accepts TCP connections on ``host:port``."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 class ChildProcess:
     """One child process with its output in a log file of its own."""
 

@@ -11,6 +11,7 @@ kernel.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -44,6 +45,46 @@ def ping(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def server_pid(host: str, port: int, timeout: float = 0.5) -> int | None:
+    """The ``process_id`` the Redis server on ``host:port`` reports (INFO), or None.
+
+    Something answering ``+PONG`` is not necessarily the server wsplay started: another
+    program may hold the port. The pid tells which process answers.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as connection:
+            connection.sendall(b"INFO server\r\n")
+            reply = read_bulk(connection)
+    except (OSError, ValueError):
+        return None
+    for line in reply.splitlines():
+        name, _, value = line.partition(b":")
+        if name == b"process_id" and value.strip().isdigit():
+            return int(value)
+    return None
+
+
+def read_bulk(connection: socket.socket, limit: int = 64 * 1024) -> bytes:
+    """One RESP bulk string (``$<length>\\r\\n<data>\\r\\n``) from ``connection``."""
+    data = b""
+    while b"\r\n" not in data:
+        data += receive(connection, data, limit)
+    header, _, data = data.partition(b"\r\n")
+    if not header.startswith(b"$") or not header[1:].isdigit() or int(header[1:]) > limit:
+        raise ValueError(f"not a bulk string: {header[:40]!r}")
+    length = int(header[1:])
+    while len(data) < length:
+        data += receive(connection, data, limit)
+    return data[:length]
+
+
+def receive(connection: socket.socket, data: bytes, limit: int) -> bytes:
+    chunk = connection.recv(4096)
+    if not chunk or len(data) > limit:
+        raise ValueError("the answer ended early or is too long")
+    return chunk
+
+
 class RedisServer:
     """A Redis server on 127.0.0.1: one wsplay started (``owned``), or one found running."""
 
@@ -67,6 +108,8 @@ class RedisServer:
 
     @property
     def running(self) -> bool:
+        if self._process is not None and not self._process.running:
+            return False  # another program may answer on the port now: not this server
         return ping(self.host, self.port)
 
     def stop(self) -> None:
@@ -88,32 +131,59 @@ class RedisServer:
 
     @classmethod
     def launch(cls, port: int | None = None, timeout: float = START_TIMEOUT) -> RedisServer:
-        """Start a new redis-server on ``port`` (a free one by default)."""
+        """Start a new redis-server on ``port`` (a free one by default).
+
+        It counts as started only when the process it started answers (its pid, from
+        INFO): if another program took the port meanwhile, that redis-server exits, and
+        another free port is tried (a given ``port`` is an error naming it).
+        """
         executable = shutil.which("redis-server")
         if executable is None:
             raise RedisNotInstalledError()
-        failure: Exception | None = None
-        for _ in range(PORT_TRIES if port is None else 1):
-            chosen = port or free_port()
-            process = ChildProcess(
-                f"redis-server on port {chosen}",
-                [
-                    executable,
-                    *("--bind", HOST, "--port", str(chosen)),
-                    *("--save", "", "--appendonly", "no"),  # nothing on disk
-                    *("--daemonize", "no", "--loglevel", "warning"),
-                ],
-            )
-            process.cwd = process.log_path.parent
-            process.start()
-            try:
-                process.wait_until(lambda p=chosen: ping(HOST, p), "answering PING", timeout)
-            except (ChildProcessError, TimeoutError) as error:
-                process.stop()
-                failure = error  # e.g. the port was taken meanwhile: try another
-                continue
-            return cls(chosen, process)
-        raise RuntimeError(f"Redis did not start: {failure}") from None
+        if port is None:
+            for _ in range(PORT_TRIES - 1):
+                with contextlib.suppress(PortTakenError):
+                    return cls(*start(executable, free_port(), timeout))
+        try:
+            return cls(*start(executable, port or free_port(), timeout))
+        except PortTakenError as error:
+            fix = "leave port= out so wsplay picks a free one" if port else "try again"
+            raise RuntimeError(
+                f"Redis could not listen on port {error.port}: another program already uses "
+                f"it. Pass the port of a Redis server you started, or {fix}. {error}"
+            ) from None
+
+
+class PortTakenError(RuntimeError):
+    """redis-server exited because another program listens on its port."""
+
+    def __init__(self, port: int, failure: Exception) -> None:
+        super().__init__(str(failure))
+        self.port = port
+
+
+def start(executable: str, port: int, timeout: float) -> tuple[int, ChildProcess]:
+    """A redis-server process on ``port``, once it is the one answering there."""
+    process = ChildProcess(
+        f"redis-server on port {port}",
+        [
+            executable,
+            *("--bind", HOST, "--port", str(port)),
+            *("--save", "", "--appendonly", "no"),  # nothing on disk
+            *("--daemonize", "no", "--loglevel", "warning"),
+        ],
+    )
+    process.cwd = process.log_path.parent
+    process.start()
+    try:
+        process.wait_until(lambda: server_pid(HOST, port) == process.pid, "answering", timeout)
+    except (ChildProcessError, TimeoutError) as error:
+        process.stop()
+        process.remove_log()
+        if "already in use" in str(error).lower():
+            raise PortTakenError(port, error) from None
+        raise RuntimeError(f"Redis did not start: {error}") from None
+    return port, process
 
 
 _default: RedisServer | None = None

@@ -223,8 +223,13 @@ class Timeline:
         self._events.append(_kept(event))
         self.recorded += 1
 
-    def message(self, connection: int, side: str, direction: str, data: str | bytes) -> None:
+    def message(
+        self, connection: int, side: str, direction: str, data: str | bytes, size: int | None = None
+    ) -> None:
         """Record one data frame: a check, a tuple, an append and a count.
+
+        ``size``: the whole message's, when ``data`` is only its start (a browser page
+        reports no more of a long message than the preview needs).
 
         The hot path: the server records two per echo, and each operation here costs the
         server about 1% of a small echo, so there are few. First the pacer's check: both
@@ -237,7 +242,8 @@ class Timeline:
             pacer.look()
         if not self.enabled:
             return
-        size = len(data)
+        if size is None:
+            size = len(data)
         if type(data) is str:
             shown: str | bytes = data if size <= PREVIEW_CHARS else data[:PREVIEW_CHARS] + "…"
         else:

@@ -21,12 +21,36 @@ from typing import Any
 
 from .._loop import LoopThread
 from .client import BlockingConnection, ClientCore, Connection, Connects
-from .processes import HOST, START_TIMEOUT, ChildProcess, answers, child_environment, free_port
+from .processes import HOST, LOG_TAIL, START_TIMEOUT, ChildProcess, child_environment, free_port
 from .timeline import Timeline
+from .worker_main import PORT_TAKEN
+
+WORKER_MAIN = Path(__file__).with_name("worker_main.py")
 
 MAX_WORKERS = 8
 CLIENT_TIMEOUT = 5.0
 PORT_TRIES = 3
+
+
+class PortTakenError(ChildProcessError):
+    """A worker could not listen on its port: another program holds it."""
+
+    def __init__(self, process: ChildProcess, port: int, *, chosen: bool) -> None:
+        fix = (
+            "Give ports that nothing else uses, or leave ports= out so wsplay picks free ones."
+            if chosen
+            else "Other programs kept taking the free ports wsplay picked: try again."
+        )
+        super().__init__(
+            f"{process.name.capitalize()} could not listen on port {port}: another program "
+            f"already uses it. {fix} The end of its output:\n{process.log(LOG_TAIL).rstrip()}"
+        )
+        self.port = port
+
+
+def ready_file(process: ChildProcess) -> Path:
+    """The file a worker writes once it serves (see worker_main.py)."""
+    return process.log_path.with_name("ready")
 
 
 class Worker(Connects):
@@ -91,6 +115,7 @@ class Workers(Sequence[Worker]):
         *,
         app: str = "app",
         env: dict[str, str] | None = None,
+        ports: Sequence[int] | None = None,
         timeout: float = START_TIMEOUT,
     ) -> None:
         path = Path(app_file).expanduser().resolve()
@@ -105,8 +130,15 @@ class Workers(Sequence[Worker]):
             raise ValueError(
                 f"count is a number of workers from 1 to {MAX_WORKERS}, got {count!r}."
             )
+        if ports is not None and not valid_ports(ports, count):
+            raise ValueError(
+                f"ports are {count} different port numbers (1024 to 65535), one per worker, "
+                f"got {ports!r}."
+            )
         self.app_file = path
+        self.app = app
         self.target = f"{path.stem}:{app}"
+        self._ports = list(ports or [])
         self.env = dict(env or {})
         self.timeout = timeout
         self.timeline = Timeline()
@@ -123,17 +155,10 @@ class Workers(Sequence[Worker]):
         try:
             pending = [self._launch(number, launched) for number in range(1, self._count + 1)]
             for number, (process, port) in enumerate(pending, start=1):
-                for attempt in range(PORT_TRIES):
-                    try:
-                        process.wait_until(
-                            lambda p=port: answers(HOST, p), "listening", self.timeout
-                        )
+                for attempt in range(1 if self._ports else PORT_TRIES):
+                    if self._listening(process, port, last_try=attempt == PORT_TRIES - 1):
                         break
-                    except ChildProcessError:
-                        taken = "address already in use" in process.log().lower()
-                        if not taken or attempt == PORT_TRIES - 1:
-                            raise
-                        process, port = self._launch(number, launched)  # another port
+                    process, port = self._launch(number, launched)  # another free port
                 self._workers.append(Worker(self, number, process, port))
         except BaseException:
             for process in launched:
@@ -143,21 +168,35 @@ class Workers(Sequence[Worker]):
             raise
         return self
 
+    def _listening(self, process: ChildProcess, port: int, *, last_try: bool) -> bool:
+        """Wait until the worker itself serves on ``port``; False if a free port was taken.
+
+        Something answering on the port proves nothing (another program may have taken it
+        since it was chosen): the worker writes its ready file once uvicorn serves.
+        """
+        ready = ready_file(process)
+        try:
+            process.wait_until(ready.exists, f"listening on port {port}", self.timeout)
+        except ChildProcessError:
+            if process.returncode != PORT_TAKEN:
+                raise
+            if self._ports or last_try:
+                raise PortTakenError(process, port, chosen=bool(self._ports)) from None
+            return False
+        return True
+
     def _launch(self, number: int, launched: list[ChildProcess]) -> tuple[ChildProcess, int]:
-        port = free_port()
-        command = [
-            sys.executable,
-            *("-m", "uvicorn", self.target),
-            *("--app-dir", str(self.app_file.parent)),
-            *("--host", HOST, "--port", str(port)),
-            *("--log-level", "warning", "--no-access-log"),
-        ]
+        port = self._ports[number - 1] if self._ports else free_port()
         process = ChildProcess(
             f"worker {number} ({self.target})",
-            command,
+            [],  # below: the ready file is in the process's own folder
             cwd=self.app_file.parent,
             env=child_environment(self.env),
         )
+        process.command = [
+            *(sys.executable, "-P", str(WORKER_MAIN)),  # -P: see worker_main.py
+            *(str(self.app_file), self.app, HOST, str(port), str(ready_file(process))),
+        ]
         launched.append(process.start())
         return process, port
 
@@ -205,17 +244,25 @@ class Workers(Sequence[Worker]):
         printer.text(repr(self))
 
 
+def valid_ports(ports: Sequence[int], count: int) -> bool:
+    numbers = list(ports)
+    return len(numbers) == count == len(set(numbers)) and all(
+        type(port) is int and 1024 <= port <= 65535 for port in numbers
+    )
+
+
 def serve_workers(
     app_file: str | Path,
     count: int = 2,
     *,
     app: str = "app",
     env: dict[str, str] | None = None,
+    ports: Sequence[int] | None = None,
 ) -> Workers:
     """Serve ``app_file``'s ``app`` with ``count`` uvicorn processes on loopback ports.
 
     The workers inherit the kernel's environment, with ``env`` on top (e.g. the address
-    of a Redis server). Stop them with ``stop()``; a ``with`` block or the kernel's exit
-    does it too.
+    of a Redis server). ``ports`` pins each worker's port (free ones by default). Stop
+    them with ``stop()``; a ``with`` block or the kernel's exit does it too.
     """
-    return Workers(app_file, count, app=app, env=env).start()
+    return Workers(app_file, count, app=app, env=env, ports=ports).start()

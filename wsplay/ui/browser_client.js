@@ -7,6 +7,8 @@ const PROXY_NOTE =
   "It accepts the first subprotocol offered before your handler chooses, and does not " +
   "pass close codes on: each side sees 1005.";
 const MAX_NOTES = 6;
+const REPORT_DELAY_MS = 50; // how late a report to the kernel may be
+const REPORT_BATCH = 500; // reports sent at once at most
 
 function isLoopback(host) {
   return host === "localhost" || host === "[::1]" || host === "::1" || /^127\./.test(host);
@@ -78,7 +80,31 @@ function toBase64(buffer) {
 }
 
 function hex(buffer) {
-  return Array.from(new Uint8Array(buffer).slice(0, 40), (b) => b.toString(16).padStart(2, "0")).join(" ");
+  const shown = Array.from(new Uint8Array(buffer, 0, Math.min(40, buffer.byteLength)),
+    (b) => b.toString(16).padStart(2, "0")).join(" ");
+  return buffer.byteLength > 40 ? shown + " …" : shown;
+}
+
+// The start of a text, never half of a surrogate pair (an emoji cut in two).
+function startOf(text, length) {
+  const end = /[\uD800-\uDBFF]/.test(text[length - 1] || "") ? length - 1 : length;
+  return text.slice(0, end);
+}
+
+// Characters as Python counts them (code points), for the size the timeline records.
+function codePoints(text) {
+  return text.length - (text.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g) || []).length;
+}
+
+// What the page tells the kernel of a message: its start and its size, never a whole long
+// payload (a 20 MB message sent back over the comm would cost the page its kernel).
+export function reportOf(data, limit) {
+  if (typeof data === "string") {
+    if (data.length <= limit) return { text: data };
+    return { text: startOf(data, limit), size: codePoints(data) };
+  }
+  const kept = data.byteLength <= limit ? data : data.slice(0, limit);
+  return data.byteLength <= limit ? { base64: toBase64(kept) } : { base64: toBase64(kept), size: data.byteLength };
 }
 
 function render({ model, el }) {
@@ -125,14 +151,55 @@ function render({ model, el }) {
     notes.insertBefore(element("div", "wsp-bc-note", `#${id}: ${text}`), notes.firstChild);
     while (notes.childElementCount > MAX_NOTES) notes.lastChild.remove();
   };
-  const entry = (direction, kind, text) => {
+  // The log keeps the newest max_rows rows (newest first); below them, how many went.
+  const earlier = element("tr", "wsp-bc-earlier");
+  earlier.appendChild(element("td"));
+  earlier.firstChild.colSpan = 4;
+  let dropped = 0;
+  const entry = (direction, kind, text, cut = "") => {
     const line = element("tr", "wsp-bc-" + kind);
     const now = new Date();
     const stamp = now.toTimeString().slice(0, 8) + "." + String(now.getMilliseconds()).padStart(3, "0");
     for (const cell of [stamp, direction, kind, text]) line.appendChild(element("td", "", cell));
+    if (cut) line.lastChild.appendChild(element("i", "wsp-bc-cut", cut));
     log.insertBefore(line, log.firstChild); // newest first, always in view
+    const keep = model.get("max_rows");
+    if (log.rows.length <= keep) return;
+    if (!earlier.isConnected) log.appendChild(earlier);
+    while (log.rows.length - 1 > keep) {
+      earlier.previousSibling.remove();
+      dropped += 1;
+    }
+    earlier.firstChild.textContent = `⋯ ${dropped} earlier messages not shown (the log keeps the newest ${keep})`;
   };
-  const report = (fields) => model.send({ id: current, ...fields });
+  // A text message as the log shows it: the start of a long one, and its size in bytes.
+  const textEntry = (direction, text) => {
+    const limit = model.get("max_text");
+    if (text.length <= limit) {
+      entry(direction, "text", text);
+    } else {
+      const size = new Blob([text]).size; // UTF-8 bytes, counted natively
+      entry(direction, "text", startOf(text, limit), ` … (${size} B in all: only the start is shown)`);
+    }
+  };
+  const reportMessage = (direction, data) =>
+    report({ event: "message", direction, ...reportOf(data, model.get("report_limit")) });
+  // Reports go to the kernel in order. A message that follows another within
+  // REPORT_DELAY_MS waits for the next batch, so a flood is a few comm messages a second,
+  // not one per message; anything else (open, close) goes at once, with what waits.
+  let reports = [];
+  let lastSent = -Infinity;
+  const flushReports = () => {
+    if (reports.length) model.send({ reports });
+    reports = [];
+    lastSent = performance.now();
+  };
+  const report = (fields) => {
+    reports.push({ id: current, ...fields });
+    const quiet = performance.now() - lastSent >= REPORT_DELAY_MS;
+    if (fields.event !== "message" || quiet || reports.length >= REPORT_BATCH) flushReports();
+    else if (reports.length === 1) setTimeout(flushReports, REPORT_DELAY_MS);
+  };
   const describeRoute = () => {
     const chosen = chooseRoute(model.get("route"), model.get("hub_prefix"));
     route.textContent = chosen === "direct"
@@ -175,12 +242,11 @@ function render({ model, el }) {
     };
     socket.onmessage = (message) => {
       if (typeof message.data === "string") {
-        entry("←", "text", message.data);
-        report({ event: "message", direction: "out", text: message.data });
+        textEntry("←", message.data);
       } else {
         entry("←", "bytes", `${message.data.byteLength} B: ${hex(message.data)}`);
-        report({ event: "message", direction: "out", base64: toBase64(message.data) });
       }
+      reportMessage("out", message.data);
     };
     socket.onclose = (event) => {
       socket = null;
@@ -204,8 +270,8 @@ function render({ model, el }) {
   send.onclick = () => {
     if (socket === null || socket.readyState !== WebSocket.OPEN) return;
     socket.send(payload.value);
-    entry("→", "text", payload.value);
-    report({ event: "message", direction: "in", text: payload.value });
+    textEntry("→", payload.value);
+    reportMessage("in", payload.value);
   };
 
   close.onclick = () => {

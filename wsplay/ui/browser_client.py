@@ -34,7 +34,8 @@ import traitlets
 from ..framework.close_codes import ClosedBy, describe_close_code
 from ..runtime.client import ClientCore
 from ..runtime.playground import Playground
-from ..runtime.timeline import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event
+from ..runtime.timeline import ACCEPT, CLOSE, HANDSHAKE, PREVIEW_CHARS, REJECT, Event
+from .client_model import MAX_LOG_LINES, MAX_TEXT_KEPT
 from .inputs import InputError, parse_path, parse_subprotocols
 
 HERE = Path(__file__).parent
@@ -54,6 +55,14 @@ class BrowserClient(anywidget.AnyWidget):
     hub_prefix = traitlets.Unicode("").tag(sync=True)  # JUPYTERHUB_SERVICE_PREFIX, if any
     connection = traitlets.Int(0).tag(sync=True)  # the newest connection's id (0: none yet)
     url = traitlets.Unicode("").tag(sync=True)  # the URL the page opened (set by the page)
+    # Bounds, as the panel's log has them: the page's log keeps the newest max_rows rows and
+    # the first max_text characters of a message; it reports at most report_limit
+    # characters (or bytes) of a message to the kernel, with its size: the timeline keeps
+    # no more, and a long message sent back whole over the comm would cost the page its
+    # kernel connection.
+    max_rows = traitlets.Int(MAX_LOG_LINES).tag(sync=True)
+    max_text = traitlets.Int(MAX_TEXT_KEPT).tag(sync=True)
+    report_limit = traitlets.Int(PREVIEW_CHARS + 1).tag(sync=True)
 
     def __init__(
         self,
@@ -88,6 +97,11 @@ class BrowserClient(anywidget.AnyWidget):
         if content.get("do") == "connect":
             self._connect(content)
             return
+        # A batch of reports, in the order the page saw them (or one report alone).
+        for report in content.get("reports", [content]):
+            self._on_report(report)
+
+    def _on_report(self, content: dict[str, Any]) -> None:
         core = self._cores.get(content.get("id"))
         if core is None:
             return  # one of the oldest connections, forgotten (KEPT_CONNECTIONS)
@@ -98,8 +112,12 @@ class BrowserClient(anywidget.AnyWidget):
             data: str | bytes = content.get("text")
             if data is None:
                 data = base64.b64decode(content.get("base64", ""))
+            size = content.get("size")  # the whole message's, when the page sent its start
+            if not isinstance(size, int) or size < len(data):
+                size = len(data)
+            data = data[: self.report_limit]  # the page's own bound, kept here too
             direction = "in" if content.get("direction") == "in" else "out"
-            _on_loop(core, lambda: core.timeline.message(core.id, "client", direction, data))
+            _on_loop(core, lambda: core.timeline.message(core.id, "client", direction, data, size))
         elif event == "close":
             self._closed(core, content)
 

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 from ..framework.exceptions import InvalidPathError
 from ..framework.routing import example_path
 from ..runtime.client import refuse_route_pattern
-from .client_model import ClientModel
+from .client_model import ClientModel, check_handshake
 from .handshake import handshake_html
 from .inputs import (
     BYTES_FORMATS,
@@ -224,6 +224,7 @@ class ClientView(widgets.VBox):
             raise InputError(str(error)) from None
         headers = parse_headers(self.headers.value)
         subprotocols = parse_subprotocols(self.subprotocols.value)
+        check_handshake(headers, subprotocols)
         self._clear_messages()
         self.model.connect(path, headers, subprotocols)
 

@@ -20,12 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidHeaderValue
+from websockets.headers import validate_subprotocols
+
 from ..framework.close_codes import ClosedBy, describe_close_code
 from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.client import ClientCore
 from ..runtime.timeline_export import close_explanation
 from .handshake import Handshake, accepted, refused
-from .inputs import show_bytes
+from .inputs import InputError, show_bytes
 
 if TYPE_CHECKING:
     from ..runtime.playground import Playground
@@ -35,6 +39,33 @@ MAX_TEXT_KEPT = 2000  # characters of a text message the log keeps, for its view
 MAX_BYTES_KEPT = 1024  # bytes of a binary message the log keeps
 PING_TIMEOUT = 5.0
 BACKPRESSURE = 0.05  # seconds a send may wait before the repeat calls it backpressure
+
+
+def check_handshake(headers: list[tuple[str, str]], subprotocols: list[str]) -> None:
+    """Raise InputError for a header or subprotocol the websockets client would not send.
+
+    The client refuses them before any network I/O, with words about HTTP's grammar; the
+    panel says it next to the boxes instead, with what to type. The rules are websockets'
+    own (its validators), so the two cannot disagree.
+    """
+    for protocol in subprotocols:
+        try:
+            validate_subprotocols([protocol])
+        except ValueError:
+            raise InputError(
+                f"{protocol!r} cannot be offered as a subprotocol: a subprotocol is one word "
+                "of letters, digits and !#$%&'*+-.^_`|~ (no '/', quotes or brackets), "
+                "e.g. chat.v1."
+            ) from None
+    for name, value in headers:
+        try:
+            Headers()[name] = value
+        except InvalidHeaderValue:
+            raise InputError(
+                f"The value of header {name!r} cannot be sent: HTTP header values are "
+                "Latin-1 text without control characters (no €, emoji or CJK). Encode it "
+                "first, e.g. percent-encoded or base64."
+            ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +141,7 @@ class ClientModel:
         self.sent = 0
         self._ending = False  # close() or drop() was asked for: the reader need not say so
         self._leaving: str | None = None  # left while connecting: close once open, why
+        self._open_failed = False  # the newest handshake failed (whoever saw it fail)
 
     # --- state the view reads ----------------------------------------------------------
     @property
@@ -118,8 +150,13 @@ class ClientModel:
 
     @property
     def busy(self) -> bool:
-        """Connecting or connected: a second Connect would start another conversation."""
-        return self.core is not None and self.core.closed_by is None
+        """Connecting or connected: a second Connect would start another conversation.
+
+        A handshake can fail before the core knows it is closed (the websockets client
+        refuses a header or subprotocol before sending anything): ``_open_failed`` ends
+        the "connecting" then too.
+        """
+        return self.core is not None and self.core.closed_by is None and not self._open_failed
 
     def log(self) -> list[LogLine]:
         with self._lock:
@@ -168,6 +205,7 @@ class ClientModel:
             return
         self._ending = False
         self._leaving = None
+        self._open_failed = False
         self.sent = self.received = 0  # the counters are the new connection's
         self.handshake = None
         self.core = self.playground._client_core(path, headers, subprotocols)
@@ -178,10 +216,15 @@ class ClientModel:
         try:
             await core.open()
         except HandshakeRejectedError as error:
+            self._open_failed = True
             self.handshake = refused(core, error)
-            self.note("✗", "refused", str(error))
+            if error.status_code:
+                self.note("✗", "refused", str(error))
+            else:  # no HTTP answer: the server did not refuse, the handshake failed
+                self.note("✗", "error", f"Could not connect: {error.reason}")
             return
-        except Exception as error:
+        except Exception as error:  # anything: the view must leave "connecting"
+            self._open_failed = True
             self.note("✗", "error", f"Could not connect: {error}")
             return
         self.handshake = accepted(core)
