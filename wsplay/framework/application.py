@@ -120,18 +120,7 @@ class Application:
             )
         else:
             status, text = 404, "Not found: this application serves WebSocket routes only."
-        body = text.encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _respond_with_text(send, "http.response", status, text)
 
 
 def _notice(host: Host | None, text: str) -> None:
@@ -148,10 +137,15 @@ async def refuse_handshake(scope: Scope, send: Any, status: int, text: str) -> N
     if "websocket.http.response" not in scope.get("extensions", {}):
         await send({"type": "websocket.close", "code": 1000, "reason": None})
         return
+    await _respond_with_text(send, "websocket.http.response", status, text)
+
+
+async def _respond_with_text(send: Any, kind: str, status: int, text: str) -> None:
+    """A plain-text HTTP response, as ``kind``'s start and body messages."""
     body = text.encode()
     await send(
         {
-            "type": "websocket.http.response.start",
+            "type": f"{kind}.start",
             "status": status,
             "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"),
@@ -159,7 +153,7 @@ async def refuse_handshake(scope: Scope, send: Any, status: int, text: str) -> N
             ],
         }
     )
-    await send({"type": "websocket.http.response.body", "body": body})
+    await send({"type": f"{kind}.body", "body": body})
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str | None) -> None:
