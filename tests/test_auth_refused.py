@@ -39,9 +39,11 @@ def auth_above_the_route() -> Router:
 
 
 def refusal(url: str) -> tuple[int, str]:
-    with pytest.raises(InvalidStatus) as refused:
-        with connect(f"{url}/admin", open_timeout=TIMEOUT) as client:
-            pytest.fail(f"served to anyone: {client.recv(timeout=TIMEOUT)!r}")
+    with (
+        pytest.raises(InvalidStatus) as refused,
+        connect(f"{url}/admin", open_timeout=TIMEOUT) as client,
+    ):
+        pytest.fail(f"served to anyone: {client.recv(timeout=TIMEOUT)!r}")
     response = refused.value.response
     return response.status_code, response.body.decode()
 
