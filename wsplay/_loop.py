@@ -151,10 +151,12 @@ class LoopThread:
         )
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the loop, cancel what still runs on it, and join the thread."""
+        """Stop the loop, cancel what still runs on it, and join the thread (unless called
+        on that thread: then it ends once the current callback returns)."""
         if self.alive:
             self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(timeout)
+            if not self.in_loop_thread:
+                self._thread.join(timeout)
         elif not self._thread.ident and not self.loop.is_closed():
             self.loop.close()  # never started
 

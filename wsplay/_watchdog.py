@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 BEAT_INTERVAL = 0.02  # how often the loop says it is alive
 REINTERRUPT_AFTER = 1.0  # a handler that swallowed the interruption gets another one
 PROBE_WAIT = 0.2  # how long unblock() lets the loop take to answer before it interrupts
+ONE_CALL_AFTER = 0.8  # interrupted, not answering, not moving this long: inside one C call
 # The loop is waiting for I/O, not blocked, when its thread is inside one of these.
 _IDLE_FUNCTIONS = {"select", "poll", "epoll", "_run_once"}
 
@@ -64,6 +65,7 @@ class Stall:
     code: str  # that line's source, stripped
     task: asyncio.Task[Any] | None  # the task that was running, if one was
     handler: str = ""  # "the handler for /spin (connection #3)", when the owner knows
+    function: str = ""  # the learner's function the loop is stuck in ("spin")
     interrupted: bool = False
     over: bool = False
 
@@ -101,6 +103,7 @@ class LoopWatchdog:
         self._beat_handle: asyncio.TimerHandle | None = None
         self._stopped = threading.Event()
         self._interrupted_at: float | None = None
+        self._given_up_on: float | None = None  # the episode unblock() found stuck in a call
         self._thread = threading.Thread(
             target=self._watch, name=f"{loop_thread.name}-watchdog", daemon=True
         )
@@ -162,7 +165,7 @@ class LoopWatchdog:
         found = self._stuck_at()
         if found is None:
             return  # the loop is idle, the GIL was busy elsewhere: nobody to blame here
-        where, code = found
+        where, code, function = found
         task = _current_task(self.loop_thread.loop)
         handler = ""
         if task is not None:
@@ -170,7 +173,7 @@ class LoopWatchdog:
                 handler = self.describe_task(task)
             except Exception:
                 handler = ""
-        self.stall = Stall(time.time() - lag, lag, where, code, task, handler)
+        self.stall = Stall(time.time() - lag, lag, where, code, task, handler, function)
         self._report(self.stall)
 
     def _end_episode(self) -> None:
@@ -185,17 +188,22 @@ class LoopWatchdog:
         with contextlib.suppress(Exception):  # a broken listener must not kill the watchdog
             self.on_stall(stall)
 
-    def _stuck_at(self) -> tuple[str, str] | None:
-        """Where the loop's thread is, in learner code: (where, code); None when idle."""
-        ident = self.loop_thread.ident
-        frame = sys._current_frames().get(ident) if ident is not None else None
+    def _stuck_at(self) -> tuple[str, str, str] | None:
+        """Where the loop's thread is, in learner code: (where, code, function); None when
+        idle."""
+        frame = self._innermost_frame()
         if frame is None or frame.f_code.co_name in _IDLE_FUNCTIONS:
             return None
         user = _innermost_user_frame(frame)
         if user is None:
-            return "", ""  # blocked in a library (e.g. a callback): still worth saying
+            return "", "", ""  # blocked in a library (e.g. a callback): still worth saying
         line = linecache.getline(user.f_code.co_filename, user.f_lineno).strip()
-        return describe_location(user.f_code.co_filename, user.f_lineno), line
+        where = describe_location(user.f_code.co_filename, user.f_lineno)
+        return where, line, user.f_code.co_name
+
+    def _innermost_frame(self) -> FrameType | None:
+        ident = self.loop_thread.ident
+        return sys._current_frames().get(ident) if ident is not None else None
 
     def interrupt(self, reason: str, *, now: bool = False) -> bool:
         """Raise HandlerInterrupted in the loop's thread if it is stuck in learner code.
@@ -228,20 +236,38 @@ class LoopWatchdog:
 
         The loop is asked directly (a no-op task), so a handler that began to spin an
         instant ago, before the threshold, is caught too. A handler stuck inside one long C
-        call (``time.sleep(60)``) only sees the interruption when that call returns.
+        call (``time.sleep(60)``) only sees the interruption when that call returns: once
+        the loop has been interrupted and its thread has stood still on one instruction for
+        ``ONE_CALL_AFTER`` s, this gives up early (False), and at once for the rest of that
+        episode.
         """
         deadline = time.monotonic() + timeout
+        still: tuple[FrameType | None, int, float] | None = None  # (frame, instruction, since)
         while self.loop_thread.alive:
+            if self.stall is not None and self.stall.started == self._given_up_on:
+                return False  # this episode was found stuck in one call already
             probe = self.loop_thread.submit(asyncio.sleep(0))
             try:
                 probe.result(min(PROBE_WAIT, max(0.01, deadline - time.monotonic())))
                 return True
             except TimeoutError:
                 probe.cancel()
-            if time.monotonic() > deadline:
-                return False
+            now = time.monotonic()
+            frame = self._innermost_frame()
+            here = (frame, frame.f_lasti if frame is not None else -1)
+            if still is None or still[:2] != here:
+                still = (*here, now)
+            elif self._interrupted_at is not None and now - still[2] >= ONE_CALL_AFTER:
+                return self._give_up()
+            if now > deadline:
+                return self._give_up()
             self.interrupt(reason, now=True)
         return True
+
+    def _give_up(self) -> bool:
+        if self.stall is not None:
+            self._given_up_on = self.stall.started
+        return False
 
 
 def stall_sentence(stall: Stall, interrupt_after: float | None = None) -> str:
@@ -271,6 +297,24 @@ def stall_sentence(stall: Stall, interrupt_after: float | None = None) -> str:
             "pg.restart() stops it now."
         )
     return sentence
+
+
+def stuck_in_one_call_sentence(stall: Stall | None) -> str:
+    """What ``stop()`` says when a handler is stuck inside one call it cannot interrupt."""
+    if stall is not None and stall.in_handler:
+        function = f", {stall.function}()," if stall.function else ""
+        who = f"{stall.handler or 'a handler'}{function}"
+        what = f"{who[0].upper()}{who[1:]} is stuck inside one long call at {stall.where}"
+        what, fix = f"{what}: `{stall.code}`", _fix_for(stall.code)
+    else:
+        what, fix = "The server's thread is stuck inside one long call", _fix_for("")
+    return (
+        f"{what}. Python cannot stop such a call from outside until it returns, so the "
+        "playground stopped without waiting: the port is free and wsplay.start() starts a "
+        "new server at once. Until the call returns, the old server's thread waits in the "
+        "background and that handler's connections get no answer; then they are closed and "
+        f"the thread ends by itself. Fix: {fix}"
+    )
 
 
 def _fix_for(code: str) -> str:

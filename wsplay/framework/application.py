@@ -2,8 +2,10 @@
 
 What a client sees, as with BlackSheep on uvicorn: an exception before ``accept()`` refuses
 the handshake (HTTP 403); an exception after it closes with 1011 and ``str(exc)`` as the
-reason; an unknown path is refused (403). Unlike BlackSheep, a handler that returns after
-``accept()`` closes with 1000, and a client that disconnects is not logged as an error.
+reason; an unknown path is refused (403). A handler under BlackSheep's ``@auth``, which
+wsplay does not enforce, is refused (403, with a body that says why). Unlike BlackSheep, a
+handler that returns after ``accept()`` closes with 1000, and a client that disconnects is
+not logged as an error.
 
     app = Application()          # serves the routes of @ws
     uvicorn.run(app)
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .binding import auth_refusal
 from .errors import Host, host_of
 from .exceptions import WebSocketDisconnectError
 from .routing import Route, Router, default_router
@@ -61,6 +64,13 @@ class Application:
             await websocket.close()
             return
         route, websocket.route_values = found
+        refusal = auth_refusal(
+            route.handler, route.pattern.text, "so wsplay refuses every connection (HTTP 403)"
+        )
+        if refusal is not None:
+            _notice(host, refusal)
+            await refuse_handshake(scope, send, 403, refusal)
+            return
         try:
             await route.binder.call(websocket)
         except WebSocketDisconnectError as disconnect:
@@ -110,18 +120,7 @@ class Application:
             )
         else:
             status, text = 404, "Not found: this application serves WebSocket routes only."
-        body = text.encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _respond_with_text(send, "http.response", status, text)
 
 
 def _notice(host: Host | None, text: str) -> None:
@@ -129,6 +128,32 @@ def _notice(host: Host | None, text: str) -> None:
         host.on_notice(text)
     else:
         logger.warning("%s", text)
+
+
+async def refuse_handshake(scope: Scope, send: Any, status: int, text: str) -> None:
+    """Answer the handshake with HTTP ``status`` and ``text`` as the body, where the server
+    can send a denial response (ASGI's ``websocket.http.response``); else a close before
+    accept, which servers turn into a bare 403."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1000, "reason": None})
+        return
+    await _respond_with_text(send, "websocket.http.response", status, text)
+
+
+async def _respond_with_text(send: Any, kind: str, status: int, text: str) -> None:
+    """A plain-text HTTP response, as ``kind``'s start and body messages."""
+    body = text.encode()
+    await send(
+        {
+            "type": f"{kind}.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": f"{kind}.body", "body": body})
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str | None) -> None:

@@ -122,14 +122,9 @@ def bind_handler(handler: Callable[..., Any], pattern: RoutePattern) -> HandlerB
             "not `async def`, and it must await websocket.accept() and the messages. "
             f"Write:\n    {example}"
         )
-    if getattr(handler, "auth", False) is True and hasattr(handler, "auth_policy"):
-        raise InvalidRouteError(
-            f"The handler {name}() for {pattern.text!r} is decorated with BlackSheep's "
-            "@auth(...), which wsplay does not enforce: it would be served to anyone. Remove "
-            "@auth and check the credentials in the handler before `await websocket.accept()` "
-            "(a token in websocket.query, or a cookie in websocket.headers), or serve it with "
-            "BlackSheep and its authentication."
-        )
+    refusal = auth_refusal(handler, pattern.text, "so it cannot be registered")
+    if refusal is not None:
+        raise InvalidRouteError(refusal)
     signature = inspect.signature(handler)
     hints = _type_hints(handler)
     websocket_name = _find_websocket_parameter(signature, hints)
@@ -155,6 +150,25 @@ def bind_handler(handler: Callable[..., Any], pattern: RoutePattern) -> HandlerB
             )
         arguments.append(_plan_argument(parameter, hints.get(parameter.name, _EMPTY), pattern))
     return HandlerBinder(handler, websocket_name, arguments)
+
+
+def auth_refusal(handler: Callable[..., Any], pattern: str, outcome: str) -> str | None:
+    """Why a handler under BlackSheep's ``@auth(...)`` is not served, or None without it.
+
+    Checked when the handler registers and again when a connection arrives: ``@auth``
+    written above ``@ws`` (BlackSheep's own order) marks the handler only after the route
+    registered it. ``outcome`` says what wsplay does about it, for the sentence.
+    """
+    if not (getattr(handler, "auth", False) is True and hasattr(handler, "auth_policy")):
+        return None
+    name = getattr(handler, "__name__", "handler")
+    return (
+        f"The handler {name}() for {pattern!r} is decorated with BlackSheep's @auth(...), "
+        f"which wsplay does not enforce: it would be served to anyone, {outcome}. Remove "
+        "@auth and check the credentials in the handler before `await websocket.accept()` "
+        "(a token in websocket.query, or a cookie in websocket.headers), or serve it with "
+        "BlackSheep and its authentication."
+    )
 
 
 def _is_async(handler: Callable[..., Any]) -> bool:

@@ -4,8 +4,14 @@ Patterns are BlackSheep's: ``/chat/{room}``, ``/chat/:room``, ``/chat/<room>``, 
 ``{int:id}``, ``{float:x}``, ``{uuid:u}``, ``{path:rest}``, and ``*`` (the rest of the path,
 as ``tail``). Matching ignores case and a trailing slash.
 
-Registering a pattern again replaces its handler for *new* connections: re-running a
-notebook cell just works, and open connections keep the code they started with.
+A route's identity is its *shape*: the pattern with each parameter, whatever its syntax,
+name or type, as one slot (``/chat/{room}``, ``/chat/{name}``, ``/chat/:who`` and
+``/chat/{int:id}`` are one route); a ``{path:...}`` or ``*`` parameter, which spans slashes,
+is a slot of its own kind. Registering a route of the same shape replaces its
+handler for *new* connections: re-running a notebook cell just works, even after renaming a
+parameter or changing its type, and open connections keep the code they started with.
+Patterns of different shapes that overlap (``/chat/{room}`` and ``/chat/lobby``) are both
+kept, and the most specific one serves a path, in BlackSheep's order (``match_order``).
 
     router = Router()
     router.add_ws("/echo/{name}", echo)
@@ -52,10 +58,13 @@ class RoutePattern:
     regex: re.Pattern[str]
     parameters: tuple[str, ...]
 
+    shape: str = ""  # lower case, no trailing slash, each parameter "{}" ("{*}" for a path)
+    greedy: bool = False  # a {path:...} or * parameter, which spans slashes
+
     @property
     def key(self) -> str:
-        """Two patterns with the same key match the same paths (case, trailing slash)."""
-        return self.text.rstrip("/").lower() or "/"
+        """Two patterns with the same key are one route: re-registering replaces it."""
+        return self.shape
 
 
 def compile_pattern(pattern: str) -> RoutePattern:
@@ -70,7 +79,7 @@ def compile_pattern(pattern: str) -> RoutePattern:
             f"pattern, got {pattern!r}."
         )
     text = pattern if pattern.startswith("/") else "/" + pattern
-    regex, names, position = ["^"], [], 0
+    regex, names, shape, greedy, position = ["^"], [], [], False, 0
     for match in _PARAMETER.finditer(text):
         literal = _literal(text, text[position : match.start()])
         if match["star"] and literal.endswith("/"):
@@ -83,10 +92,34 @@ def compile_pattern(pattern: str) -> RoutePattern:
                 f"{text!r} names the parameter {name!r} twice."
             )
         names.append(name)
+        greedy = greedy or kind == "path"
+        shape.append(text[position : match.start()].lower() + ("{*}" if kind == "path" else "{}"))
         regex.append(f"(?P<{name}>{_VALUE_PATTERNS[kind]})")
         position = match.end()
     regex.append(_literal(text, text[position:]).rstrip("/") + "/?$")
-    return RoutePattern(text, re.compile("".join(regex), re.IGNORECASE), tuple(names))
+    shape.append(text[position:].lower())
+    return RoutePattern(
+        text,
+        re.compile("".join(regex), re.IGNORECASE),
+        tuple(names),
+        "".join(shape).rstrip("/") or "/",
+        greedy,
+    )
+
+
+def match_order(pattern: RoutePattern) -> tuple[bool, bool, int, int]:
+    """Which of two overlapping routes serves a path: the smaller key, as BlackSheep sorts
+    its routes when the app starts (the catch-all ``*`` last, then routes with a
+    ``{path:...}`` or ``*`` parameter, then more parameters later, then fewer slashes later;
+    registration order between equals). So ``/chat/lobby`` serves ``/chat/lobby`` before
+    ``/chat/{room}``, whichever was registered first.
+    """
+    return (
+        pattern.text == "/*",
+        pattern.greedy,
+        len(pattern.parameters),
+        -pattern.text.count("/"),
+    )
 
 
 def _literal(pattern: str, chunk: str) -> str:
@@ -200,38 +233,48 @@ class Router:
 
     The route table is replaced as a whole on each change (copy on write), so the server's
     thread always matches against a consistent table while a cell registers a new handler.
+    It is kept twice: in registration order (what ``routes`` lists) and in match order.
     """
 
     def __init__(self) -> None:
-        self._routes: tuple[Route, ...] = ()
+        self._table: tuple[tuple[Route, ...], tuple[Route, ...]] = ((), ())
         self._lock = threading.Lock()
-        self._listeners: list[Callable[[Router], None]] = []
 
     @property
     def routes(self) -> tuple[Route, ...]:
-        return self._routes
+        """The routes in the order they were first registered."""
+        return self._table[0]
 
     def __iter__(self):
-        return iter(self._routes)
+        return iter(self.routes)
 
     def __len__(self) -> int:
-        return len(self._routes)
+        return len(self.routes)
 
     def add_ws(self, pattern: str, handler: Handler, *, name: str | None = None) -> Route:
-        """Serve WebSocket connections to ``pattern`` with ``handler``; returns the route."""
+        """Serve WebSocket connections to ``pattern`` with ``handler``; returns the route.
+
+        A route of the same shape is replaced (its place in the list is kept), and when its
+        pattern was written differently the change is said once, as a warning: it is how a
+        learner who renamed a parameter learns that the old pattern is gone.
+        """
         compiled = compile_pattern(pattern)
         route = Route(compiled, handler, bind_handler(handler, compiled), name)
         with self._lock:
-            routes = list(self._routes)
-            for index, existing in enumerate(routes):
-                if existing.pattern.key == compiled.key:
-                    routes[index] = route
-                    logger.info("Route %s now served by %s", compiled.text, _name(handler))
-                    break
-            else:
+            routes = list(self.routes)
+            replaced = next((r for r in routes if r.pattern.key == compiled.key), None)
+            if replaced is None:
                 routes.append(route)
-            self._routes = tuple(routes)
-        self._notify()
+            else:
+                routes[routes.index(replaced)] = route
+            self._set(routes)
+        if replaced is not None and replaced.pattern.text != compiled.text:
+            logger.warning(
+                "%s replaces %s, the route of the same shape: new connections now go to %s().",
+                compiled.text,
+                replaced.pattern.text,
+                _name(handler),
+            )
         return route
 
     def ws(self, pattern: str, *, name: str | None = None) -> Callable[[Handler], Handler]:
@@ -248,38 +291,30 @@ class Router:
         return decorator
 
     def remove_ws(self, pattern: str) -> bool:
-        """Stop serving ``pattern`` for new connections; True if it was registered."""
+        """Stop serving ``pattern``'s route (its shape) for new connections; True if it was
+        registered."""
         key = compile_pattern(pattern).key
         with self._lock:
-            kept = tuple(route for route in self._routes if route.pattern.key != key)
-            removed = len(kept) != len(self._routes)
-            self._routes = kept
-        if removed:
-            self._notify()
+            kept = [route for route in self.routes if route.pattern.key != key]
+            removed = len(kept) != len(self.routes)
+            self._set(kept)
         return removed
 
     def clear(self) -> None:
         with self._lock:
-            self._routes = ()
-        self._notify()
+            self._set([])
 
     def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
-        for route in self._routes:
+        for route in self._table[1]:
             values = route.match(path)
             if values is not None:
                 return route, values
         return None
 
-    def on_change(self, listener: Callable[[Router], None]) -> None:
-        """Call ``listener(router)`` after every change of the route table (for live UIs)."""
-        self._listeners.append(listener)
-
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(self)
-            except Exception:
-                logger.exception("A route listener failed")
+    def _set(self, routes: list[Route]) -> None:
+        """One assignment: a reader sees the old table or the new one, never half of each."""
+        by_order = sorted(routes, key=lambda route: match_order(route.pattern))
+        self._table = (tuple(routes), tuple(by_order))
 
 
 def _name(handler: Handler) -> str:

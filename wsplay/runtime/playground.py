@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from .._loop import LoopThread
 from .._session import Headers
-from .._watchdog import Stall
+from .._watchdog import Stall, stuck_in_one_call_sentence
 from ..framework import Application, Router
 from ..framework.errors import logged_failures
 from .apps import AppRoute, route_patterns, route_table
@@ -188,10 +188,11 @@ class Playground(Connects):
     def start(self) -> Playground:
         """Start serving; does nothing if already running. Raises PortInUseError."""
         with self._lock:
-            if self.running:
-                self._unblock("wsplay.start() was called while this handler blocked the server")
+            if self.running and self._unblock(
+                "wsplay.start() was called while this handler blocked the server"
+            ):
                 return self
-            self.stop()  # what a server that died left behind
+            self.stop()  # what a server that died, or is stuck in one call, left behind
             self._warn_if_not_loopback()
             with contextlib.ExitStack() as resources:
                 resources.enter_context(logged_failures(unhosted=say))
@@ -206,8 +207,11 @@ class Playground(Connects):
                         ServerHooks(self._on_stall, self._describe_task, self._notice),
                     )
                 )
-                # Its shutdown runs while the server is still up, after the 1001 round.
-                resources.callback(lambda: see_off(recorders[0].app, server.loop))
+                # Its shutdown runs while the server is still up, after the 1001 round (not
+                # on a loop stuck inside one call: stop() does not wait for that).
+                resources.callback(
+                    lambda: server.abandoned or see_off(recorders[0].app, server.loop)
+                )
                 self._running = _Running(server, recorders[0], resources.pop_all())
             _started.add(self)
             return self
@@ -235,7 +239,7 @@ class Playground(Connects):
         loop is stopped first, and what cannot be closed politely is closed anyway.
         """
         with self._lock:
-            running, self._running = self._running, None
+            running = self._running
             if running is None:
                 return
             _started.discard(self)
@@ -243,6 +247,9 @@ class Playground(Connects):
                 if running.server.alive:
                     self._end_conversations(running, timeout)
             finally:
+                # Only now: until here the watchdog may still name a handler that holds
+                # the loop, and it finds the handler's connection through _running.
+                self._running = None
                 running.resources.close()
                 self._notices.flush()
 
@@ -254,10 +261,8 @@ class Playground(Connects):
     def _end_conversations(self, running: _Running, timeout: float) -> None:
         server = running.server
         if not server.unblock("the playground is stopping, and this handler blocked it"):
-            say(
-                "a handler is still blocking the server (inside one long call, such as "
-                "time.sleep): the playground stops without closing its connections politely."
-            )
+            say(stuck_in_one_call_sentence(server.stall))
+            server.abandon()
             return
 
         async def close_all() -> None:
@@ -272,9 +277,9 @@ class Playground(Connects):
         except Exception as error:
             say(f"stopping: not every connection heard the 1001 ({error})")
 
-    def _unblock(self, reason: str) -> None:
-        if self._running is not None:
-            self._running.server.unblock(reason)
+    def _unblock(self, reason: str) -> bool:
+        """Free the server's loop from a handler that holds it; False if it is stuck."""
+        return self._running is None or self._running.server.unblock(reason)
 
     def _warn_if_not_loopback(self) -> None:
         if not is_loopback_host(self.host):

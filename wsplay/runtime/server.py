@@ -87,13 +87,14 @@ class ServerThread:
     _resources: contextlib.ExitStack[None] = field(default_factory=contextlib.ExitStack, init=False)
     _server: uvicorn.Server = field(init=False)
     _serving: concurrent.futures.Future[None] = field(init=False)
+    _abandoned: bool = field(default=False, init=False)
 
     def __enter__(self) -> ServerThread:
         with contextlib.ExitStack() as stack:
             sock = stack.enter_context(_listening_socket(self.host, self.port))
             self.port = sock.getsockname()[1]
             self.loop = LoopThread(f"wsplay-server-{self.port}").start()
-            stack.callback(self.loop.stop, STOP_STEP_TIMEOUT)
+            stack.callback(self._stop_loop)
             if self.options.block_threshold is not None:
                 self.watchdog = LoopWatchdog(
                     self.loop,
@@ -144,8 +145,19 @@ class ServerThread:
             time.sleep(0.002)
 
     @property
+    def abandoned(self) -> bool:
+        """``abandon`` was called: the loop is stuck inside one call, nobody waits on it."""
+        return self._abandoned
+
+    @property
     def alive(self) -> bool:
-        return self._server.started and not self._serving.done() and self.loop.alive
+        """Serving: started, not finished, and not given up on (``abandon``)."""
+        return (
+            self._server.started
+            and not self._serving.done()
+            and self.loop.alive
+            and not self._abandoned
+        )
 
     def unblock(self, reason: str) -> bool:
         """Stop a handler that holds the loop; True when the loop is free again."""
@@ -153,17 +165,40 @@ class ServerThread:
             return True  # unwatched: nothing can be stopped, each later step is bounded
         return self.watchdog.unblock(reason, STOP_STEP_TIMEOUT)
 
+    @property
+    def stall(self) -> Stall | None:
+        """Where a handler holds the loop now, if one does (the watchdog's view)."""
+        return self.watchdog.stall if self.watchdog is not None else None
+
     def close(self) -> None:
         """Release everything, last taken first; never raises, always finishes."""
         with contextlib.suppress(Exception):
             self._resources.close()
 
+    def abandon(self) -> None:
+        """Close without waiting for a loop stuck inside one call (``unblock`` said False).
+
+        The port and the watchdog are released now; uvicorn is told to exit, and the loop
+        stops itself once uvicorn has shut down, when the call returns: the thread then
+        ends on its own. Nothing here waits on that thread, so a new server starts at once.
+        """
+        self._abandoned = True
+        self.close()
+
     def _shut_down(self) -> None:
         self._server.should_exit = True
+        if self._abandoned:
+            return
         try:
             self._serving.result(STOP_STEP_TIMEOUT)
         except Exception:
             self._server.force_exit = True
+
+    def _stop_loop(self) -> None:
+        if self._abandoned:
+            self._serving.add_done_callback(lambda _: self.loop.stop())
+        else:
+            self.loop.stop(STOP_STEP_TIMEOUT)
 
 
 async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
