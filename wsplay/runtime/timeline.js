@@ -8,7 +8,6 @@ const SERVER_W = 92;
 const LANE_MIN = 120;
 const LANE_MAX = 480;
 const COLLAPSED_W = 30;
-const AUTO_COLLAPSE = 10; // more lanes than this: closed connections' lanes start narrow
 const FAN_OUT_WINDOW = 0.25; // seconds: the same message to several lanes is one fan-out
 const LABEL_CHAR_W = 6.7; // px per character of a label (11 px monospace)
 const KINDS = ["handshake", "accept", "reject", "message", "ping", "pong", "close", "error", "warning"];
@@ -117,7 +116,8 @@ function render({ model, el }) {
     const ids = laneIds();
     fillConnections(ids);
     const closed = closedIds();
-    const narrow = (id) => collapsed.has(id) ? collapsed.get(id) : ids.length > AUTO_COLLAPSE && closed.has(id);
+    // A closed connection's lane starts narrow: the room goes to the ones still talking.
+    const narrow = (id) => collapsed.has(id) ? collapsed.get(id) : closed.has(id);
     const open = ids.filter((id) => !narrow(id)).length;
     const room = Math.max(0, (scroller.clientWidth || 800) - TIME_W - SERVER_W - 4);
     const laneW = Math.max(LANE_MIN, Math.min(LANE_MAX,

@@ -24,6 +24,8 @@ from ..framework.close_codes import ClosedBy, describe_close_code
 from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.client import ClientCore
 from ..runtime.timeline_export import close_explanation
+from ..runtime.wire import Frame
+from .frame_view import frame_row
 from .handshake import Handshake, accepted, refused
 from .inputs import show_bytes
 
@@ -47,6 +49,7 @@ class LogLine:
     text: str  # the line as words (a message's preview, hex for bytes)
     data: str | bytes | None = None  # a message itself (cut), for the hex/base64/JSON views
     cut: bool = False  # data holds only the start of the message
+    frames: tuple[Frame, ...] = ()  # a message's frames on the wire, as the client saw them
 
     def row(self) -> dict[str, Any]:
         """What the page needs to draw the line (JSON)."""
@@ -64,6 +67,8 @@ class LogLine:
             row["text"] = self.data if isinstance(self.data, str) else self.text
         if self.cut:
             row["cut"] = True
+        if self.frames:
+            row["frames"] = [frame_row(frame) for frame in self.frames]
         return row
 
 
@@ -137,9 +142,12 @@ class ClientModel:
         size: int | None = None,
         data: str | bytes | None = None,
         cut: bool = False,
+        frames: tuple[Frame, ...] = (),
     ) -> None:
         with self._lock:
-            line = LogLine(self.version + 1, time.time(), direction, kind, size, text, data, cut)
+            line = LogLine(
+                self.version + 1, time.time(), direction, kind, size, text, data, cut, frames
+            )
             self._log.append(line)
             self.version += 1
             self._changed.notify_all()
@@ -205,13 +213,31 @@ class ClientModel:
         self._note_message("←", data)
 
     def _note_message(self, direction: str, data: str | bytes) -> None:
+        # The wire has the message's frames by now (parsed before the reader gets the
+        # message; written before send returns): the n-th message of a direction is the
+        # n-th the wire counted.
+        frames = self._frames(direction)
         if isinstance(data, bytes):
             kept = data[:MAX_BYTES_KEPT]
-            self.note(direction, "bytes", show_bytes(data), len(data), kept, len(kept) < len(data))
+            self.note(
+                direction, "bytes", show_bytes(data), len(data), kept, len(kept) < len(data),
+                frames,
+            )  # fmt: skip
         else:
             kept = data[:MAX_TEXT_KEPT]
             preview = data if len(data) <= 200 else data[:200] + "…"
-            self.note(direction, "text", preview, len(data.encode()), kept, len(kept) < len(data))
+            self.note(
+                direction, "text", preview, len(data.encode()), kept, len(kept) < len(data),
+                frames,
+            )  # fmt: skip
+
+    def _frames(self, direction: str) -> tuple[Frame, ...]:
+        core = self.core
+        if core is None:
+            return ()
+        if direction == "→":
+            return core.wire.message_frames("sent", self.sent)
+        return core.wire.message_frames("received", self.received)
 
     def _note_close(self, code: int | None, reason: str, by: str) -> None:
         why = f" {reason!r}" if reason else ""

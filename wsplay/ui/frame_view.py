@@ -1,0 +1,55 @@
+"""A logged message's frames, as the page draws them under the message (client_log.js).
+
+Each frame goes to the page as the fields RFC 6455 §5.2 puts in its header (FIN, RSV1-3,
+the opcode, MASK, the 7-bit length and what follows it, the mask key) and the first bytes
+of its payload, on the wire and unmasked: the words come from runtime/wire.py, the same a
+cell's ``conn.wire.describe()`` prints, so the panel and notebook 03 say one thing.
+
+    frame_row(frame)   # {"fin": 1, "op": 1, "kind": "text", "mask": "1a 2b 3c 4d", ...}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..runtime.wire import Frame, fragment_note, length_note, readable_payload
+
+
+def frame_row(frame: Frame) -> dict[str, Any]:
+    """What the page needs to draw one frame (JSON)."""
+    first, second = frame.header[0], frame.header[1]
+    row: dict[str, Any] = {
+        "dir": frame.direction,
+        "fin": int(frame.fin),
+        "rsv": [int(bit) for bit in frame.rsv],
+        "op": frame.opcode,
+        "kind": frame.kind,
+        "note": fragment_note(frame).strip(" ()"),
+        "masked": int(frame.mask_key is not None),
+        "len7": second & 0x7F,
+        "len": frame.length,
+        "enc": frame.length_encoding,
+        "enc_note": length_note(frame).strip(" ()"),
+        "bits": [f"{first:08b}", f"{second:08b}"],
+        "header": frame.header.hex(" "),
+    }
+    if frame.mask_key is not None:
+        row["mask"] = frame.mask_key.hex(" ")
+    if frame.length:
+        row["wire"] = frame.payload.hex(" ")
+        row["more"] = frame.length > len(frame.payload)
+        if frame.mask_key is not None:
+            row["unmasked"] = frame.unmasked().hex(" ")
+        row["app"] = readable_payload(frame)
+    return row
+
+
+def frames_text(rows: list[dict[str, Any]]) -> str:
+    """The frame rows a log line carries, one per line, as words (tests, plain text)."""
+    return "\n".join(
+        f"{row['dir']} FIN={row['fin']} RSV={''.join(map(str, row['rsv']))} "
+        f"opcode={row['op']:#x} ({row['kind']}) MASK={row['masked']}"
+        + (f" key={row['mask']}" if "mask" in row else "")
+        + f" length={row['len']} ({row['enc']}) header={row['header']}"
+        for row in rows
+    )
