@@ -107,7 +107,9 @@ class ClientView(widgets.VBox):
             placeholder="/path",
             options=_example_paths(model.playground.routes),
             ensure_option=False,
-            layout=widgets.Layout(flex="1 1 90px", width="auto", min_width="90px"),
+            layout=widgets.Layout(
+                flex="1 1 90px", width="auto", min_width="90px", max_width="420px"
+            ),
         )
         self.path.add_class("wsplay-path")  # the route list puts a path in it (route_list.js)
         self.connect_button = _button("Connect", style="primary")
