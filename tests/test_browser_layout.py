@@ -6,7 +6,8 @@ the payload box's hint is italic words, not a message; the log's encoding switch
 only on hover or with its toggle; a long message shows its start and "show all"; a closed
 connection's lane is narrower than an open one's; and a click on a message shows the
 frames that carried it (MASK=1 and the key for what the client sent, MASK=0 for what it
-received), inside the client's card. Screenshots go to test-artifacts/.
+received), inside the client's card; its handshake shows the bytes of both heads and the
+Sec-WebSocket-Accept worked out. Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -198,6 +199,21 @@ def _three_clients_and_the_frames(page, prefix: str) -> None:
     assert inside == [True, True], f"a frame overflows its card: {inside}"
     sent.scroll_into_view_if_needed()
     _shot(page, f"{prefix}-frames-900.png", first)
+
+    first.locator("summary", has_text="Handshake #").click()
+    shown = first.locator(".wsplay-handshake")
+    shown.locator("summary", has_text="On the wire").click()
+    raw = shown.locator("code.wsp-hs-raw").first
+    raw.wait_for(timeout=TIMEOUT_MS)
+    assert raw.inner_text().startswith("GET /echo HTTP/1.1\\r\\n")  # the CR LF shown
+    worked = shown.locator("code.wsp-hs-accept").inner_text()
+    assert "SHA-1" in worked and "(matches the server's answer)" in worked
+    assert shown.evaluate(
+        "(hs) => [...hs.querySelectorAll('code')].every((c) => c.scrollWidth <= c.clientWidth + 1"
+        " && c.getBoundingClientRect().right <= hs.getBoundingClientRect().right + 1)"
+    ), "a line of the handshake's bytes runs out of the card"
+    raw.scroll_into_view_if_needed()
+    _shot(page, f"{prefix}-handshake-bytes-900.png", first)
 
 
 def _check(page, prefix: str) -> None:

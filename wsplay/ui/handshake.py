@@ -138,8 +138,9 @@ def _head_html(head: str) -> str:
 def _wire_html(info: Handshake) -> str:
     if not info.raw_request:
         return ""
-    parts = [
-        "<div class='wsp-hs-title'>On the wire (the bytes the client wrote and read)</div>",
+    parts = [  # folded: the same headers as above, as bytes, for whoever wants them
+        "<details class='wsp-hs-wire'><summary>On the wire: the bytes the client wrote and "
+        "read, and Sec-WebSocket-Accept worked out</summary>",
         f"<code class='wsp-hs wsp-hs-raw'>{_head_html(info.raw_request)}</code>",
     ]
     if info.raw_response:
@@ -147,7 +148,7 @@ def _wire_html(info: Handshake) -> str:
     if info.accept_steps:
         steps = "<br>".join(html.escape(step) for step in info.accept_steps)
         parts.append(f"<code class='wsp-hs wsp-hs-accept'>{steps}</code>")
-    return "".join(parts)
+    return "".join(parts) + "</details>"
 
 
 def handshake_html(info: Handshake | None) -> str:
