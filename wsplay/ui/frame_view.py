@@ -42,14 +42,3 @@ def frame_row(frame: Frame) -> dict[str, Any]:
             row["unmasked"] = frame.unmasked().hex(" ")
         row["app"] = readable_payload(frame)
     return row
-
-
-def frames_text(rows: list[dict[str, Any]]) -> str:
-    """The frame rows a log line carries, one per line, as words (tests, plain text)."""
-    return "\n".join(
-        f"{row['dir']} FIN={row['fin']} RSV={''.join(map(str, row['rsv']))} "
-        f"opcode={row['op']:#x} ({row['kind']}) MASK={row['masked']}"
-        + (f" key={row['mask']}" if "mask" in row else "")
-        + f" length={row['len']} ({row['enc']}) header={row['header']}"
-        for row in rows
-    )
