@@ -60,6 +60,8 @@ def test_the_handshake_shows_its_bytes_and_the_accept_worked_out(kernel) -> None
     out = cell(
         kernel,
         """
+        if not c.model.connected:
+            connect(c)
         wait_for(c.handshake, "value", lambda v: "On the wire" in v)
         print(c.model.core.wire.request.decode().split("\\r\\n")[0])
         print(c.handshake.value)
@@ -95,3 +97,32 @@ def test_a_fragmented_message_is_its_frames() -> None:
     assert rows[2]["note"].startswith("the last fragment")
     assert [frame_row(f)["kind"] for f in wire.message_frames("received", 3)] == ["binary"]
     assert wire.message_frames("received", 4) == ()
+
+
+def test_a_ping_and_a_close_show_their_control_frames(kernel) -> None:  # noqa: F811
+    out = cell(
+        kernel,
+        """
+        import json
+        if not c.model.connected:
+            connect(c)
+        c.ping_button.click()
+        wait_log(c, lambda v: "pong: round trip" in v)
+        c.code.value, c.reason.value = "4000", "bye"
+        c.close_button.click()
+        wait_log(c, lambda v: "closed by client: 4000" in v)
+        rows = [r for r in c.log_view.rows if r["kind"] in ("pong", "close")]
+        print(json.dumps([[r["kind"], r.get("frames")] for r in rows]))
+        """,
+    )
+    (pong_kind, pong), (close_kind, close) = json.loads(out)[-2:]
+    assert (pong_kind, close_kind) == ("pong", "close")
+    assert [(f["dir"], f["kind"], f["masked"]) for f in pong] == [
+        ("sent", "ping", 1),
+        ("received", "pong", 0),
+    ]
+    assert pong[0]["wire"] != pong[0]["unmasked"] == pong[1]["wire"]  # the pong echoes it
+    assert [(f["dir"], f["kind"], f["masked"], f["app"]) for f in close] == [
+        ("sent", "close", 1, "close code 4000, reason 'bye'"),
+        ("received", "close", 0, "close code 4000, reason 'bye'"),
+    ]

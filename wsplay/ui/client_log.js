@@ -84,7 +84,8 @@ export function framesView(frames) {
   }
   frames.forEach((frame, index) => {
     const one = element("div", "wsp-frame");
-    const title = `frame ${index + 1} of ${frames.length}: ${frame.kind}` +
+    const arrow = frame.dir === "sent" ? "→ sent" : "← received";
+    const title = `${arrow}, frame ${index + 1} of ${frames.length}: ${frame.kind}` +
       (frame.note ? ` (${frame.note})` : "") + `, ${frame.len} byte${frame.len === 1 ? "" : "s"}`;
     one.appendChild(element("div", "wsp-frame-title", title));
     const rsv = frame.rsv.join("");
@@ -161,59 +162,57 @@ function render({ model, el }) {
 
   const dataCell = (row) => {
     const cell = element("td", "wsp-log-text");
-    if (!isMessage(row)) {
-      cell.textContent = row.text;
-      return cell;
-    }
-    const offered = viewsOf(row);
+    const redraw = () => cell.replaceWith(dataCell(row));
+    const message = isMessage(row);
+    const offered = message ? viewsOf(row) : [];
     const view = views.get(row.seq) || offered[0];
-    const text = shown(row, view);
-    const long = text.length > SHORT && !whole.has(row.seq);
+    const text = message ? shown(row, view) : row.text;
+    const long = message && text.length > SHORT && !whole.has(row.seq);
     const content = element(view === "json" ? "pre" : "span", "wsp-log-data",
       long ? text.slice(0, SHORT) : text);
-    if (row.frames) {
-      content.classList.add("wsp-has-frames");
-      content.title = framesShown.has(row.seq) ? "click to hide its frames"
-        : "click to see the frames that carried it";
-      content.onclick = () => {
-        if (window.getSelection && String(window.getSelection())) return; // selecting text
-        if (framesShown.has(row.seq)) framesShown.delete(row.seq);
-        else framesShown.add(row.seq);
-        cell.replaceWith(dataCell(row));
-      };
-    }
-    if (long || whole.has(row.seq)) {
+    cell.appendChild(content);
+    if (long || (message && whole.has(row.seq))) {
       const more = element("button", "wsp-log-more",
         long ? `… show all ${text.length} characters` : "show less");
       more.onclick = () => {
         if (long) whole.add(row.seq);
         else whole.delete(row.seq);
-        cell.replaceWith(dataCell(row));
+        redraw();
       };
-      cell.appendChild(content);
-      content.after(more);
+      cell.appendChild(more);
+    } else if (row.cut) {
+      content.appendChild(element("i", "wsp-log-cut", " … (only the start is kept)"));
     }
-    if (row.cut && !long) content.appendChild(element("i", "wsp-log-cut", ` … (only the start is kept)`));
     const switcher = element("span", "wsp-views");
     for (const name of offered) {
       const button = element("button", "wsp-view" + (name === view ? " wsp-view-on" : ""), name);
       button.title = `show this message as ${name}`;
       button.onclick = () => {
         views.set(row.seq, name);
-        cell.replaceWith(dataCell(row));
+        redraw();
       };
       switcher.appendChild(button);
     }
+    const open = framesShown.has(row.seq);
     if (row.frames) {
-      const button = element("button", "wsp-view wsp-frames-button" +
-        (framesShown.has(row.seq) ? " wsp-view-on" : ""), "frames");
-      button.title = "the frames that carried this message";
-      button.onclick = content.onclick;
+      const toggle = () => {
+        if (open) framesShown.delete(row.seq);
+        else framesShown.add(row.seq);
+        redraw();
+      };
+      content.classList.add("wsp-has-frames");
+      content.title = open ? "click to hide its frames" : "click to see the frames that carried it";
+      content.onclick = () => {
+        if (!String(window.getSelection?.() ?? "")) toggle(); // not while selecting text
+      };
+      const button = element("button", "wsp-view wsp-frames-button" + (open ? " wsp-view-on" : ""),
+        "frames");
+      button.title = "the frames that carried it on the wire";
+      button.onclick = toggle;
       switcher.appendChild(button);
     }
-    if (!cell.contains(content)) cell.appendChild(content);
-    cell.appendChild(switcher);
-    if (framesShown.has(row.seq)) {
+    if (switcher.firstChild) cell.appendChild(switcher);
+    if (open && row.frames) {
       cell.classList.add("wsp-log-text-open"); // its own line, the row's whole width
       cell.appendChild(framesView(row.frames));
     }

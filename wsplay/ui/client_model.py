@@ -24,8 +24,8 @@ from ..framework.close_codes import ClosedBy, describe_close_code
 from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.client import ClientCore
 from ..runtime.timeline_export import close_explanation
-from ..runtime.wire import Frame
-from .frame_view import frame_row
+from ..runtime.wire import Frame, Opcode
+from .frame_view import frame_row, newest_control
 from .handshake import Handshake, accepted, refused
 from .inputs import show_bytes
 
@@ -243,7 +243,10 @@ class ClientModel:
         why = f" {reason!r}" if reason else ""
         explained = close_explanation(code, reason)
         more = f" {explained}" if explained else ""
-        self.note("•", "close", f"closed by {by}: {code} ({describe_close_code(code)}){why}{more}")
+        said = f"closed by {by}: {code} ({describe_close_code(code)}){why}{more}"
+        core = self.core
+        frames = newest_control(core.wire, Opcode.CLOSE, Opcode.CLOSE) if core else ()
+        self.note("•", "close", said, frames=frames)
 
     def send(self, payload: str | bytes) -> None:
         core = self._require_connection()
@@ -286,7 +289,8 @@ class ClientModel:
         except Exception as error:
             self.note("✗", "error", f"Ping failed: {error}")
             return
-        self.note("←", "pong", f"pong: round trip {latency * 1000:.1f} ms")
+        frames = newest_control(core.wire, sent=Opcode.PING, received=Opcode.PONG)
+        self.note("←", "pong", f"pong: round trip {latency * 1000:.1f} ms", frames=frames)
 
     def repeat(self, payload: str | bytes, every: float, times: int) -> None:
         """Send ``payload`` every ``every`` seconds, ``times`` times (stop_repeat ends it)."""

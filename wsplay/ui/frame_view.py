@@ -6,13 +6,14 @@ of its payload, on the wire and unmasked: the words come from runtime/wire.py, t
 cell's ``conn.wire.describe()`` prints, so the panel and notebook 03 say one thing.
 
     frame_row(frame)   # {"fin": 1, "op": 1, "kind": "text", "mask": "1a 2b 3c 4d", ...}
+    newest_control(wire, sent=Opcode.PING, received=Opcode.PONG)   # a ping's two frames
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..runtime.wire import Frame, fragment_note, length_note, readable_payload
+from ..runtime.wire import Frame, Opcode, Wire, fragment_note, length_note, readable_payload
 
 
 def frame_row(frame: Frame) -> dict[str, Any]:
@@ -42,3 +43,18 @@ def frame_row(frame: Frame) -> dict[str, Any]:
             row["unmasked"] = frame.unmasked().hex(" ")
         row["app"] = readable_payload(frame)
     return row
+
+
+def newest_control(wire: Wire, sent: Opcode, received: Opcode) -> tuple[Frame, ...]:
+    """The newest control frame the client sent with opcode ``sent`` and the newest it
+    received with ``received``, in the order they crossed: a ping and its pong, the two
+    close frames of a closing handshake (one only, or none, if that is all there was)."""
+    wanted = {"sent": sent, "received": received}
+    found: list[Frame] = []
+    for frame in reversed(tuple(wire.frames)):
+        if wanted.get(frame.direction) == frame.opcode:
+            found.append(frame)
+            del wanted[frame.direction]
+            if not wanted:
+                break
+    return tuple(reversed(found))
