@@ -129,6 +129,7 @@ def _one_client_and_the_log(page, prefix: str) -> None:
     expect_switches = received.locator("button.wsp-view:visible")
     expect_switches.first.wait_for(timeout=TIMEOUT_MS)
     assert _visible_switches(page) == expect_switches.count() >= 3
+    _shot(page, f"{prefix}-hovered-line-1400.png", first.locator(".wsp-log-scroll"))
     page.mouse.move(0, 0)
     first.locator(".wsp-log-encodings input").check()  # ... or the toggle shows them all
     assert _visible_switches(page) >= 2 * 3
