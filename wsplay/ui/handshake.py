@@ -139,8 +139,8 @@ def _wire_html(info: Handshake) -> str:
     if not info.raw_request:
         return ""
     parts = [  # folded: the same headers as above, as bytes, for whoever wants them
-        "<details class='wsp-hs-wire'><summary>On the wire: the bytes the client wrote and "
-        "read, and Sec-WebSocket-Accept worked out</summary>",
+        "<details class='wsp-hs-wire'><summary>On the wire: the bytes, and the accept "
+        "worked out</summary>",
         f"<code class='wsp-hs wsp-hs-raw'>{_head_html(info.raw_request)}</code>",
     ]
     if info.raw_response:
