@@ -100,7 +100,9 @@ function render({ model, el }) {
     const ids = new Set(rows.filter((r) => r.conn > 0).map((r) => r.conn));
     return [...ids].sort((a, b) => a - b);
   };
-  const closedIds = () => new Set(rows.filter((r) => r.kind === "close").map((r) => r.conn));
+  // Connections that ended: closed, or refused at the handshake.
+  const closedIds = () => new Set(rows.filter((r) => r.kind === "close" || r.kind === "reject")
+    .map((r) => r.conn));
 
   const fillConnections = (ids) => {
     const chosen = connSelect.value || (filters.connection ?? "");
@@ -132,7 +134,8 @@ function render({ model, el }) {
       x.set(id, left + width / 2);
       left += width;
     }
-    const total = Math.max(left, TIME_W + SERVER_W + LANE_MIN);
+    // At least the width shown: a label may run on over the room right of a narrow lane.
+    const total = Math.max(left, TIME_W + SERVER_W + Math.max(LANE_MIN, room));
     const canvas = element("div", "wsp-canvas");
     canvas.style.width = total + "px";
 
