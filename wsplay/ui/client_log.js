@@ -170,6 +170,10 @@ function render({ model, el }) {
     const long = message && text.length > SHORT && !whole.has(row.seq);
     const content = element(view === "json" ? "pre" : "span", "wsp-log-data",
       long ? text.slice(0, SHORT) : text);
+    if (message && view !== offered[0]) {
+      // The switches hide until hovered: the line still says which encoding it shows.
+      cell.appendChild(element("span", "wsp-log-as", view));
+    }
     cell.appendChild(content);
     if (long || (message && whole.has(row.seq))) {
       const more = element("button", "wsp-log-more",
