@@ -49,7 +49,7 @@ def _run_all_and_use_the_panel(page, screenshot: str) -> None:
     connect.wait_for(timeout=TIMEOUT_MS)
     connect.click()
     page.locator(".widget-html:visible", has_text="open #").first.wait_for(timeout=TIMEOUT_MS)
-    payload = page.locator("textarea[placeholder='hello']:visible").first
+    payload = page.locator(".wsplay-payload textarea:visible").first
     payload.fill("hello")
     page.locator("button.jupyter-button:visible", has_text="Send").first.click()
     log = page.locator("table.wsplay-log:visible").first

@@ -71,7 +71,7 @@ def _use_the_panel(page, jupyter: str) -> None:
     path.fill("/slow")
     page.locator("button.jupyter-button:visible", has_text="Connect").first.click()
     page.locator(".widget-html:visible", has_text="open #").first.wait_for(timeout=TIMEOUT_MS)
-    page.locator("textarea[placeholder='hello']:visible").first.fill("hello")
+    page.locator(".wsplay-payload textarea:visible").first.fill("hello")
     page.locator("button.jupyter-button:visible", has_text="Send").first.click()
     clicked = time.monotonic()
     # Said in the panel's "Blocked loop" box (a cell that awaits the server shows it too).
@@ -103,7 +103,7 @@ def _use_the_panel(page, jupyter: str) -> None:
     path.fill("/echo")
     page.locator("button.jupyter-button:visible", has_text="Connect").first.click()
     page.locator(".widget-html:visible", has_text="open #").first.wait_for(timeout=TIMEOUT_MS)
-    page.locator("textarea[placeholder='hello']:visible").first.fill("after the spin")
+    page.locator(".wsplay-payload textarea:visible").first.fill("after the spin")
     page.locator("button.jupyter-button:visible", has_text="Send").first.click()
     log.locator("tr", has_text="←").filter(has_text="after the spin").wait_for(timeout=TIMEOUT_MS)
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-spin-recovered.png"), full_page=True)

@@ -143,6 +143,12 @@ def _same_width(page) -> None:
     assert max(widths) - min(widths) < 2, f"the clients differ in width: {widths}"
 
 
+def _view(row, name: str) -> None:
+    """Show a logged message in another encoding: its switches show while hovered."""
+    row.hover()
+    row.locator("button.wsp-view", has_text=name).click()
+
+
 def _use_the_tools(page, prefix: str) -> None:
     """Client 1: saved messages, views, Ping, handshake, repeat, the log's filter."""
     client = _client(page, 0)
@@ -153,21 +159,21 @@ def _use_the_tools(page, prefix: str) -> None:
     _button(client, "▶ hi").click()
     received = log.locator("tr.wsp-log-received", has_text="hello").first
     received.wait_for(timeout=TIMEOUT_MS)
-    received.locator("button.wsp-view", has_text="hex").click()
+    _view(received, "hex")
     log.locator("tr.wsp-log-received", has_text="68 65 6c 6c 6f").wait_for(timeout=TIMEOUT_MS)
-    log.locator("tr.wsp-log-received").first.locator("button", has_text="base64").click()
+    _view(log.locator("tr.wsp-log-received").first, "base64")
     log.locator("tr.wsp-log-received", has_text="aGVsbG8=").wait_for(timeout=TIMEOUT_MS)
     _button(client, "▶ obj").click()
     as_json = log.locator("tr.wsp-log-received", has_text='{"a":[1,2]}').first
     as_json.wait_for(timeout=TIMEOUT_MS)
-    as_json.locator("button.wsp-view", has_text="json").click()
+    _view(as_json, "json")
     pretty = log.locator("tr.wsp-log-received pre.wsp-log-data").first
     pretty.wait_for(timeout=TIMEOUT_MS)
     assert pretty.inner_text() == '{\n  "a": [\n    1,\n    2\n  ]\n}'
     _button(client, "▶ bin").click()
     binary = log.locator("tr.wsp-log-received.wsp-log-kind-bytes", has_text="00 ff 68 69")
     binary.wait_for(timeout=TIMEOUT_MS)
-    binary.locator("button.wsp-view", has_text="utf-8").click()
+    _view(binary, "utf-8")
     log.locator("tr.wsp-log-received", has_text="··hi").wait_for(timeout=TIMEOUT_MS)
     _button(client, "Ping").click()
     log.locator("tr", has_text="pong: round trip").wait_for(timeout=TIMEOUT_MS)
@@ -183,7 +189,7 @@ def _use_the_tools(page, prefix: str) -> None:
     _button(client, "Repeat…").click()
     client.locator(".widget-text", has_text="every (ms)").locator("input").fill("50")
     client.locator(".widget-text", has_text="times").locator("input").fill("3")
-    payload = client.locator("textarea[placeholder='hello']")
+    payload = client.locator(".wsplay-payload textarea")
     client.locator(".widget-toggle-button", has_text="text").click()
     payload.fill("tick")
     _kernel_has(page, "wsplay.panel().clients[0].payload.value", "tick")
@@ -237,7 +243,7 @@ def _lanes(page) -> None:
         client.locator(".widget-html", has_text="open #").wait_for(timeout=TIMEOUT_MS)
     first = _client(page, 0)
     first.locator(".widget-toggle-button", has_text="text").click()
-    first.locator("textarea[placeholder='hello']").fill("hi all")
+    first.locator(".wsplay-payload textarea").fill("hi all")
     _button(first, "Send").click()
     timeline = page.locator(".wsplay-timeline:visible").first
     fan = timeline.locator(".wsp-message", has_text="→ 3 clients").filter(has_text="hi all")

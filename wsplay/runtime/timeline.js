@@ -8,7 +8,6 @@ const SERVER_W = 92;
 const LANE_MIN = 120;
 const LANE_MAX = 480;
 const COLLAPSED_W = 30;
-const AUTO_COLLAPSE = 10; // more lanes than this: closed connections' lanes start narrow
 const FAN_OUT_WINDOW = 0.25; // seconds: the same message to several lanes is one fan-out
 const LABEL_CHAR_W = 6.7; // px per character of a label (11 px monospace)
 const KINDS = ["handshake", "accept", "reject", "message", "ping", "pong", "close", "error", "warning"];
@@ -101,7 +100,9 @@ function render({ model, el }) {
     const ids = new Set(rows.filter((r) => r.conn > 0).map((r) => r.conn));
     return [...ids].sort((a, b) => a - b);
   };
-  const closedIds = () => new Set(rows.filter((r) => r.kind === "close").map((r) => r.conn));
+  // Connections that ended: closed, or refused at the handshake.
+  const closedIds = () => new Set(rows.filter((r) => r.kind === "close" || r.kind === "reject")
+    .map((r) => r.conn));
 
   const fillConnections = (ids) => {
     const chosen = connSelect.value || (filters.connection ?? "");
@@ -117,7 +118,8 @@ function render({ model, el }) {
     const ids = laneIds();
     fillConnections(ids);
     const closed = closedIds();
-    const narrow = (id) => collapsed.has(id) ? collapsed.get(id) : ids.length > AUTO_COLLAPSE && closed.has(id);
+    // A closed connection's lane starts narrow: the room goes to the ones still talking.
+    const narrow = (id) => collapsed.has(id) ? collapsed.get(id) : closed.has(id);
     const open = ids.filter((id) => !narrow(id)).length;
     const room = Math.max(0, (scroller.clientWidth || 800) - TIME_W - SERVER_W - 4);
     const laneW = Math.max(LANE_MIN, Math.min(LANE_MAX,
@@ -132,7 +134,8 @@ function render({ model, el }) {
       x.set(id, left + width / 2);
       left += width;
     }
-    const total = Math.max(left, TIME_W + SERVER_W + LANE_MIN);
+    // At least the width shown: a label may run on over the room right of a narrow lane.
+    const total = Math.max(left, TIME_W + SERVER_W + Math.max(LANE_MIN, room));
     const canvas = element("div", "wsp-canvas");
     canvas.style.width = total + "px";
 

@@ -60,6 +60,10 @@ class Frame:
     length: int
     header: bytes  # the whole frame header: 2 to 14 bytes
     payload: bytes  # at most PREVIEW_BYTES, still masked if the frame was
+    # Which data message of its direction the frame carries (1, 2, ...: the ``sent`` or
+    # ``received`` counter of a client's log), None for a control frame: so a message's
+    # frames, a fragmented one's too, are found again (``Wire.message_frames``).
+    message: int | None = None
 
     @property
     def kind(self) -> str:
@@ -88,13 +92,13 @@ class Frame:
         first, second = self.header[0], self.header[1]
         rsv = " ".join(f"RSV{i}={int(bit)}" for i, bit in enumerate(self.rsv, 1))
         lines = [
-            f"{arrow}: {self.kind}{_fragment_note(self)}, "
+            f"{arrow}: {self.kind}{fragment_note(self)}, "
             f"{self.length} byte{'s' if self.length != 1 else ''} of payload",
             f"  header  {_hex(self.header)}  ({len(self.header)} bytes)",
             f"  byte 0  {first:08b}: FIN={int(self.fin)} {rsv} opcode={self.opcode:#x} "
             f"({self.kind})",
             f"  byte 1  {second:08b}: MASK={int(self.mask_key is not None)}, "
-            f"length {second & 0x7F}" + _length_note(self),
+            f"length {second & 0x7F}" + length_note(self),
         ]
         if self.mask_key is not None:
             lines.append(f"  mask key  {_hex(self.mask_key)} (a client masks every frame)")
@@ -103,11 +107,11 @@ class Frame:
             lines.append(f"  payload on the wire  {_hex(self.payload)}{cut}")
             if self.mask_key is not None:
                 lines.append(f"  unmasked            {_hex(self.unmasked())}{cut}")
-            lines.append(f"  as the app sees it  {_readable(self)}")
+            lines.append(f"  as the app sees it  {readable_payload(self)}")
         return "\n".join(lines)
 
 
-def _fragment_note(frame: Frame) -> str:
+def fragment_note(frame: Frame) -> str:
     if not frame.fin:
         return " (not the last fragment: the message goes on in the next frame)"
     if frame.opcode == Opcode.CONTINUATION:
@@ -115,7 +119,7 @@ def _fragment_note(frame: Frame) -> str:
     return ""
 
 
-def _length_note(frame: Frame) -> str:
+def length_note(frame: Frame) -> str:
     if frame.length_encoding == "7-bit":
         return " (7-bit: the length itself)"
     width = 2 if frame.length_encoding == "16-bit" else 8
@@ -128,7 +132,7 @@ def _hex(data: bytes) -> str:
     return data.hex(" ")
 
 
-def _readable(frame: Frame) -> str:
+def readable_payload(frame: Frame) -> str:
     data = frame.unmasked()
     if frame.opcode == Opcode.CLOSE and len(data) >= 2:
         code = int.from_bytes(data[:2], "big")
@@ -150,6 +154,7 @@ class _Stream:
         self._pending: tuple[bytes, int, bytes | None] | None = None  # header, length, key
         self._payload = bytearray()
         self._left = 0  # payload bytes of the current frame still to come
+        self._messages = 0  # data messages begun in this direction
 
     def feed(self, data: bytes) -> None:
         view = memoryview(data)
@@ -205,9 +210,13 @@ class _Stream:
         header, length, key = self._pending
         first = header[0]
         rsv = (bool(first & 0x40), bool(first & 0x20), bool(first & 0x10))
+        opcode = first & 0x0F
+        if opcode in (Opcode.TEXT, Opcode.BINARY):
+            self._messages += 1  # a continuation goes on with the message begun before it
+        message = self._messages if opcode <= Opcode.BINARY else None
         self._frames.append(
-            Frame(self.direction, bool(first & 0x80), rsv, first & 0x0F, key, length, header,
-                  bytes(self._payload))
+            Frame(self.direction, bool(first & 0x80), rsv, opcode, key, length, header,
+                  bytes(self._payload), message)
         )  # fmt: skip
         self._pending = None
 
@@ -254,28 +263,47 @@ class Wire:
         """The handshake response's head, as received (``HTTP/1.1 101 ...``)."""
         return self._received.head
 
+    def message_frames(self, direction: Direction, message: int) -> tuple[Frame, ...]:
+        """The kept frames of the ``message``-th data message ``direction`` (1 is the
+        first): one frame, or a fragmented message's several; () once they are dropped."""
+        found: list[Frame] = []
+        for frame in reversed(tuple(self.frames)):  # the newest first: a log asks at once
+            if frame.direction != direction or frame.message is None:
+                continue
+            if frame.message < message:
+                break
+            if frame.message == message:
+                found.append(frame)
+        return tuple(reversed(found))
+
     def describe_handshake(self) -> str:
         """Both heads, and the server's ``Sec-WebSocket-Accept`` checked step by step."""
         request, response = self.request.decode("latin-1"), self.response.decode("latin-1")
         lines = ["→ request", *_indent(request), "← response", *_indent(response)]
-        key = _header(request, "sec-websocket-key")
-        answer = _header(response, "sec-websocket-accept")
-        if key is not None:
-            digest = hashlib.sha1((key + GUID).encode()).digest()
-            expected = expected_accept(key)
-            verdict = "matches" if answer == expected else f"does not match {answer!r}"
-            lines += [
-                "Sec-WebSocket-Accept, worked out:",
-                f"  key + GUID   {key}{GUID}",
-                f"  SHA-1        {digest.hex(' ')}",
-                f"  base64       {expected}  ({verdict} the server's answer)",
-            ]
-        return "\n".join(lines)
+        return "\n".join(lines + accept_worked_out(request, response))
 
     def describe(self, last: int | None = None) -> str:
         """Every kept frame (or the ``last`` few), in order, bit by bit."""
         frames = tuple(self.frames)  # the server's thread may add one meanwhile
         return "\n\n".join(frame.describe() for frame in frames[-last if last else 0 :])
+
+
+def accept_worked_out(request: str, response: str) -> list[str]:
+    """The server's ``Sec-WebSocket-Accept`` redone from the request's key, step by step
+    (no lines when the request has no key)."""
+    key = _header(request, "sec-websocket-key")
+    if key is None:
+        return []
+    answer = _header(response, "sec-websocket-accept")
+    digest = hashlib.sha1((key + GUID).encode()).digest()
+    expected = expected_accept(key)
+    verdict = "matches" if answer == expected else f"does not match {answer!r}"
+    return [
+        "Sec-WebSocket-Accept, worked out:",
+        f"  key + GUID   {key}{GUID}",
+        f"  SHA-1        {digest.hex(' ')}",
+        f"  base64       {expected}  ({verdict} the server's answer)",
+    ]
 
 
 def _indent(head: str) -> list[str]:

@@ -37,8 +37,14 @@ from .log_view import LogView
 from .saved import SavedMessage, SavedMessages
 
 NARROW = {"description_width": "initial"}
+# The payload box's hint, per message type: words no learner would type as a message.
+PLACEHOLDERS = {
+    "text": "type a message…",
+    "json": 'type JSON… e.g. {"type": "join"}',
+    "bytes": "type bytes… (hex: 68 69)",
+}
 EMPTY_PAYLOAD = (
-    "The payload box is empty, so nothing was sent (the grey text is only a hint). Type a "
+    "The payload box is empty, so nothing was sent (the grey italic text is only a hint). Type a "
     "message; to send an empty one on purpose, use await conn.send_text('') in a cell."
 )
 
@@ -101,7 +107,9 @@ class ClientView(widgets.VBox):
             placeholder="/path",
             options=_example_paths(model.playground.routes),
             ensure_option=False,
-            layout=widgets.Layout(flex="1 1 90px", width="auto", min_width="90px"),
+            layout=widgets.Layout(
+                flex="1 1 90px", width="auto", min_width="90px", max_width="420px"
+            ),
         )
         self.path.add_class("wsplay-path")  # the route list puts a path in it (route_list.js)
         self.connect_button = _button("Connect", style="primary")
@@ -131,8 +139,9 @@ class ClientView(widgets.VBox):
             options=BYTES_FORMATS, value="hex", layout=widgets.Layout(width="80px")
         )
         self.payload = widgets.Textarea(
-            placeholder="hello", layout=widgets.Layout(width="98%", height="40px")
+            placeholder=PLACEHOLDERS["text"], layout=widgets.Layout(width="98%", height="40px")
         )
+        self.payload.add_class("wsplay-payload")
         self.send_button = _button("Send", "Send the payload box")
         self.ping_button = _button("Ping", "Send a ping; the pong's round trip goes in the log")
         self.repeat_button = widgets.ToggleButton(
@@ -209,6 +218,7 @@ class ClientView(widgets.VBox):
 
     def _mode_changed(self, change: dict[str, Any]) -> None:
         self.bytes_format.layout.display = "" if change["new"] == "bytes" else "none"
+        self.payload.placeholder = PLACEHOLDERS[change["new"]]
 
     @staticmethod
     def _fold(part: widgets.Widget, shown: bool) -> None:

@@ -28,6 +28,8 @@ from ..framework.close_codes import ClosedBy, describe_close_code
 from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.client import ClientCore
 from ..runtime.timeline_export import close_explanation
+from ..runtime.wire import Frame, Opcode
+from .frame_view import frame_row, newest_control
 from .handshake import Handshake, accepted, refused
 from .inputs import InputError, show_bytes
 
@@ -78,6 +80,7 @@ class LogLine:
     text: str  # the line as words (a message's preview, hex for bytes)
     data: str | bytes | None = None  # a message itself (cut), for the hex/base64/JSON views
     cut: bool = False  # data holds only the start of the message
+    frames: tuple[Frame, ...] = ()  # a message's frames on the wire, as the client saw them
 
     def row(self) -> dict[str, Any]:
         """What the page needs to draw the line (JSON)."""
@@ -95,6 +98,8 @@ class LogLine:
             row["text"] = self.data if isinstance(self.data, str) else self.text
         if self.cut:
             row["cut"] = True
+        if self.frames:
+            row["frames"] = [frame_row(frame) for frame in self.frames]
         return row
 
 
@@ -174,9 +179,12 @@ class ClientModel:
         size: int | None = None,
         data: str | bytes | None = None,
         cut: bool = False,
+        frames: tuple[Frame, ...] = (),
     ) -> None:
         with self._lock:
-            line = LogLine(self.version + 1, time.time(), direction, kind, size, text, data, cut)
+            line = LogLine(
+                self.version + 1, time.time(), direction, kind, size, text, data, cut, frames
+            )
             self._log.append(line)
             self.version += 1
             self._changed.notify_all()
@@ -248,19 +256,40 @@ class ClientModel:
         self._note_message("←", data)
 
     def _note_message(self, direction: str, data: str | bytes) -> None:
+        # The wire has the message's frames by now (parsed before the reader gets the
+        # message; written before send returns): the n-th message of a direction is the
+        # n-th the wire counted.
+        frames = self._frames(direction)
         if isinstance(data, bytes):
             kept = data[:MAX_BYTES_KEPT]
-            self.note(direction, "bytes", show_bytes(data), len(data), kept, len(kept) < len(data))
+            self.note(
+                direction, "bytes", show_bytes(data), len(data), kept, len(kept) < len(data),
+                frames,
+            )  # fmt: skip
         else:
             kept = data[:MAX_TEXT_KEPT]
             preview = data if len(data) <= 200 else data[:200] + "…"
-            self.note(direction, "text", preview, len(data.encode()), kept, len(kept) < len(data))
+            self.note(
+                direction, "text", preview, len(data.encode()), kept, len(kept) < len(data),
+                frames,
+            )  # fmt: skip
+
+    def _frames(self, direction: str) -> tuple[Frame, ...]:
+        core = self.core
+        if core is None:
+            return ()
+        if direction == "→":
+            return core.wire.message_frames("sent", self.sent)
+        return core.wire.message_frames("received", self.received)
 
     def _note_close(self, code: int | None, reason: str, by: str) -> None:
         why = f" {reason!r}" if reason else ""
         explained = close_explanation(code, reason)
         more = f" {explained}" if explained else ""
-        self.note("•", "close", f"closed by {by}: {code} ({describe_close_code(code)}){why}{more}")
+        said = f"closed by {by}: {code} ({describe_close_code(code)}){why}{more}"
+        core = self.core
+        frames = newest_control(core.wire, Opcode.CLOSE, Opcode.CLOSE) if core else ()
+        self.note("•", "close", said, frames=frames)
 
     def send(self, payload: str | bytes) -> None:
         core = self._require_connection()
@@ -303,7 +332,8 @@ class ClientModel:
         except Exception as error:
             self.note("✗", "error", f"Ping failed: {error}")
             return
-        self.note("←", "pong", f"pong: round trip {latency * 1000:.1f} ms")
+        frames = newest_control(core.wire, sent=Opcode.PING, received=Opcode.PONG)
+        self.note("←", "pong", f"pong: round trip {latency * 1000:.1f} ms", frames=frames)
 
     def repeat(self, payload: str | bytes, every: float, times: int) -> None:
         """Send ``payload`` every ``every`` seconds, ``times`` times (stop_repeat ends it)."""

@@ -3,7 +3,9 @@
 The request is what the server received (recorded at the ASGI level, so every header the
 client library added is there: Host, Upgrade, Sec-WebSocket-Key ...); the response is what
 the client got back. The Sec-WebSocket-Accept check is redone here, as RFC 6455 §4.2.2 says
-a client must: base64(SHA-1(key + the protocol's GUID)).
+a client must: base64(SHA-1(key + the protocol's GUID)), step by step. Under them, the bytes
+themselves: both heads exactly as the client wrote and read them (``core.wire``), each line
+ending in the CR LF that HTTP puts there.
 
     info = accepted(core)        # after core.open()
     handshake_html(info)
@@ -19,7 +21,7 @@ from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.client import ClientCore
 from ..runtime.connections import CONNECTION_HEADER
 from ..runtime.timeline import HANDSHAKE, Event
-from ..runtime.wire import GUID, expected_accept
+from ..runtime.wire import GUID, Wire, accept_worked_out, expected_accept
 
 MAX_BODY = 2000  # characters of a refusal's body shown
 _SEARCH = 400  # newest timeline events searched for the server's record of the request
@@ -36,6 +38,9 @@ class Handshake:
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     body: str = ""  # a refusal's body, when the server sent one
     accept_check: str = ""  # the Sec-WebSocket-Accept, redone from the key
+    raw_request: str = ""  # the request's head as the client wrote it (latin-1, CR LF kept)
+    raw_response: str = ""  # the response's head as the client read it
+    accept_steps: list[str] = field(default_factory=list)  # wire.accept_worked_out
 
     @property
     def status_line(self) -> str:
@@ -79,11 +84,20 @@ def _check(request: list[tuple[str, str]], response: list[tuple[str, str]]) -> s
     )
 
 
+def _with_wire(info: Handshake, wire: Wire) -> Handshake:
+    """``info`` with the heads' bytes and the accept worked out from them."""
+    info.raw_request = wire.request.decode("latin-1")
+    info.raw_response = wire.response.decode("latin-1")
+    info.accept_steps = accept_worked_out(info.raw_request, info.raw_response)
+    return info
+
+
 def accepted(core: ClientCore) -> Handshake:
     """The handshake of a connection that opened."""
     line, request = _request(core)
     response = list(core.response_headers.items())
-    return Handshake(core.id, line, request, 101, response, accept_check=_check(request, response))
+    info = Handshake(core.id, line, request, 101, response, accept_check=_check(request, response))
+    return _with_wire(info, core.wire)
 
 
 def refused(core: ClientCore, error: HandshakeRejectedError) -> Handshake:
@@ -94,7 +108,9 @@ def refused(core: ClientCore, error: HandshakeRejectedError) -> Handshake:
     text = (refusal.body if refusal is not None else b"").decode("utf-8", "replace")
     if len(text) > MAX_BODY:
         text = text[:MAX_BODY] + "…"
-    return Handshake(core.id, line, request, error.status_code, headers, text)
+    return _with_wire(
+        Handshake(core.id, line, request, error.status_code, headers, text), core.wire
+    )
 
 
 def _headers_html(headers: list[tuple[str, str]]) -> str:
@@ -108,6 +124,31 @@ def _headers_html(headers: list[tuple[str, str]]) -> str:
             continue
         lines.append(f"<b>{html.escape(name)}</b>: {html.escape(value)}{note}")
     return "<br>".join(lines)
+
+
+def _head_html(head: str) -> str:
+    """A head's lines, each with its CR LF shown (the empty line ends the head)."""
+    end = "<span class='wsp-hs-crlf'>\\r\\n</span>"
+    lines = head.split("\r\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the split after the last CR LF
+    return "<br>".join(html.escape(line) + end for line in lines)
+
+
+def _wire_html(info: Handshake) -> str:
+    if not info.raw_request:
+        return ""
+    parts = [  # folded: the same headers as above, as bytes, for whoever wants them
+        "<details class='wsp-hs-wire'><summary>On the wire: the bytes, and the accept "
+        "worked out</summary>",
+        f"<code class='wsp-hs wsp-hs-raw'>{_head_html(info.raw_request)}</code>",
+    ]
+    if info.raw_response:
+        parts.append(f"<code class='wsp-hs wsp-hs-raw'>{_head_html(info.raw_response)}</code>")
+    if info.accept_steps:
+        steps = "<br>".join(html.escape(step) for step in info.accept_steps)
+        parts.append(f"<code class='wsp-hs wsp-hs-accept'>{steps}</code>")
+    return "".join(parts) + "</details>"
 
 
 def handshake_html(info: Handshake | None) -> str:
@@ -130,6 +171,7 @@ def handshake_html(info: Handshake | None) -> str:
     ]
     if info.accept_check:
         parts.append(f"<div class='wsp-hs-note'>{html.escape(info.accept_check)}</div>")
+    parts.append(_wire_html(info))
     if not ok:
         body = html.escape(info.body) if info.body else "<i>(no body)</i>"
         parts.append(f"<div class='wsp-hs-title'>Body</div><code class='wsp-hs'>{body}</code>")

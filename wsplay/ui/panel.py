@@ -47,16 +47,19 @@ class Panel(widgets.VBox):
         self.start_stop.on_click(lambda _: self.on_start_stop())
         self.start_stop_error = widgets.HTML()
         self.routes = RouteList(on_pick=self.put_path)
-        # Columns of one width: as many as fit side by side, the rest on the next row (a
-        # third client never stretches to a row of its own).
+        # Columns of one width that share the row: one client takes it all, two half each,
+        # as many as fit side by side and the rest on the next row (auto-fit: no empty
+        # column is kept for a client not added yet; a third never stretches to a row).
         self.clients_box = widgets.GridBox(
             layout=widgets.Layout(
-                grid_template_columns=f"repeat(auto-fill, minmax({CLIENT_WIDTH}px, 1fr))",
+                grid_template_columns=f"repeat(auto-fit, minmax({CLIENT_WIDTH}px, 1fr))",
                 grid_gap="4px",
             )
         )
-        self.add_client_button = widgets.Button(
-            description="Add client", icon="plus", layout=widgets.Layout(width="auto")
+        self.add_client_button = widgets.Button(  # a button's size, not the panel's width
+            description="Add client",
+            icon="plus",
+            layout=widgets.Layout(width="auto", align_self="flex-start"),
         )
         self.add_client_button.on_click(lambda _: self.add_client())
         self.connections = widgets.HTML()
@@ -121,7 +124,8 @@ class Panel(widgets.VBox):
                 self.errors,
                 widgets.HTML(
                     "<b>Timeline</b> <small>(the server on the left, a lane per connection; "
-                    "newest last; click a lane's name to narrow it)</small>"
+                    "newest last; a closed connection's lane is narrow: click a lane's name "
+                    "to widen or narrow it)</small>"
                 ),
                 self.timeline,
             ]
