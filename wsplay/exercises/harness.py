@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..framework import Application
-from ..framework.errors import Host, hosted, hosting
-from .frameworks import is_disconnect
+from ..framework.errors import Host, hosted, hosting, is_disconnect
 
 PEER_HEADER = "x-wsplay-exercise-peer"  # names each scripted client for the harness
 

@@ -21,7 +21,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..framework.close_codes import ClosedBy
-from ..framework.errors import Host, hosted, hosting
+from ..framework.errors import (
+    NORMAL_CLOSE_CODES,
+    Host,
+    disconnect_code,
+    first_report,
+    hosted,
+    hosting,
+)
 from ..framework.websocket import format_reason
 from .connections import ConnectionClosedOnServer, ServerConnection, Tickets, transport_ending
 from .gil import GilShare
@@ -111,6 +118,10 @@ class Recorder:
             self._tasks.pop(conversation.task, None)
 
     def report(self, connection: ServerConnection, error: BaseException) -> None:
+        """Record and tell ``error`` once, however many ways it reaches here (an app may
+        log it, then let it escape)."""
+        if not first_report(error):
+            return
         record = handler_error(connection, error, time.time())
         self.timeline.record(
             Event(
@@ -194,9 +205,12 @@ class _Conversation:
             self.report(error)
             await self._close_after(error)
         except Exception as error:
+            if self._client_left(error):
+                return  # as wsplay's own handlers end: quietly (Starlette's did not catch it)
             self.report(error)
-            if not self.connection.accepted or self.connection.closed_by is not None:
-                raise  # before the handshake the server answers HTTP 500
+            if not self.connection.accepted and self.connection.closed_by is None:
+                # The server answers HTTP 500; what it logs is not said again (reported once).
+                raise
             await self._close_after(error)
         finally:
             self.recorder._finished(self)
@@ -204,6 +218,17 @@ class _Conversation:
                 # The app returned, or failed, and the server ended the connection for it.
                 self._end(ClosedBy.SERVER, 1006, "the app ended without closing")
             self.let_go()
+
+    def _client_left(self, error: BaseException) -> bool:
+        """``error`` only says this connection's client left, with a normal code (1006
+        too, once the client is gone): the end of a conversation, not a failure."""
+        code = disconnect_code(error)
+        ended = self.connection.closed_by
+        if code is None or ended is None:
+            return False  # e.g. another connection's client, gone during a broadcast
+        return code in NORMAL_CLOSE_CODES or (
+            code == 1006 and ended in (ClosedBy.CLIENT, ClosedBy.DROPPED)
+        )
 
     def let_go(self) -> None:
         """Hold nothing big once over: the connection and the protocol point back here, and
