@@ -186,3 +186,34 @@ def test_an_error_before_accept_is_said_once_too(
     app.wait("/broken-before-accept")
     assert len(playground.errors) == 1
     assert "Exception in ASGI application" not in capfd.readouterr().err
+
+
+def test_starlettes_1003_runtime_error_is_reported_once(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.endpoints import WebSocketEndpoint
+    from starlette.routing import WebSocketRoute
+
+    class Echo(WebSocketEndpoint):
+        encoding = "text"
+
+        async def on_receive(self, websocket, data):
+            await websocket.send_text(data)
+
+    app = Finished(Starlette(routes=[WebSocketRoute("/text", Echo)]))
+    playground = Playground(app).start()
+    try:
+        client = playground.connect_sync("/text")
+        client.send_bytes(b"\x00")
+        with pytest.raises(WebSocketClosedError) as closed:
+            client.receive_text()
+        assert closed.value.code == 1003
+        app.wait("/text")
+        (error,) = playground.errors
+        assert isinstance(error.exception, RuntimeError)
+    finally:
+        playground.stop()
+    printed = capfd.readouterr().err
+    assert printed.count("raised RuntimeError") == 1
+    assert "Exception in ASGI application" not in printed
