@@ -53,12 +53,12 @@ class Application:
         found = self.router.match(self._route_path(scope))
         if found is None:
             known = ", ".join(route.pattern.text for route in self.router) or "none yet"
-            _notice(
-                host,
+            why = (
                 f"No WebSocket route matches {websocket.path}, so the handshake is refused "
-                f"(HTTP 403). Known routes: {known}.",
+                f"(HTTP 403). Known routes: {known}."
             )
-            await websocket.close()
+            _notice(host, why)
+            await _refuse(scope, send, websocket, why)
             return
         route, websocket.route_values = found
         try:
@@ -111,17 +111,29 @@ class Application:
         else:
             status, text = 404, "Not found: this application serves WebSocket routes only."
         body = text.encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
+        await send({"type": "http.response.start", "status": status, "headers": _text(body)})
         await send({"type": "http.response.body", "body": body})
+
+
+def _text(body: bytes) -> list[tuple[bytes, bytes]]:
+    """The headers of a plain-text response."""
+    return [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+
+
+async def _refuse(scope: Scope, send: Any, websocket: WebSocket, why: str) -> None:
+    """Refuse the handshake with HTTP 403 and ``why`` as its body (tools and the kernel's
+    client show it; browsers hide it), where the server can send one (ASGI's denial
+    response); else with a close before accepting, which servers answer with a bare 403."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await websocket.close(1000, format_reason(why))
+        return
+    body = why.encode()
+    start = {"type": "websocket.http.response.start", "status": 403}
+    await send({**start, "headers": _text(body)})
+    await send({"type": "websocket.http.response.body", "body": body})
 
 
 def _notice(host: Host | None, text: str) -> None:

@@ -106,8 +106,7 @@ def is_disconnect(error: BaseException) -> bool:
     """
     kind = type(error)
     return (
-        kind.__name__ == "WebSocketDisconnect"
-        and kind.__module__.partition(".")[0] == "starlette"
+        kind.__name__ == "WebSocketDisconnect" and kind.__module__.partition(".")[0] == "starlette"
     )
 
 
@@ -117,6 +116,26 @@ def disconnect_code(error: BaseException) -> int | None:
         return None
     code = getattr(error, "code", None)
     return code if isinstance(code, int) else None
+
+
+def reason_text(reason: object) -> str:
+    """A close frame's reason as an app gave it, as text: FastAPI closes a handshake whose
+    parameters it could not fill with their list of validation errors as the reason."""
+    if reason is None or isinstance(reason, str):
+        return reason or ""
+    if isinstance(reason, list) and reason and all(isinstance(item, dict) for item in reason):
+        return unfilled_parameters(reason)
+    return repr(reason)
+
+
+def unfilled_parameters(errors: list[Any]) -> str:
+    """FastAPI's validation errors, each as "`name` (where: why)": ``"`item_id` (path:
+    Input should be a valid integer, unable to parse string as an integer)"``."""
+    return ", ".join(
+        f"`{error['loc'][-1]}` ({' '.join(map(str, error['loc'][:-1]))}: {error.get('msg')})"
+        for error in errors
+        if isinstance(error, dict) and error.get("loc")
+    )
 
 
 # The exceptions hosts were handed last (by identity: most built-in exceptions take no weak
