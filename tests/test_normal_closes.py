@@ -105,6 +105,21 @@ class Finished:
         assert self.paths.get(timeout=10) == path
 
 
+def the_one_error(
+    playground: Playground, app: Finished, path: str, data: str | bytes, code: int
+) -> Any:
+    """Send ``data`` to ``path``, whose handler fails: the client gets ``code``, and
+    ``pg.errors`` holds exactly one error, returned."""
+    client = playground.connect_sync(path)
+    client.send_bytes(data) if isinstance(data, bytes) else client.send_text(data)
+    with pytest.raises(WebSocketClosedError) as closed:
+        client.receive_text()
+    assert closed.value.code == code
+    app.wait(path)
+    (error,) = playground.errors
+    return error
+
+
 @pytest.fixture
 def echo() -> Iterator[tuple[Playground, Finished]]:
     app = Finished(echo_app)
@@ -159,19 +174,13 @@ def test_a_real_error_is_reported_once_with_the_learners_frame_first(
     echo: tuple[Playground, Finished], capfd: pytest.CaptureFixture[str]
 ) -> None:
     playground, app = echo
-    client = playground.connect_sync("/broken")
-    client.send_text("launch")
-    with pytest.raises(WebSocketClosedError) as closed:
-        client.receive_text()
-    assert closed.value.code == 1011
-    app.wait("/broken")
-    (error,) = playground.errors
+    error = the_one_error(playground, app, "/broken", "launch", 1011)
     assert isinstance(error.exception, KeyError)
     # The learner's line comes first, before any of the forty frames of the libraries.
     first_frame = next(line for line in error.traceback.splitlines() if "File " in line)
     assert __file__ in first_frame
     assert error.traceback.index("raise KeyError") < error.traceback.index("site-packages")
-    assert len(playground.timeline.events(client.id, kind="error")) == 1
+    assert len(playground.timeline.events(error.connection, kind="error")) == 1
     printed = capfd.readouterr().err
     assert printed.count("raised KeyError") == 1
     assert "Exception in ASGI application" not in printed
@@ -204,13 +213,7 @@ def test_starlettes_1003_runtime_error_is_reported_once(
     app = Finished(Starlette(routes=[WebSocketRoute("/text", Echo)]))
     playground = Playground(app).start()
     try:
-        client = playground.connect_sync("/text")
-        client.send_bytes(b"\x00")
-        with pytest.raises(WebSocketClosedError) as closed:
-            client.receive_text()
-        assert closed.value.code == 1003
-        app.wait("/text")
-        (error,) = playground.errors
+        error = the_one_error(playground, app, "/text", b"\x00", 1003)
         assert isinstance(error.exception, RuntimeError)
     finally:
         playground.stop()
