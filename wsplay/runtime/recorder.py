@@ -244,6 +244,7 @@ class _Conversation:
         if getattr(protocol, "wsplay_control", None) is not None:
             protocol.wsplay_control = protocol.wsplay_seen = None
         self.scope, self._receive, self._send = {}, _ended_receive, _ended_send
+        self._denial = None
 
     async def _close_after(self, error: BaseException) -> None:
         """An app's failure, as wsplay's own apps end one: 1011 after accept, else refused."""
