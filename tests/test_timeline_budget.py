@@ -185,6 +185,8 @@ def test_an_event_with_every_field_over_budget_fits_the_computed_worst_case(tmp_
             peer_code=65535,
             peer_reason=huge,
             note=huge,
+            close_code=65535,
+            body=huge,
         )
     )
     (item,) = kept_tuples(timeline)

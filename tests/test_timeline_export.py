@@ -261,7 +261,7 @@ def test_closes_the_handler_did_not_make_are_marked_and_not_expected_of_it(recor
     first, late, second = out[2].split()[3], out[3].split()[3], out[4].split()[3]
     assert out[2].startswith(f"kernel | [server] {first} closed by server (from a cell or the")
     refused = f"kernel | [server] {late} handshake refused (HTTP 403), from a cell or the panel"
-    assert out[3] == refused
+    assert out[3] == f"{refused}: closed before accepting, with 4001 (Application) 'not now'"
     assert out[4].startswith(f"stop | [server] {second} closed by server (the playground stopped)")
     assert (
         f"Left out {late}: it was closed before its handler accepted it, from a cell or the "

@@ -97,13 +97,6 @@ def app_file_source(framework: str, module: str, handler: str, pattern: str) -> 
     )
 
 
-def is_disconnect(error: BaseException) -> bool:
-    """Starlette's WebSocketDisconnect: the client left. Like wsplay's own
-    WebSocketDisconnectError left uncaught, it ends the handler quietly."""
-    kind = type(error)
-    return kind.__name__ == "WebSocketDisconnect" and _package(kind.__module__) == "starlette"
-
-
 def _fastapi_markers(parameters: list[inspect.Parameter]) -> list[Any]:
     """The defaults (``Depends(...)``, ``Query(...)``) and ``Annotated`` metadata of the
     parameters: FastAPI's own objects, where a handler uses them."""

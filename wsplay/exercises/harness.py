@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..framework import Application
-from ..framework.errors import Host, hosted, hosting
-from .frameworks import is_disconnect
+from ..framework.errors import Host, hosted, hosting, is_disconnect, unfilled_parameters
 
 PEER_HEADER = "x-wsplay-exercise-peer"  # names each scripted client for the harness
 
@@ -89,11 +88,7 @@ class ParametersNotFilled(Exception):
             for error in self.errors
             if isinstance(error, dict) and error.get("loc")
         ]
-        missing = ", ".join(
-            f"`{error['loc'][-1]}` ({' '.join(map(str, error['loc'][:-1]))}: {error.get('msg')})"
-            for error in self.errors
-            if isinstance(error, dict) and error.get("loc")
-        )
+        missing = unfilled_parameters(self.errors)
         super().__init__(
             "FastAPI refused the connection (close 1008) because it could not fill the "
             f"parameter{'s' * (len(self.names) != 1)} {missing or repr(errors)}"

@@ -56,12 +56,12 @@ class Application:
         found = self.router.match(self._route_path(scope))
         if found is None:
             known = ", ".join(route.pattern.text for route in self.router) or "none yet"
-            _notice(
-                host,
+            why = (
                 f"No WebSocket route matches {websocket.path}, so the handshake is refused "
-                f"(HTTP 403). Known routes: {known}.",
+                f"(HTTP 403). Known routes: {known}."
             )
-            await websocket.close()
+            _notice(host, why)
+            await refuse_handshake(scope, send, 403, why)
             return
         route, websocket.route_values = found
         refusal = auth_refusal(
@@ -121,6 +121,7 @@ class Application:
         else:
             status, text = 404, "Not found: this application serves WebSocket routes only."
         await _respond_with_text(send, "http.response", status, text)
+
 
 
 def _notice(host: Host | None, text: str) -> None:

@@ -9,6 +9,11 @@ wsplay's ``Application`` then hands it the handler's exception, or what it would
 warned about (a refused handshake and why), instead of logging them. Apps that only log
 (BlackSheep, Starlette) reach the same host through ``logged_failures()``: a logging
 handler that passes each record to the host of the task that logged it.
+
+Each failure is reported once: an exception the host was handed is not said again when a
+server logs it on its way out ("Exception in ASGI application"), and a client that left
+(Starlette's or FastAPI's ``WebSocketDisconnect`` with a normal code, left uncaught as their
+documentation's examples do) is no failure at all, as wsplay's own is not.
 """
 
 from __future__ import annotations
@@ -17,11 +22,18 @@ import contextlib
 import contextvars
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .exceptions import WebSocketDisconnectError
+
 HOST_KEY = "wsplay.host"
+# The close codes of a client that simply left: it said goodbye (1000), went away (1001),
+# or closed with no code (1005). 1006 (no close frame) counts once the client is gone.
+NORMAL_CLOSE_CODES = frozenset({1000, 1001, 1005})
+REMEMBERED_REPORTS = 100  # as many as pg.errors keeps
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,8 @@ class _LoggedFailures(logging.Handler):
         super().__init__(logging.WARNING)
 
     def emit(self, record: logging.LogRecord) -> None:
+        if _already_reported(record):
+            return  # e.g. uvicorn's "Exception in ASGI application" for what the host had
         host = _current_host.get()
         if host is None:
             if _unhosted and record.name.startswith(("wsplay", "uvicorn")):
@@ -83,6 +97,67 @@ class _LoggedFailures(logging.Handler):
             host.on_error(record.exc_info[1])
         else:
             host.on_notice(record.getMessage())
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """Starlette's (and so FastAPI's) WebSocketDisconnect: the client left.
+
+    Matched by name and package, so that no framework is imported to ask.
+    """
+    kind = type(error)
+    return (
+        kind.__name__ == "WebSocketDisconnect" and kind.__module__.partition(".")[0] == "starlette"
+    )
+
+
+def disconnect_code(error: BaseException) -> int | None:
+    """The close code a WebSocketDisconnect (Starlette's or wsplay's) carries, else None."""
+    if not is_disconnect(error) and not isinstance(error, WebSocketDisconnectError):
+        return None
+    code = getattr(error, "code", None)
+    return code if isinstance(code, int) else None
+
+
+def reason_text(reason: object) -> str:
+    """A close frame's reason as an app gave it, as text: FastAPI closes a handshake whose
+    parameters it could not fill with their list of validation errors as the reason."""
+    if reason is None or isinstance(reason, str):
+        return reason or ""
+    if isinstance(reason, list) and reason and all(isinstance(item, dict) for item in reason):
+        return unfilled_parameters(reason)
+    return repr(reason)
+
+
+def unfilled_parameters(errors: list[Any]) -> str:
+    """FastAPI's validation errors, each as "`name` (where: why)": ``"`item_id` (path:
+    Input should be a valid integer, unable to parse string as an integer)"``."""
+    return ", ".join(
+        f"`{error['loc'][-1]}` ({' '.join(map(str, error['loc'][:-1]))}: {error.get('msg')})"
+        for error in errors
+        if isinstance(error, dict) and error.get("loc")
+    )
+
+
+# The exceptions hosts were handed last (by identity: most built-in exceptions take no weak
+# reference): what a server logs of them on their way out is not said twice.
+_reported: deque[BaseException] = deque(maxlen=REMEMBERED_REPORTS)
+
+
+def _was_reported(error: BaseException) -> bool:
+    return any(seen is error for seen in list(_reported))
+
+
+def first_report(error: BaseException) -> bool:
+    """True the first time ``error`` is reported, and marks it: False ever after."""
+    if _was_reported(error):
+        return False
+    _reported.append(error)
+    return True
+
+
+def _already_reported(record: logging.LogRecord) -> bool:
+    error = record.exc_info[1] if record.exc_info else None
+    return error is not None and _was_reported(error)
 
 
 _handler = _LoggedFailures()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from .close_codes import Close
+from .close_codes import Close, describe_close_code
 from .tracebacks import render_for_ipython
 
 
@@ -126,30 +126,68 @@ class WebSocketClosedError(WebSocketError):
 class HandshakeRejectedError(WebSocketError):
     """The server refused the opening handshake with an HTTP status instead of accepting.
 
-    ``reason`` says why when the side that raises it can tell (the playground can: it saw
-    the handler fail, or no route match); otherwise the usual causes are listed. ``fix``,
-    when known, leads: what to change comes before what the client saw.
+    What the app answered, when the side that raises it can tell: ``code`` and ``reason``
+    of the close it sent before accepting (the client only gets HTTP 403: the playground
+    saw the close), or ``status`` and ``body`` of the HTTP response it denied the
+    handshake with. ``why`` says why in words when known (the playground saw the handler
+    fail, or no route match); otherwise the usual causes are listed. ``fix``, when known,
+    leads: what to change comes before what the client saw.
     """
 
-    def __init__(self, status_code: int, reason: str | None = None, fix: str = "") -> None:
-        super().__init__(status_code, reason)
-        self.status_code = status_code
-        self.reason = reason
+    def __init__(
+        self,
+        status_code: int,
+        why: str | None = None,
+        fix: str = "",
+        *,
+        code: int | None = None,
+        reason: str = "",
+        body: str = "",
+    ) -> None:
+        super().__init__(status_code, why)
+        self.status_code = self.status = status_code
+        self.why = why
         self.fix = fix
+        self.code = code
+        self.reason = reason
+        self.body = body
+
+    def answered(self) -> str:
+        """What the app answered, in words ("" if nothing more than the status is known)."""
+        if self.code is not None:
+            meaning = describe_close_code(self.code).split(":")[0]
+            said = f": {self.reason!r}" if self.reason else ""
+            return (
+                f"the app closed the connection before accepting it, with {self.code} "
+                f"({meaning}){said}"
+            )
+        if self.body:
+            return f"the app answered {_shown(self.body)!r}"
+        return ""
 
     def __str__(self) -> str:
-        why = self.reason or {
-            403: "the handler closed or failed before calling `await websocket.accept()`, "
-            "or no route matches the path",
-            404: "no route matches the path",
-            500: "the application ended without accepting or closing the connection",
-        }.get(self.status_code, "the application refused the connection")
+        why = (
+            self.why
+            or self.answered()
+            or {
+                403: "the handler closed or failed before calling `await websocket.accept()`, "
+                "or no route matches the path",
+                404: "no route matches the path",
+                500: "the application ended without accepting or closing the connection",
+            }.get(self.status_code, "the application refused the connection")
+        )
         if self.fix:
             return (
                 f"{self.fix} The handshake was refused: the client got HTTP "
                 f"{self.status_code} ({why})."
             )
         return f"The server refused the WebSocket handshake with HTTP {self.status_code}: {why}."
+
+
+def _shown(text: str, limit: int = 300) -> str:
+    """A body as a sentence may quote it: its start, on one line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
 class InvalidRouteError(WebSocketError, ValueError):

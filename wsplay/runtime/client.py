@@ -144,10 +144,14 @@ class ClientCore(MessageSession):
             self.refusal = Refusal(
                 status, tuple(error.response.headers.raw_items()), bytes(error.response.body or b"")
             )
-            self._event(REJECT, code=status, by=ClosedBy.SERVER)
+            body = self.refusal.body.decode("utf-8", "replace")
+            self._event(REJECT, code=status, by=ClosedBy.SERVER, body=body)
             self.closed_by = ClosedBy.SERVER
             fix, why = self._explain_refusal(self.id, self.path)
-            raise HandshakeRejectedError(status, why, fix) from None
+            code, reason = self._closed_before_accept()
+            raise HandshakeRejectedError(
+                status, why, fix, code=code, reason=reason, body=body
+            ) from None
         except InvalidHandshake as error:
             self._event(REJECT, by=ClosedBy.SERVER, preview=str(error))
             raise HandshakeRejectedError(0, f"the handshake failed: {error}") from None
@@ -166,6 +170,14 @@ class ClientCore(MessageSession):
             subprotocol=self.subprotocol,
             headers=kept_headers(tuple(self.response_headers.items())),
         )
+
+    def _closed_before_accept(self) -> tuple[int | None, str]:
+        """The code and reason of the close the app sent instead of accepting: on the wire
+        uvicorn answers it with HTTP 403 only, the server's side of the timeline has it."""
+        for event in self.timeline.events(connection=self.id, kind=REJECT):
+            if event.side == "server" and event.close_code is not None:
+                return event.close_code, event.reason
+        return None, ""
 
     @property
     def closed(self) -> bool:

@@ -321,7 +321,8 @@ class Playground(Connects):
         """What the server side knows of a refused handshake: the fix ("" if none is
         known) and why, in words (None if it cannot tell)."""
         for event in self.timeline.events(connection=connection, kind=REJECT):
-            refusal = Refusal.from_reason(event.reason) if event.side == "server" else None
+            gate = event.side == "server" and event.close_code is None and not event.body
+            refusal = Refusal.from_reason(event.reason) if gate else None
             if refusal is not None:
                 return "", refusal.explain().rstrip(".")
             if event.side == "server" and event.asked_by_words:

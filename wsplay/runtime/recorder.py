@@ -21,19 +21,29 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..framework.close_codes import ClosedBy
-from ..framework.errors import Host, hosted, hosting
+from ..framework.errors import (
+    NORMAL_CLOSE_CODES,
+    Host,
+    disconnect_code,
+    first_report,
+    hosted,
+    hosting,
+    reason_text,
+)
 from ..framework.websocket import format_reason
 from .connections import ConnectionClosedOnServer, ServerConnection, Tickets, transport_ending
 from .gil import GilShare
-from .origins import REFUSED_STATUS, Gate, Refusal
+from .origins import REFUSED_STATUS, Gate, Refusal, shown_text
 from .protocol_state import complete_denial, failure_of, negotiated
 from .refusals import plain_text, refuse_http
 from .reports import HandlerError, handler_error, say
-from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline
+from .timeline import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT, Event, Timeline, refused_because
+from .timeline_budget import FIELD_CHARS
 
 logger = logging.getLogger("wsplay")
 
 SWEEP_INTERVAL = 0.5  # seconds between looks at the transports
+MAX_DENIAL_BYTES = 4 * FIELD_CHARS["body"]  # of an HTTP denial's body, read for the timeline
 
 
 class Recorder:
@@ -111,6 +121,10 @@ class Recorder:
             self._tasks.pop(conversation.task, None)
 
     def report(self, connection: ServerConnection, error: BaseException) -> None:
+        """Record and tell ``error`` once, however many ways it reaches here (an app may
+        log it, then let it escape)."""
+        if not first_report(error):
+            return
         record = handler_error(connection, error, time.time())
         self.timeline.record(
             Event(
@@ -138,6 +152,8 @@ class _Conversation:
         self._receive = receive
         self._send = send
         self.task: asyncio.Task[Any] | None = None  # the handler's, once it runs
+        self._told = False  # the app said, or failed, in its own words (wsplay's apps do)
+        self._denial: tuple[int, bytearray] | None = None  # an HTTP denial being sent
         if known is None or known in recorder.connections:
             known = self.timeline.new_connection_id()
         self.id = known
@@ -194,9 +210,12 @@ class _Conversation:
             self.report(error)
             await self._close_after(error)
         except Exception as error:
+            if self._client_left(error):
+                return  # as wsplay's own handlers end: quietly (Starlette's did not catch it)
             self.report(error)
-            if not self.connection.accepted or self.connection.closed_by is not None:
-                raise  # before the handshake the server answers HTTP 500
+            if not self.connection.accepted and self.connection.closed_by is None:
+                # The server answers HTTP 500; what it logs is not said again (reported once).
+                raise
             await self._close_after(error)
         finally:
             self.recorder._finished(self)
@@ -204,6 +223,17 @@ class _Conversation:
                 # The app returned, or failed, and the server ended the connection for it.
                 self._end(ClosedBy.SERVER, 1006, "the app ended without closing")
             self.let_go()
+
+    def _client_left(self, error: BaseException) -> bool:
+        """``error`` only says this connection's client left, with a normal code (1006
+        too, once the client is gone): the end of a conversation, not a failure."""
+        code = disconnect_code(error)
+        ended = self.connection.closed_by
+        if code is None or ended is None:
+            return False  # e.g. another connection's client, gone during a broadcast
+        return code in NORMAL_CLOSE_CODES or (
+            code == 1006 and ended in (ClosedBy.CLIENT, ClosedBy.DROPPED)
+        )
 
     def let_go(self) -> None:
         """Hold nothing big once over: the connection and the protocol point back here, and
@@ -214,6 +244,7 @@ class _Conversation:
         if getattr(protocol, "wsplay_control", None) is not None:
             protocol.wsplay_control = protocol.wsplay_seen = None
         self.scope, self._receive, self._send = {}, _ended_receive, _ended_send
+        self._denial = None
 
     async def _close_after(self, error: BaseException) -> None:
         """An app's failure, as wsplay's own apps end one: 1011 after accept, else refused."""
@@ -243,11 +274,13 @@ class _Conversation:
 
     def report(self, error: BaseException) -> None:
         """An exception in the app: into the timeline, and to the playground's listeners."""
+        self._told = True
         self.recorder.report(self.connection, error)
 
     def _notice(self, text: str) -> None:
         """What the app warns about (e.g. why it refused the handshake), said in the
         notebook, unless the kernel's client connected: its own exception says it there."""
+        self._told = True
         if not self.from_kernel_client:
             say(text)
 
@@ -324,8 +357,10 @@ class _Conversation:
             self._accepted(message)
         elif kind == "websocket.close":
             return self.close(message)
-        elif kind == "websocket.http.response.body" and not message.get("more_body"):
-            return self._deny(message)
+        elif kind == "websocket.http.response.start":
+            self._denial = (int(message.get("status", 0)), bytearray())
+        elif kind == "websocket.http.response.body":
+            return self._denied(message)
         return self._send(message)
 
     def _accepted(self, message: dict[str, Any]) -> None:
@@ -346,6 +381,33 @@ class _Conversation:
             headers=message.get("headers") or (),
         )
 
+    async def _denied(self, message: dict[str, Any]) -> None:
+        """A part of the app's HTTP denial (status and body instead of accepting): the last
+        part is recorded, the body cut to the timeline's budget, once it has been sent."""
+        status, body = self._denial or (0, bytearray())
+        body += bytes(message.get("body") or b"")[: max(0, MAX_DENIAL_BYTES - len(body))]
+        if message.get("more_body"):
+            await self._send(message)
+            return
+        await self._deny(message)
+        text = body.decode("utf-8", "replace")
+        self.connection.ended(ClosedBy.SERVER, status, text)
+        self._refused_by_app(code=status, body=text)
+
+    def _refused_by_app(self, **answer: Any) -> None:
+        """Record the app's refusal (a close before accepting, or an HTTP denial) with what
+        it answered, and say it in the notebook unless the app did, or a cell's client
+        connected (its exception says it)."""
+        event = Event(time.time(), self.id, "server", REJECT, by=ClosedBy.SERVER.value, **answer)
+        self.timeline.record(event)
+        self.recorder._gone(self)
+        if not self._told:
+            path = shown_text(self.connection.path)
+            self._notice(
+                f"The app refused the handshake for {path} (connection #{self.id}, HTTP "
+                f"{answer['code']}){refused_because(event)}."
+            )
+
     async def _deny(self, message: dict[str, Any]) -> None:
         """The last part of a denial response (HTTP 403 with a body, instead of accepting)."""
         await self._send(message)
@@ -360,7 +422,7 @@ class _Conversation:
         if self.connection.closed_by is not None:
             return  # already over: a second close would make the server raise
         code = message.get("code", 1000)
-        reason = message.get("reason") or ""
+        reason = reason_text(message.get("reason"))
         try:
             await self._send(message)
         except OSError:
@@ -372,9 +434,14 @@ class _Conversation:
             self._end(ClosedBy.SERVER, code, reason, asked_by)
         else:
             self.connection.ended(ClosedBy.SERVER, code, reason)
-            # What uvicorn answers a close before the accept.
-            self._event(REJECT, code=403, by=ClosedBy.SERVER, asked_by=asked_by)
-            self.recorder._gone(self)
+            # What uvicorn answers a close before the accept: 403, the close's code and
+            # reason never reach the client (the kernel's client reads them here).
+            code = int(code)
+            if asked_by:
+                self._told = True  # a cell or the playground asked: not the app's refusal
+            self._refused_by_app(
+                code=REFUSED_STATUS, close_code=code, reason=reason, asked_by=asked_by
+            )
 
     def _end(self, by: ClosedBy, code: int, reason: str, asked_by: str = "", **wire: Any) -> None:
         """The connection is over: on the connection, on the timeline, out of the open ones.

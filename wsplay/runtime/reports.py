@@ -13,10 +13,11 @@ import linecache
 import sys
 import traceback
 from dataclasses import dataclass
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from .._watchdog import Stall, describe_location, stall_sentence
-from ..framework.tracebacks import innermost_learner_line
+from ..framework.tracebacks import innermost_learner_line, learner_traceback
 from .timeline_budget import cut_middle
 
 if TYPE_CHECKING:
@@ -154,7 +155,24 @@ def outcome_of(connection: ServerConnection) -> str:
 
 
 def format_traceback(error: BaseException) -> str:
-    return cut_middle("".join(traceback.format_exception(error)), MAX_TRACEBACK_CHARS)
+    """The traceback, the learner's frames first: a FastAPI handler's error sits under
+    some forty frames of Starlette's and uvicorn's, which come after, whole."""
+    whole = "".join(traceback.format_exception(error))
+    yours = learner_traceback(error.__traceback__)
+    if yours is None or _depth(yours) == _depth(error.__traceback__):
+        return cut_middle(whole, MAX_TRACEBACK_CHARS)
+    shown = "".join(traceback.format_exception(type(error), error, yours, chain=False))
+    return cut_middle(
+        f"In your code:\n{shown}\nThe whole traceback, the libraries' frames too:\n{whole}",
+        MAX_TRACEBACK_CHARS,
+    )
+
+
+def _depth(tb: TracebackType | None) -> int:
+    count = 0
+    while tb is not None:
+        count, tb = count + 1, tb.tb_next
+    return count
 
 
 def release_frames(error: BaseException | None) -> None:

@@ -84,6 +84,11 @@ class Event(NamedTuple):
     peer_code: int | None = None
     peer_reason: str = ""
     note: str = ""  # wsplay's words on what happened (why the server closed, say)
+    # For REJECT (``code`` is the HTTP status the client got): the close the app sent
+    # before accepting (uvicorn answers it with 403; ``reason`` is the close's reason), or
+    # the body of the HTTP response the app denied the handshake with.
+    close_code: int | None = None
+    body: str = ""
 
     @property
     def asked_by_words(self) -> str:
@@ -130,6 +135,19 @@ def _answered(event: Event) -> str:
     return f"{peer} sent {sent}{_suffix(' {!r}', event.peer_reason)} → "
 
 
+def refused_because(event: Event) -> str:
+    """Why a REJECT, as the server answered: ``: closed before accepting, with 1008 ...``
+    (a close before the accept), ``: 'Unauthorized'`` (a denial's body), or nothing."""
+    asked = _suffix(", {}", event.asked_by_words)
+    if event.close_code is not None:
+        meaning = describe_close_code(event.close_code).split(":")[0]
+        return (
+            f"{asked}: closed before accepting, with {event.close_code} ({meaning})"
+            f"{_suffix(' {!r}', event.reason)}"
+        )
+    return f"{asked}{_suffix(': {}', event.reason)}{_suffix(': {!r}', event.body)}"
+
+
 def _error(event: Event) -> str:
     return f"error: {event.preview}"
 
@@ -149,10 +167,7 @@ _WHAT: dict[str, Callable[[Event], str]] = {
         f"accepted{_suffix(' with subprotocol {!r}', e.subprotocol)}"
         f"{_suffix(', extensions {}', e.extensions)}"
     ),
-    REJECT: lambda e: (
-        f"handshake refused (HTTP {e.code or 403}){_suffix(', {}', e.asked_by_words)}"
-        f"{_suffix(': {}', e.reason)}"
-    ),
+    REJECT: lambda e: f"handshake refused (HTTP {e.code or 403}){refused_because(e)}",
     CLOSE: _closed,
     WARNING: lambda e: f"warning: {e.preview}",
     PING: _control_frame,

@@ -32,6 +32,7 @@ FIELD_CHARS: dict[str, int] = {
     "reason": 200,  # a close frame carries at most 123 bytes; a refusal says more
     "peer_reason": 200,
     "note": 400,  # wsplay's own words on what happened
+    "body": 400,  # an HTTP denial's body (a refused handshake)
     "traceback": 1_200,  # its first and last lines (pg.errors keeps more)
 }
 CUT_MARK_CHARS = 32  # "… (+N characters)" at most

@@ -30,6 +30,7 @@ from .timeline import (
     REJECT,
     WARNING,
     Event,
+    refused_because,
 )
 
 if TYPE_CHECKING:
@@ -72,9 +73,7 @@ def _label(event: Event) -> tuple[str, str]:
         proto = f", subprotocol {event.subprotocol}" if event.subprotocol else ""
         return "out", f"101 Switching Protocols{proto}"
     if kind == REJECT:
-        asked = f", {event.asked_by_words}" if event.asked_by_words else ""
-        why = f": {event.reason}" if event.reason else ""
-        return "out", f"{event.code or 403} handshake refused{asked}{why}"
+        return "out", f"{event.code or 403} handshake refused{refused_because(event)}"
     if kind == CLOSE:
         direction = {"client": "in", "server": "out"}.get(event.by or "", "")
         reason = f" {event.reason!r}" if event.reason else ""

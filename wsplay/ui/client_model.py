@@ -229,7 +229,7 @@ class ClientModel:
             if error.status_code:
                 self.note("✗", "refused", str(error))
             else:  # no HTTP answer: the server did not refuse, the handshake failed
-                self.note("✗", "error", f"Could not connect: {error.reason}")
+                self.note("✗", "error", f"Could not connect: {error.why}")
             return
         except Exception as error:  # anything: the view must leave "connecting"
             self._open_failed = True
