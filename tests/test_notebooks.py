@@ -161,6 +161,8 @@ def test_runs_top_to_bottom_in_a_fresh_kernel(path: Path, tmp_path: Path) -> Non
             said = cell_text(cells, f"nb09-{refusal}")
             assert "1008 (Policy Violation)" in said and reason in said, said
         assert "1008" in cell_text(cells, "nb09-refused-timeline")
+        # FastAPI's guide leaves WebSocketDisconnect uncaught here: a client leaving is no error.
+        assert cell_text(cells, "nb09-item-closed") == "[]"
         notice = cell_text(cells, "nb09-redefined")
         assert notice.count("/ws/{client_id} was registered again") == 1, notice
         assert cell_text(cells, "nb09-joined") == "'Client #3 joined the chat'"
