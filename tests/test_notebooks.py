@@ -31,6 +31,7 @@ SECTIONS = {
     "06-authentication": "login",
     "07-keepalive-and-backpressure": "feed",
     "08-scaling": "redis-rooms",
+    "09-fastapi": "rooms",
     "10-toolbox": "greet",
 }
 NEEDS_REDIS = {"08-scaling"}
@@ -150,6 +151,21 @@ def test_runs_top_to_bottom_in_a_fresh_kernel(path: Path, tmp_path: Path) -> Non
         assert "bob hears nothing" in cell_text(cells, "nb08-memory-across")
         assert "bob hears: alice: hi Bob!" in cell_text(cells, "nb08-redis-across")
         assert {"chat_memory.py", "chat_redis.py"} <= {p.name for p in tmp_path.iterdir()}
+    if path.stem == "09-fastapi":
+        assert "the chat opens" in cell_text(cells, "nb09-start")  # the app's lifespan ran
+        heard = "('You wrote: hello', 'Client #1 says: hello', 'Client #1 says: hello')"
+        assert cell_text(cells, "nb09-chat") == heard  # the broadcast reaches both clients
+        assert cell_text(cells, "nb09-left") == "'Client #2 left the chat'"
+        assert cell_text(cells, "nb09-errors") == "[]", "a normal close reported as an error"
+        for refusal, reason in (("refused", "valid integer"), ("depends-refused", "log in")):
+            said = cell_text(cells, f"nb09-{refusal}")
+            assert "1008 (Policy Violation)" in said and reason in said, said
+        assert "1008" in cell_text(cells, "nb09-refused-timeline")
+        # FastAPI's guide leaves WebSocketDisconnect uncaught here: a client leaving is no error.
+        assert cell_text(cells, "nb09-item-closed") == "[]"
+        notice = cell_text(cells, "nb09-redefined")
+        assert notice.count("/ws/{client_id} was registered again") == 1, notice
+        assert cell_text(cells, "nb09-joined") == "'Client #3 joined the chat'"
     if path.stem == "10-toolbox":
         # The recorded conversation's test: red with the handler broken, green mended.
         red, green = (plain(cell_text(cells, f"nb10-{run}")) for run in ("red", "green"))
