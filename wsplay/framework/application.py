@@ -123,7 +123,6 @@ class Application:
         await _respond_with_text(send, "http.response", status, text)
 
 
-
 def _notice(host: Host | None, text: str) -> None:
     if host is not None:
         host.on_notice(text)
