@@ -25,7 +25,7 @@ from ..framework.close_codes import ClosedBy, check_close_code, check_close_reas
 from .timeline import KERNEL, STOPPING
 
 if TYPE_CHECKING:
-    from .recorder import _Conversation
+    from .conversation import Conversation
 
 CONNECTION_HEADER = b"x-wsplay-connection"  # the kernel client's ticket
 CONNECTION_QUERY = b"wsplay-connection"  # a page's client's ticket
@@ -48,7 +48,7 @@ class ServerConnection:
     side, whatever the handler is doing.
     """
 
-    def __init__(self, id: int, scope: dict[str, Any], conversation: _Conversation, loop: Any):
+    def __init__(self, id: int, scope: dict[str, Any], conversation: Conversation, loop: Any):
         self.id = id
         self.path: str = scope.get("path", "")
         self.query: str = scope.get("query_string", b"").decode("latin-1")
@@ -63,7 +63,7 @@ class ServerConnection:
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close this connection from the server's side with ``code`` and ``reason``."""
         conversation = self._conversation
-        if conversation is None:  # over, and let go of (see _Conversation.let_go)
+        if conversation is None:  # over, and let go of (see Conversation.let_go)
             raise ConnectionClosedOnServer(self.id, self.ended_how())
         timeout = conversation.recorder.call_timeout
         self._loop.run(self.close_async(code, reason), timeout, f"Closing #{self.id}")

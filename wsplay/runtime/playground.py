@@ -24,12 +24,11 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from .._loop import LoopThread
 from .._session import Headers
 from .._watchdog import Stall, stuck_in_one_call_sentence
-from ..framework import Application, Router
+from ..framework import Application
 from ..framework.errors import logged_failures
 from .apps import AppRoute, route_patterns, route_table
 from .client import ClientCore, Connects
@@ -38,11 +37,12 @@ from .export import ExportedApp, export_app
 from .guest import Guest, see_off, welcome
 from .lifespan import STARTUP_TIMEOUT
 from .notices import Notices
-from .origins import Gate, Refusal, is_loopback_host
+from .origins import Gate, is_loopback_host
 from .recorder import Recorder
-from .reports import HandlerError, LoopBlocked, print_error, refused_unexplained, say
+from .reports import HandlerError, LoopBlocked, print_error, say
 from .server import PortInUseError, ServerHooks, ServerOptions, ServerThread, switch_intervals
-from .timeline import DEFAULT_MAX_EVENTS, REJECT, WARNING, Event, Timeline
+from .timeline import DEFAULT_MAX_EVENTS, WARNING, Event, Timeline
+from .why import why_refused, why_unanswered
 
 __all__ = ["HandlerError", "LoopBlocked", "Playground", "PortInUseError", "route_patterns"]
 
@@ -318,23 +318,8 @@ class Playground(Connects):
         return core
 
     def _why_refused(self, connection: int, path: str) -> tuple[str, str | None]:
-        """What the server side knows of a refused handshake: the fix ("" if none is
-        known) and why, in words (None if it cannot tell)."""
-        for event in self.timeline.events(connection=connection, kind=REJECT):
-            gate = event.side == "server" and event.close_code is None and not event.body
-            refusal = Refusal.from_reason(event.reason) if gate else None
-            if refusal is not None:
-                return "", refusal.explain().rstrip(".")
-            if event.side == "server" and event.asked_by_words:
-                return "", f"it was closed {event.asked_by_words} before its handler accepted it"
-        for error in reversed(self._errors):
-            if error.connection == connection:
-                return error.refusal()
         router = getattr(self._app, "router", None)
-        if not isinstance(router, Router):
-            return "", None
-        bare = urlsplit(path).path
-        return refused_unexplained(bare, self.routes, matched=router.match(bare) is not None)
+        return why_refused(connection, path, self.timeline, self._errors, router, self.routes)
 
     # --- out of the notebook -----------------------------------------------------------
     def export(self, path: str, framework: str = "blacksheep", **options: Any) -> ExportedApp:
@@ -342,18 +327,7 @@ class Playground(Connects):
         return export_app(self._app, path, framework, **options)
 
     def _why_unanswered(self, connection: int, path: str) -> str:
-        """Why a handshake got no answer in time, in words."""
-        for warning in reversed(self._warnings):
-            if warning.connection is not None and not warning.over:
-                return warning.sentence
-        for open_connection in self.connections:
-            if open_connection.id == connection and not open_connection.accepted:
-                return (
-                    f"call `await websocket.accept()` first in the handler for {path}, before "
-                    "it receives or sends anything: it has not called "
-                    "`await websocket.accept()` yet"
-                )
-        return "the server did not answer the handshake"
+        return why_unanswered(connection, path, self._warnings, self.connections)
 
     # --- errors and warnings -----------------------------------------------------------
     def _report_error(self, record: HandlerError) -> None:

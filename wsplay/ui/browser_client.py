@@ -35,8 +35,8 @@ from ..framework.close_codes import ClosedBy, describe_close_code
 from ..runtime.client import ClientCore
 from ..runtime.playground import Playground
 from ..runtime.timeline import ACCEPT, CLOSE, HANDSHAKE, PREVIEW_CHARS, REJECT, Event
-from .client_model import MAX_LOG_LINES, MAX_TEXT_KEPT
 from .inputs import InputError, parse_path, parse_subprotocols
+from .log_line import MAX_LOG_LINES, MAX_TEXT_KEPT
 
 HERE = Path(__file__).parent
 ROUTES = ("auto", "direct", "proxy")

@@ -18,12 +18,13 @@ import ipywidgets as widgets
 from ..framework.exceptions import InvalidPathError
 from ..framework.routing import example_path
 from ..runtime.client import refuse_route_pattern
-from .client_model import ClientModel, check_handshake
+from .client_model import ClientModel
 from .handshake import handshake_html
 from .inputs import (
     BYTES_FORMATS,
     PAYLOAD_MODES,
     InputError,
+    check_handshake,
     error_html,
     parse_close_code,
     parse_close_reason,

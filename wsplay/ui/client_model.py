@@ -11,7 +11,6 @@ a lock and never touches a widget; the panel's refresher reads it and draws.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import threading
 import time
@@ -20,87 +19,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from websockets.datastructures import Headers
-from websockets.exceptions import InvalidHeaderValue
-from websockets.headers import validate_subprotocols
-
 from ..framework.close_codes import ClosedBy, describe_close_code
 from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.client import ClientCore
 from ..runtime.timeline_export import close_explanation
 from ..runtime.wire import Frame, Opcode
-from .frame_view import frame_row, newest_control
+from .frame_view import newest_control
 from .handshake import Handshake, accepted, refused
-from .inputs import InputError, show_bytes
+from .inputs import show_bytes
+from .log_line import MAX_BYTES_KEPT, MAX_LOG_LINES, MAX_TEXT_KEPT, LogLine
 
 if TYPE_CHECKING:
     from ..runtime.playground import Playground
 
-MAX_LOG_LINES = 500
-MAX_TEXT_KEPT = 2000  # characters of a text message the log keeps, for its views
-MAX_BYTES_KEPT = 1024  # bytes of a binary message the log keeps
 PING_TIMEOUT = 5.0
 BACKPRESSURE = 0.05  # seconds a send may wait before the repeat calls it backpressure
-
-
-def check_handshake(headers: list[tuple[str, str]], subprotocols: list[str]) -> None:
-    """Raise InputError for a header or subprotocol the websockets client would not send.
-
-    The client refuses them before any network I/O, with words about HTTP's grammar; the
-    panel says it next to the boxes instead, with what to type. The rules are websockets'
-    own (its validators), so the two cannot disagree.
-    """
-    for protocol in subprotocols:
-        try:
-            validate_subprotocols([protocol])
-        except ValueError:
-            raise InputError(
-                f"{protocol!r} cannot be offered as a subprotocol: a subprotocol is one word "
-                "of letters, digits and !#$%&'*+-.^_`|~ (no '/', quotes or brackets), "
-                "e.g. chat.v1."
-            ) from None
-    for name, value in headers:
-        try:
-            Headers()[name] = value
-        except InvalidHeaderValue:
-            raise InputError(
-                f"The value of header {name!r} cannot be sent: HTTP header values are "
-                "Latin-1 text without control characters (no €, emoji or CJK). Encode it "
-                "first, e.g. percent-encoded or base64."
-            ) from None
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    seq: int  # grows by one per line: the page drops what it already has
-    time: float
-    direction: str  # "→" sent, "←" received, "•" a connection event, "✗" a failure
-    kind: str  # text, bytes, ping, pong, open, close, refused, error ...
-    size: int | None
-    text: str  # the line as words (a message's preview, hex for bytes)
-    data: str | bytes | None = None  # a message itself (cut), for the hex/base64/JSON views
-    cut: bool = False  # data holds only the start of the message
-    frames: tuple[Frame, ...] = ()  # a message's frames on the wire, as the client saw them
-
-    def row(self) -> dict[str, Any]:
-        """What the page needs to draw the line (JSON)."""
-        stamp = time.strftime("%H:%M:%S", time.localtime(self.time))
-        row: dict[str, Any] = {
-            "seq": self.seq,
-            "t": f"{stamp}.{int(self.time * 1000) % 1000:03d}",
-            "dir": self.direction,
-            "kind": self.kind,
-            "size": self.size,
-        }
-        if isinstance(self.data, bytes):
-            row["b64"] = base64.b64encode(self.data).decode()
-        else:
-            row["text"] = self.data if isinstance(self.data, str) else self.text
-        if self.cut:
-            row["cut"] = True
-        if self.frames:
-            row["frames"] = [frame_row(frame) for frame in self.frames]
-        return row
 
 
 @dataclass

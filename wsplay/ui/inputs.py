@@ -15,6 +15,10 @@ import html
 import json
 import string
 
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidHeaderValue
+from websockets.headers import validate_subprotocols
+
 from ..framework.close_codes import check_close_code, check_close_reason
 
 PAYLOAD_MODES = ("text", "bytes", "json")
@@ -158,3 +162,30 @@ def parse_repeat(every_ms: str, times: str) -> tuple[float, int]:
     if not 1 <= count <= MAX_REPEAT:
         raise InputError(f"'times' is between 1 and {MAX_REPEAT}.")
     return every / 1000, count
+
+
+def check_handshake(headers: list[tuple[str, str]], subprotocols: list[str]) -> None:
+    """Raise InputError for a header or subprotocol the websockets client would not send.
+
+    The client refuses them before any network I/O, with words about HTTP's grammar; the
+    panel says it next to the boxes instead, with what to type. The rules are websockets'
+    own (its validators), so the two cannot disagree.
+    """
+    for protocol in subprotocols:
+        try:
+            validate_subprotocols([protocol])
+        except ValueError:
+            raise InputError(
+                f"{protocol!r} cannot be offered as a subprotocol: a subprotocol is one word "
+                "of letters, digits and !#$%&'*+-.^_`|~ (no '/', quotes or brackets), "
+                "e.g. chat.v1."
+            ) from None
+    for name, value in headers:
+        try:
+            Headers()[name] = value
+        except InvalidHeaderValue:
+            raise InputError(
+                f"The value of header {name!r} cannot be sent: HTTP header values are "
+                "Latin-1 text without control characters (no €, emoji or CJK). Encode it "
+                "first, e.g. percent-encoded or base64."
+            ) from None

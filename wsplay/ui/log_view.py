@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from .client_model import MAX_LOG_LINES, ClientModel
+from .client_model import ClientModel
+from .log_line import MAX_LOG_LINES
 from .stream_view import StreamView
 
 HERE = Path(__file__).parent

@@ -1,0 +1,366 @@
+"""One WebSocket connection's recording, between uvicorn and the app (see recorder.py).
+
+It wraps the app's ``receive`` and ``send``: each message is recorded on the timeline on
+its way, the handshake checked against the gate, a refusal (by the gate or by the app)
+recorded with what the client got, and the ending recorded once with who closed, however
+it happened (the app's close, the client's, a vanished peer, an error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+from ..framework.close_codes import ClosedBy
+from ..framework.errors import (
+    NORMAL_CLOSE_CODES,
+    Host,
+    disconnect_code,
+    hosted,
+    hosting,
+    reason_text,
+)
+from ..framework.websocket import format_reason
+from .connections import ConnectionClosedOnServer, ServerConnection, transport_ending
+from .origins import REFUSED_STATUS, Refusal, shown_text
+from .protocol_state import complete_denial, failure_of, negotiated
+from .refusals import plain_text
+from .reports import say
+from .timeline import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, refused_because
+from .timeline_budget import FIELD_CHARS
+
+if TYPE_CHECKING:
+    from .recorder import Recorder
+
+logger = logging.getLogger("wsplay")
+
+MAX_DENIAL_BYTES = 4 * FIELD_CHARS["body"]  # of an HTTP denial's body, read for the timeline
+
+
+class Conversation:
+    """One connection's recording: wraps receive and send, tracks who closed."""
+
+    def __init__(self, recorder: Recorder, scope: dict[str, Any], receive: Any, send: Any):
+        # The id the kernel reserved, if a ticket it issued came with the handshake; the
+        # kernel client's own exceptions explain its refusals (nothing more said).
+        known, self.from_kernel_client, scope = recorder.tickets.claim(scope)
+        self.recorder = recorder
+        self.timeline = recorder.timeline
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+        self.task: asyncio.Task[Any] | None = None  # the handler's, once it runs
+        self._told = False  # the app said, or failed, in its own words (wsplay's apps do)
+        self._denial: tuple[int, bytearray] | None = None  # an HTTP denial being sent
+        if known is None or known in recorder.connections:
+            known = self.timeline.new_connection_id()
+        self.id = known
+        self.connection = ServerConnection(self.id, scope, self, recorder.loop)
+        protocol = getattr(send, "__self__", None)
+        self._app_receive: Any = self.receive
+        if hasattr(protocol, "wsplay_control"):  # the playground's own protocol class
+            protocol.wsplay_control = self._control
+            # It hands each message to seen() itself: the app reads the protocol's own
+            # receive, with no coroutine of ours around it (one less per message).
+            protocol.wsplay_seen = self.seen
+            self._app_receive = receive
+
+    def _control(self, kind: str, direction: str) -> None:
+        """A ping or pong the server's protocol handled (the app never sees them)."""
+        self._event(kind, direction=direction)
+
+    def _event(self, kind: str, by: ClosedBy | None = None, **fields: Any) -> None:
+        # Who closed goes in as a plain str: an event of plain values only is a tuple the
+        # garbage collector stops tracking (see Timeline), an enum member would keep it.
+        if by is not None:
+            fields["by"] = by.value
+        self.timeline.record(Event(time.time(), self.id, "server", kind, **fields))
+
+    async def run(self) -> None:
+        scope = self.scope
+        raw_headers = scope.get("headers", ())
+        query = scope.get("query_string")
+        # The timeline cuts each field to its budget (timeline_budget.py).
+        self._event(
+            HANDSHAKE,
+            path=scope.get("path"),
+            query=query.decode("latin-1") if query else "",
+            headers=raw_headers,
+            preview=", ".join(scope.get("subprotocols", ())),
+        )
+        refused = self.recorder.gate.refusal(raw_headers)
+        if refused is not None:
+            try:
+                await self._refuse(refused)
+            finally:
+                self.let_go()
+            return
+        self.recorder.opened(self)
+        # wsplay's apps hand their failures to the host in the scope; others log them, and
+        # the log reaches the same host through framework.errors.logged_failures.
+        host = Host(on_error=self.report, on_notice=self._notice)
+        try:
+            with hosting(host):
+                await self.recorder.app(hosted(self.scope, host), self._app_receive, self.send)
+        except (SystemExit, KeyboardInterrupt) as error:
+            # Not the kernel's to obey: only this handler ends. Said, then closed like any
+            # other failure (uvicorn would log it as a crash of the whole ASGI app).
+            self.report(error)
+            await self._close_after(error)
+        except Exception as error:
+            if self._client_left(error):
+                return  # as wsplay's own handlers end: quietly (Starlette's did not catch it)
+            self.report(error)
+            if not self.connection.accepted and self.connection.closed_by is None:
+                # The server answers HTTP 500; what it logs is not said again (reported once).
+                raise
+            await self._close_after(error)
+        finally:
+            self.recorder.finished(self)
+            if self.connection.closed_by is None:
+                # The app returned, or failed, and the server ended the connection for it.
+                self._end(ClosedBy.SERVER, 1006, "the app ended without closing")
+            self.let_go()
+
+    def _client_left(self, error: BaseException) -> bool:
+        """``error`` only says this connection's client left, with a normal code (1006
+        too, once the client is gone): the end of a conversation, not a failure."""
+        code = disconnect_code(error)
+        ended = self.connection.closed_by
+        if code is None or ended is None:
+            return False  # e.g. another connection's client, gone during a broadcast
+        return code in NORMAL_CLOSE_CODES or (
+            code == 1006 and ended in (ClosedBy.CLIENT, ClosedBy.DROPPED)
+        )
+
+    def let_go(self) -> None:
+        """Hold nothing big once over: the connection and the protocol point back here, and
+        timers the server set meanwhile keep this object (in their context) for up to 20 s;
+        the protocol it held cost the garbage collector more per handshake than we did."""
+        self.connection._conversation = None
+        protocol = getattr(self._send, "__self__", None)
+        if getattr(protocol, "wsplay_control", None) is not None:
+            protocol.wsplay_control = protocol.wsplay_seen = None
+        self.scope, self._receive, self._send = {}, _ended_receive, _ended_send
+        self._denial = None
+
+    async def _close_after(self, error: BaseException) -> None:
+        """An app's failure, as wsplay's own apps end one: 1011 after accept, else refused."""
+        if self.connection.closed_by is not None:
+            return
+        with contextlib.suppress(OSError):
+            if self.connection.accepted:
+                reason = format_reason(f"{type(error).__name__}: {error}".rstrip(": "))
+                await self.send({"type": "websocket.close", "code": 1011, "reason": reason})
+            else:
+                await self.send({"type": "websocket.close", "code": 1000})
+
+    async def _refuse(self, refusal: Refusal) -> None:
+        """HTTP 403 before the app runs, with a body that says why (browsers hide it)."""
+        why = refusal.explain()
+        self.connection.ended(ClosedBy.SERVER, REFUSED_STATUS, why)
+        self._event(REJECT, code=REFUSED_STATUS, by=ClosedBy.SERVER, reason=refusal.reason)
+        if not self.from_kernel_client:  # the kernel client's exception says it already
+            self.recorder.on_refused(refusal, "a WebSocket handshake")
+        if "websocket.http.response" in self.scope.get("extensions", {}):
+            headers, body = plain_text(why)
+            start = {"type": "websocket.http.response.start", "status": REFUSED_STATUS}
+            await self._send({**start, "headers": headers})
+            await self._deny({"type": "websocket.http.response.body", "body": body})
+        else:
+            await self._send({"type": "websocket.close", "code": 1008})
+
+    def report(self, error: BaseException) -> None:
+        """An exception in the app: into the timeline, and to the playground's listeners."""
+        self._told = True
+        self.recorder.report(self.connection, error)
+
+    def _notice(self, text: str) -> None:
+        """What the app warns about (e.g. why it refused the handshake), said in the
+        notebook, unless the kernel's client connected: its own exception says it there."""
+        self._told = True
+        if not self.from_kernel_client:
+            say(text)
+
+    def notice_ending(self) -> None:
+        """Record an ending the transport knows of and the app has not been told yet."""
+        if self.connection.closed_by is not None:
+            return
+        ended = transport_ending(getattr(self._send, "__self__", None))
+        if ended is None:
+            return
+        by, code, reason = ended
+        if not self.connection.accepted:
+            by, reason = (
+                ClosedBy.CLIENT,
+                reason or "the client left before the handshake was answered",
+            )
+        # A protocol error the server answered: the close frame the client sent, and why.
+        failure = failure_of(getattr(self._send, "__self__", None))
+        if failure:
+            by = ClosedBy.SERVER
+        self._end(by, code, reason, **failure)
+
+    async def receive(self) -> dict[str, Any]:
+        """The server's receive, seen (for a server whose protocol does not call seen())."""
+        return self.seen(await self._receive())
+
+    def seen(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Record a message the app is about to read; the disconnect as it really happened."""
+        kind = message["type"]
+        if kind == "websocket.receive":
+            data = message.get("text")
+            self.timeline.message(
+                self.id, "server", "in", data if data is not None else message.get("bytes") or b""
+            )
+        elif kind == "websocket.disconnect" and self.connection.closed_by is None:
+            message = self._disconnected(message)
+        return message
+
+    def _disconnected(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Record the end the app is told of, as it really happened."""
+        # The protocol knows best who closed (a keepalive timeout is the server's 1011,
+        # though the app is told 1005 or 1006; a protocol error the server's 1002): ask it.
+        self.notice_ending()
+        if self.connection.closed_by == ClosedBy.DROPPED:
+            return {**message, "code": 1006, "reason": ""}  # as RFC 6455 names it
+        if self.connection.closed_by is not None:
+            return message
+        if message.get("code") == 1005 and "reason" not in message:
+            # uvicorn reports a connection lost without a close frame as 1005 (ASGI's
+            # "no code received"); RFC 6455 calls it 1006, and so does the playground.
+            message = {**message, "code": 1006, "reason": ""}
+        code = message.get("code", 1005)
+        by = ClosedBy.DROPPED if code == 1006 else ClosedBy.CLIENT
+        self._end(by, code, message.get("reason") or "")
+        return message
+
+    def send(self, message: dict[str, Any]) -> Awaitable[None]:
+        """Record what the app sends, then hand back the server's own send to await.
+
+        A plain function, not a coroutine: one frame less on every message sent.
+        """
+        kind = message["type"]
+        if kind == "websocket.send":
+            if self.connection.closed_by is not None:
+                # The connection is over (e.g. closed from a cell): tell the app as the ASGI
+                # spec says a server should, with an OSError.
+                raise ConnectionClosedOnServer(self.id, self.connection.ended_how())
+            data = message.get("text")
+            self.timeline.message(
+                self.id, "server", "out", data if data is not None else message.get("bytes") or b""
+            )
+        elif kind == "websocket.accept":
+            self.connection.accepted = True
+            self._accepted(message)
+        elif kind == "websocket.close":
+            return self.close(message)
+        elif kind == "websocket.http.response.start":
+            self._denial = (int(message.get("status", 0)), bytearray())
+        elif kind == "websocket.http.response.body":
+            return self._denied(message)
+        return self._send(message)
+
+    def _accepted(self, message: dict[str, Any]) -> None:
+        """Record the 101 response about to go out: its subprotocol, and the extensions it
+        negotiated (``permessage-deflate; ...``: websockets chose them when the request
+        came, uvicorn's response holds them), not only what the client offered.
+
+        Before it is sent, as the messages are: the client, once answered, may act at once.
+        """
+        extensions, subprotocol = "", message.get("subprotocol")
+        answered = negotiated(getattr(self._send, "__self__", None))
+        if answered is not None:
+            extensions, subprotocol = answered[0], subprotocol or answered[1]
+        self._event(
+            ACCEPT,
+            subprotocol=subprotocol,
+            extensions=extensions,
+            headers=message.get("headers") or (),
+        )
+
+    async def _denied(self, message: dict[str, Any]) -> None:
+        """A part of the app's HTTP denial (status and body instead of accepting): the last
+        part is recorded, the body cut to the timeline's budget, once it has been sent."""
+        status, body = self._denial or (0, bytearray())
+        body += bytes(message.get("body") or b"")[: max(0, MAX_DENIAL_BYTES - len(body))]
+        if message.get("more_body"):
+            await self._send(message)
+            return
+        await self._deny(message)
+        text = body.decode("utf-8", "replace")
+        self.connection.ended(ClosedBy.SERVER, status, text)
+        self._refused_by_app(code=status, body=text)
+
+    def _refused_by_app(self, **answer: Any) -> None:
+        """Record the app's refusal (a close before accepting, or an HTTP denial) with what
+        it answered, and say it in the notebook unless the app did, or a cell's client
+        connected (its exception says it)."""
+        event = Event(time.time(), self.id, "server", REJECT, by=ClosedBy.SERVER.value, **answer)
+        self.timeline.record(event)
+        self.recorder.forget(self)
+        if not self._told:
+            path = shown_text(self.connection.path)
+            self._notice(
+                f"The app refused the handshake for {path} (connection #{self.id}, HTTP "
+                f"{answer['code']}){refused_because(event)}."
+            )
+
+    async def _deny(self, message: dict[str, Any]) -> None:
+        """The last part of a denial response (HTTP 403 with a body, instead of accepting)."""
+        await self._send(message)
+        complete_denial(getattr(self._send, "__self__", None))
+
+    async def close(self, message: dict[str, Any], asked_by: str = "") -> None:
+        """Send a close, and record it only once it has really been sent.
+
+        The app's own (from ``send``), or one the kernel asked for (``asked_by``, see
+        ServerConnection.close_async): the timeline says which.
+        """
+        if self.connection.closed_by is not None:
+            return  # already over: a second close would make the server raise
+        code = message.get("code", 1000)
+        reason = reason_text(message.get("reason"))
+        try:
+            await self._send(message)
+        except OSError:
+            self.notice_ending()
+            if self.connection.closed_by is None:
+                self._end(ClosedBy.DROPPED, 1006, "")
+            raise ConnectionClosedOnServer(self.id, self.connection.ended_how()) from None
+        if self.connection.accepted:
+            self._end(ClosedBy.SERVER, code, reason, asked_by)
+        else:
+            self.connection.ended(ClosedBy.SERVER, code, reason)
+            # What uvicorn answers a close before the accept: 403, the close's code and
+            # reason never reach the client (the kernel's client reads them here).
+            code = int(code)
+            if asked_by:
+                self._told = True  # a cell or the playground asked: not the app's refusal
+            self._refused_by_app(
+                code=REFUSED_STATUS, close_code=code, reason=reason, asked_by=asked_by
+            )
+
+    def _end(self, by: ClosedBy, code: int, reason: str, asked_by: str = "", **wire: Any) -> None:
+        """The connection is over: on the connection, on the timeline, out of the open ones.
+
+        ``wire``: more of what was sent (the client's refused close frame, see failure_of).
+        """
+        self.connection.ended(by, code, reason)
+        # A plain int: websockets' codes are enum members, which would keep the event's
+        # tuple tracked by the garbage collector (see Timeline).
+        code = int(code)
+        self._event(CLOSE, by=by, code=code, reason=reason, asked_by=asked_by, **wire)
+        self.recorder.forget(self)
+
+
+async def _ended_receive() -> dict[str, Any]:
+    return {"type": "websocket.disconnect", "code": 1006}
+
+
+async def _ended_send(message: dict[str, Any]) -> None:
+    raise OSError("The connection is over: nothing more can be sent on it.")
