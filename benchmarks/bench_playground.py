@@ -202,9 +202,9 @@ def echo_app() -> Any:
 def variant_app(name: str) -> Any:
     """``bare``: the app alone; ``recorder``: inside the Recorder, recording, with the
     playground's default Origin policy, as a Playground builds it."""
-    from wsplay.runtime.origins import Gate
-    from wsplay.runtime.recorder import Recorder
-    from wsplay.runtime.timeline import Timeline
+    from wsplay.runtime.recording.recorder import Recorder
+    from wsplay.runtime.server.origins import Gate
+    from wsplay.runtime.timeline.store import Timeline
 
     app = echo_app()
     if name == "bare":

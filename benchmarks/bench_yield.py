@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_yield.py [--messages 10000] [--rounds 8]
 
 The playground's server shares the kernel's GIL, so it pauses now and then to let the
-kernel's own threads run (``wsplay.runtime.gil``). This script measures what that costs and
+kernel's own threads run (``wsplay.runtime.server.gil``). This script measures what that costs and
 buys with the flood of ``bench_panel_flood.py`` (its handler, its panel client, its trivial
 cells: imported from there, so that both measure the same thing), in one real kernel, under
 each *policy* of the pause:
@@ -58,13 +58,13 @@ RUN_DEADLINE = 900.0  # seconds for every flood together
 AT_REST_POLL = 0.2  # seconds between two looks at a flood that runs with no cells
 
 REMEMBER_DEFAULT = (
-    "import json, wsplay.runtime.gil as _gil; _default_demand = _gil.DEMAND; "
+    "import json, wsplay.runtime.server.gil as _gil; _default_demand = _gil.DEMAND; "
     "_default_knobs = dict(SLICE=_gil.SLICE, PAUSE=_gil.PAUSE, HOLD=_gil.HOLD)"
 )
 KNOBS = {"slice": "SLICE", "pause": "PAUSE", "hold": "HOLD"}  # a name's [knob=ms] -> gil's
 # Restart the kernel's playground with a pause policy and a GIL switch interval.
 POLICY = """
-import threading, wsplay.runtime.gil as _gil
+import threading, wsplay.runtime.server.gil as _gil
 _gil.DEMAND = {demand}
 _gil.__dict__.update(_default_knobs, **{knobs!r})
 _pg = wsplay.start()

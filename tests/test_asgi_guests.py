@@ -21,8 +21,8 @@ from starlette.endpoints import WebSocketEndpoint
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from wsplay import Application, Playground, Router
-from wsplay.runtime.apps import route_table
-from wsplay.runtime.lifespan import LifespanError
+from wsplay.runtime.guests.lifespan import LifespanError
+from wsplay.runtime.guests.routes import route_table
 
 
 @pytest.fixture

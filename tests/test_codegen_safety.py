@@ -31,9 +31,9 @@ from websockets.sync.client import connect
 import wsplay
 from tests.apps import echo
 from wsplay import Application, Router
-from wsplay.runtime.export import export_app
-from wsplay.runtime.timeline import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline
-from wsplay.runtime.timeline_replay import write_test
+from wsplay.runtime.deploy.export import export_app
+from wsplay.runtime.timeline.replay import write_test
+from wsplay.runtime.timeline.store import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline
 
 TIMEOUT = 10
 INJECTED = "INJECTED"

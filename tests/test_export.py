@@ -17,7 +17,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.kernel import Kernel
-from wsplay.runtime.workers import Workers
+from wsplay.runtime.deploy.workers import Workers
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10

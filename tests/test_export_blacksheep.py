@@ -36,8 +36,8 @@ from wsplay.exercises.conversation import _Run
 from wsplay.exercises.harness import _Capture, _Harness
 from wsplay.exercises.registry import _find
 from wsplay.exercises.report import Report
-from wsplay.runtime.export import ExportError, export_app
-from wsplay.runtime.workers import Workers
+from wsplay.runtime.deploy.export import ExportError, export_app
+from wsplay.runtime.deploy.workers import Workers
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 5.0
@@ -355,7 +355,7 @@ def test_the_redis_rooms_solution_exported_for_blacksheep_answers_as_the_check_d
     check exports the handler for wsplay; the same steps, on a BlackSheep export."""
     from wsplay.exercises import check
     from wsplay.exercises.redis_rooms import _with_workers
-    from wsplay.runtime.redis_server import RedisServer
+    from wsplay.runtime.deploy.redis_server import RedisServer
     from wsplay.testing import TestClient
 
     handler = load_solution("08_redis_rooms.py").room_chat

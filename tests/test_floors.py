@@ -23,7 +23,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from tests.venvs import INSTALL_TIMEOUT, ROOT, FreshVenv, run
-from wsplay.runtime.uvicorn_check import OLDEST_UVICORN
+from wsplay.runtime.server.uvicorn_check import OLDEST_UVICORN
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 TEST_TOOLS = ("pytest", "pytest-asyncio")  # from the test extra: what runs the tests there

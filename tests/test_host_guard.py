@@ -159,7 +159,7 @@ def test_an_allowed_host_that_is_a_url_is_refused_with_the_fix() -> None:
 
 
 def test_the_hub_s_host_and_the_address_asked_for_are_let_in(monkeypatch) -> None:
-    from wsplay.runtime.origins import Gate, HostPolicy
+    from wsplay.runtime.server.origins import Gate, HostPolicy
 
     monkeypatch.setenv("JUPYTERHUB_PUBLIC_URL", "https://hub.example.org/user/ada/")
     assert Gate().refusal([(b"host", b"hub.example.org")]) is None

@@ -47,7 +47,7 @@ from tests.rawws import (
     upgrade_request,
 )
 from wsplay import Application, Router, WebSocket
-from wsplay.runtime.timeline import Event
+from wsplay.runtime.timeline.store import Event
 
 T = TypeVar("T")
 MAX_SIZE = 16 * 2**20  # uvicorn's default ws_max_size

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.jupyterlab import TIMEOUT_MS, require_chromium
-from wsplay.runtime.timeline import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline
+from wsplay.runtime.timeline.store import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline
 
 RAN = "window.__injected = (window.__injected || 0) + 1"
 PAYLOADS = [

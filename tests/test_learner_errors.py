@@ -207,7 +207,7 @@ def test_a_refused_connect_shows_no_frame_of_the_client(kernel: Kernel) -> None:
     error = run(kernel, 'conn = pg.connect_sync("/refuse")', check=False).error
     assert 'conn = pg.connect_sync("/refuse")' in error
     assert "HandshakeRejectedError" in error
-    assert WSPLAY_DIR not in error and "client.py" not in error, error
+    assert WSPLAY_DIR not in error and "kernel.py" not in error, error
     assert "_loop.py" not in error and "concurrent" not in error, error
 
 

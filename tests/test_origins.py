@@ -15,7 +15,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.kernel import Kernel
-from wsplay.runtime.origins import OriginPolicy, origin_of
+from wsplay.runtime.server.origins import OriginPolicy, origin_of
 
 TIMEOUT = 10
 

@@ -18,8 +18,8 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.test_processes import ECHO_APP, TIMEOUT, children
-from wsplay.runtime.redis_server import RedisServer, redis_server
-from wsplay.runtime.workers import Workers, serve_workers
+from wsplay.runtime.deploy.redis_server import RedisServer, redis_server
+from wsplay.runtime.deploy.workers import Workers, serve_workers
 
 # Modules uvicorn imports (or tries to) that a folder could shadow.
 PLANTED = ("uvicorn", "h11", "httptools", "uvloop", "websockets", "wsproto", "click")
@@ -117,7 +117,7 @@ def test_a_free_port_taken_in_a_race_is_not_reported_as_serving(
     app_file = tmp_path / "echo_app.py"
     app_file.write_text(ECHO_APP)
     with stranger() as taken:
-        monkeypatch.setattr("wsplay.runtime.workers.free_port", first_then_free(taken))
+        monkeypatch.setattr("wsplay.runtime.deploy.workers.free_port", first_then_free(taken))
         with Workers(app_file, 2) as workers:
             assert workers.running
             for worker in workers:
@@ -140,7 +140,7 @@ def test_a_stranger_answering_pong_on_a_given_port_is_not_owned() -> None:
 
 def test_a_stranger_taking_the_chosen_port_is_not_owned(monkeypatch: pytest.MonkeyPatch) -> None:
     with fake_redis() as port:
-        monkeypatch.setattr("wsplay.runtime.redis_server.free_port", first_then_free(port))
+        monkeypatch.setattr("wsplay.runtime.deploy.redis_server.free_port", first_then_free(port))
         server = redis_server()
         try:
             assert server.owned and server.port != port

@@ -17,8 +17,13 @@ from websockets.sync.client import connect
 
 from tests.kernel import Kernel
 from wsplay import WebSocketClosedError
-from wsplay.runtime.redis_server import RedisNotInstalledError, RedisServer, ping, redis_server
-from wsplay.runtime.workers import Workers, serve_workers
+from wsplay.runtime.deploy.redis_server import (
+    RedisNotInstalledError,
+    RedisServer,
+    ping,
+    redis_server,
+)
+from wsplay.runtime.deploy.workers import Workers, serve_workers
 
 TIMEOUT = 10
 ECHO_APP = """

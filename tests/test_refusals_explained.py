@@ -35,7 +35,7 @@ from websockets.sync.client import connect
 from tests.test_normal_closes import chat_app
 from wsplay import Application, HandshakeRejectedError, Playground
 from wsplay.framework.routing import Router
-from wsplay.runtime.timeline_budget import FIELD_CHARS, is_cut
+from wsplay.runtime.timeline.budget import FIELD_CHARS, is_cut
 
 # --- FastAPI's "WebSockets" page: "Using Depends and others" ------------------------
 app = FastAPI()

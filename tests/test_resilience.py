@@ -469,7 +469,7 @@ def test_two_playgrounds_racing_for_one_port_get_port_in_use(kernel: Kernel):
     outcome = cell(
         kernel,
         """
-        from wsplay.runtime.server import PortInUseError
+        from wsplay.runtime.server.thread import PortInUseError
         import socket
         probe = socket.socket(); probe.bind(("127.0.0.1", 0)); port = probe.getsockname()[1]
         probe.close()

@@ -31,7 +31,8 @@ from tests.rawws import (
     raw_frame,
     read_until_closed,
 )
-from wsplay.runtime.timeline import (
+from wsplay.runtime.timeline.budget import FIELD_CHARS, is_cut
+from wsplay.runtime.timeline.store import (
     ACCEPT,
     CLOSE,
     ERROR,
@@ -42,7 +43,6 @@ from wsplay.runtime.timeline import (
     Event,
     Timeline,
 )
-from wsplay.runtime.timeline_budget import FIELD_CHARS, is_cut
 
 EMOJI = "😀"  # 4 bytes in a str: the widest a character can be
 LINE = 8_000  # bytes of one header line, under websockets' 8 KiB limit

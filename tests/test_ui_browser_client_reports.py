@@ -13,7 +13,7 @@ import pytest
 
 import wsplay
 from wsplay import Application, WebSocket
-from wsplay.runtime.timeline import PREVIEW_CHARS, Event
+from wsplay.runtime.timeline.store import PREVIEW_CHARS, Event
 from wsplay.ui.log_line import MAX_LOG_LINES, MAX_TEXT_KEPT
 
 BIG = 20_000_000

@@ -14,7 +14,7 @@ import json
 
 from tests.test_ui_panel_features import cell, kernel  # noqa: F401 - its panel, in a kernel
 from tests.test_wire import server_frame
-from wsplay.runtime.wire import Wire
+from wsplay.runtime.clients.wire import Wire
 from wsplay.ui.frame_view import frame_row
 
 LONG = "x" * 300  # its length takes the 16-bit form

@@ -1,4 +1,5 @@
-"""What the wheel carries besides the code: the license its metadata declares."""
+"""What the wheel carries besides the code: the license its metadata declares, and every
+front-end file the widgets and the HTML export read (JavaScript, CSS) where the code looks."""
 
 from __future__ import annotations
 
@@ -27,3 +28,10 @@ def test_the_wheel_carries_the_mit_license_it_declares(tmp_path: Path) -> None:
         shipped = archive.read(f"{dist_info}licenses/LICENSE").decode()
     assert shipped == (ROOT / "LICENSE").read_text()
     assert shipped.startswith("MIT License")
+    assets = {
+        path.relative_to(ROOT).as_posix()
+        for pattern in ("*.js", "*.css")
+        for path in (ROOT / "wsplay").rglob(pattern)
+    }
+    assert assets, "the widgets' front-end files are where the test looks"
+    assert assets <= set(names), f"left out of the wheel: {sorted(assets - set(names))}"

@@ -22,7 +22,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.frames import Frame as WsFrame
 from websockets.frames import Opcode
 
-from wsplay.runtime.wire import GUID, PREVIEW_BYTES, TappedClientConnection, Wire
+from wsplay.runtime.clients.wire import GUID, PREVIEW_BYTES, TappedClientConnection, Wire
 
 
 def server_frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:

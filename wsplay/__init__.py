@@ -16,8 +16,8 @@ import warnings
 from . import framework
 from .framework import *  # noqa: F403 - the handler API, exactly framework.__all__
 from .runtime import Playground, PortInUseError, start
-from .runtime.redis_server import RedisNotInstalledError, redis_server
-from .runtime.workers import serve_workers
+from .runtime.deploy.redis_server import RedisNotInstalledError, redis_server
+from .runtime.deploy.workers import serve_workers
 
 __version__ = "0.1.0"
 

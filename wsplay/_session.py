@@ -1,6 +1,6 @@
 """What every wsplay client can send and receive, written once.
 
-wsplay has two client transports: the network (the kernel's client, ``runtime/client.py``:
+wsplay has two client transports: the network (the kernel's client, ``runtime/clients/kernel.py``:
 the real ``websockets`` client on the playground's loop) and in process
 (``wsplay.testing``: ASGI messages handed to the app). Each implements two coroutines,
 ``send(data)`` and ``receive(timeout)``; the typed methods on top (text, bytes, JSON in a

@@ -21,8 +21,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from . import runtime
 from .framework import Application, InvalidRouteError
-from .runtime.apps import route_table
-from .runtime.live import HandlerSourceError, deploy
+from .runtime.deploy.live import HandlerSourceError, deploy
+from .runtime.guests.routes import route_table
 
 COMMANDS = ("start", "stop", "status", "routes", "connect")
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ..framework import InvalidRouteError, Router
-from ..runtime.export import ExportedApp, ExportError, export_app
-from ..runtime.redis_server import RedisNotInstalledError, RedisServer
-from ..runtime.sources import Unrecoverable
-from ..runtime.workers import Workers
+from ..runtime.deploy.export import ExportedApp, ExportError, export_app
+from ..runtime.deploy.redis_server import RedisNotInstalledError, RedisServer
+from ..runtime.deploy.sources import Unrecoverable
+from ..runtime.deploy.workers import Workers
 from .conversation import _Run
 from .frameworks import WSPLAY, app_file_source, endpoint_of
 from .harness import PEER_HEADER

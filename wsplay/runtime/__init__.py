@@ -9,11 +9,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .client import BlockingConnection, Connection
-from .connections import ServerConnection
-from .lifespan import LifespanError
+from .clients.kernel import BlockingConnection, Connection
+from .guests.lifespan import LifespanError
 from .playground import HandlerError, LoopBlocked, Playground, PortInUseError
-from .timeline import Event, Timeline
+from .recording.connections import ServerConnection
+from .timeline.store import Event, Timeline
 
 __all__ = [
     "BlockingConnection",

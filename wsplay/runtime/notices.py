@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .origins import Refusal
+from .server.origins import Refusal
 
 NOTICE_EVERY = 30.0  # seconds: the window of each kind's rate
 REMEMBERED_KEYS = 256  # keys (refused origins...) remembered as said, per kind

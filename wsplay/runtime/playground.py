@@ -30,19 +30,25 @@ from .._session import Headers
 from .._watchdog import Stall, stuck_in_one_call_sentence
 from ..framework import Application
 from ..framework.errors import logged_failures
-from .apps import AppRoute, route_patterns, route_table
-from .client import ClientCore, Connects
-from .connections import ServerConnection, Tickets
-from .export import ExportedApp, export_app
-from .guest import Guest, see_off, welcome
-from .lifespan import STARTUP_TIMEOUT
+from .clients.kernel import ClientCore, Connects
+from .clients.why import why_refused, why_unanswered
+from .deploy.export import ExportedApp, export_app
+from .guests.guest import Guest, see_off, welcome
+from .guests.lifespan import STARTUP_TIMEOUT
+from .guests.routes import AppRoute, route_patterns, route_table
 from .notices import Notices
-from .origins import Gate, is_loopback_host
-from .recorder import Recorder
+from .recording.connections import ServerConnection, Tickets
+from .recording.recorder import Recorder
 from .reports import HandlerError, LoopBlocked, print_error, say
-from .server import PortInUseError, ServerHooks, ServerOptions, ServerThread, switch_intervals
-from .timeline import DEFAULT_MAX_EVENTS, WARNING, Event, Timeline
-from .why import why_refused, why_unanswered
+from .server.origins import Gate, is_loopback_host
+from .server.thread import (
+    PortInUseError,
+    ServerHooks,
+    ServerOptions,
+    ServerThread,
+    switch_intervals,
+)
+from .timeline.store import DEFAULT_MAX_EVENTS, WARNING, Event, Timeline
 
 __all__ = ["HandlerError", "LoopBlocked", "Playground", "PortInUseError", "route_patterns"]
 
@@ -323,7 +329,7 @@ class Playground(Connects):
 
     # --- out of the notebook -----------------------------------------------------------
     def export(self, path: str, framework: str = "blacksheep", **options: Any) -> ExportedApp:
-        """Write the served handlers to a runnable app file (see wsplay.runtime.export)."""
+        """Write the served handlers to a runnable app file (see wsplay.runtime.deploy.export)."""
         return export_app(self._app, path, framework, **options)
 
     def _why_unanswered(self, connection: int, path: str) -> str:

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 from .._watchdog import Stall, describe_location, stall_sentence
 from ..framework.tracebacks import innermost_learner_line, learner_traceback
-from .timeline_budget import cut_middle
+from .timeline.budget import cut_middle
 
 if TYPE_CHECKING:
-    from .connections import ServerConnection
+    from .recording.connections import ServerConnection
 
 MAX_TRACEBACK_CHARS = 16_000
 

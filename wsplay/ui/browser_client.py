@@ -32,9 +32,9 @@ import anywidget
 import traitlets
 
 from ..framework.close_codes import ClosedBy, describe_close_code
-from ..runtime.client import ClientCore
+from ..runtime.clients.kernel import ClientCore
 from ..runtime.playground import Playground
-from ..runtime.timeline import ACCEPT, CLOSE, HANDSHAKE, PREVIEW_CHARS, REJECT, Event
+from ..runtime.timeline.store import ACCEPT, CLOSE, HANDSHAKE, PREVIEW_CHARS, REJECT, Event
 from .inputs import InputError, parse_path, parse_subprotocols
 from .log_line import MAX_LOG_LINES, MAX_TEXT_KEPT
 

@@ -17,7 +17,7 @@ import ipywidgets as widgets
 
 from ..framework.exceptions import InvalidPathError
 from ..framework.routing import example_path
-from ..runtime.client import refuse_route_pattern
+from ..runtime.clients.kernel import refuse_route_pattern
 from .client_model import ClientModel
 from .handshake import handshake_html
 from .inputs import (

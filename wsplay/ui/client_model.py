@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..framework.close_codes import ClosedBy, describe_close_code
 from ..framework.exceptions import HandshakeRejectedError
-from ..runtime.client import ClientCore
-from ..runtime.timeline_export import close_explanation
-from ..runtime.wire import Frame, Opcode
+from ..runtime.clients.kernel import ClientCore
+from ..runtime.clients.wire import Frame, Opcode
+from ..runtime.timeline.export import close_explanation
 from .frame_view import newest_control
 from .handshake import Handshake, accepted, refused
 from .inputs import show_bytes

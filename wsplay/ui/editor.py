@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 from ..framework import InvalidRouteError
 from ..framework.routing import compile_pattern
-from ..runtime.live import HandlerSourceError, deploy
+from ..runtime.deploy.live import HandlerSourceError, deploy
 
 EXAMPLE_BODY = """await websocket.accept()
 while True:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..runtime.wire import Frame, Opcode, Wire, fragment_note, length_note, readable_payload
+from ..runtime.clients.wire import Frame, Opcode, Wire, fragment_note, length_note, readable_payload
 
 
 def frame_row(frame: Frame) -> dict[str, Any]:

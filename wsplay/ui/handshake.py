@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from ..framework.exceptions import HandshakeRejectedError
-from ..runtime.client import ClientCore
-from ..runtime.connections import CONNECTION_HEADER
-from ..runtime.timeline import HANDSHAKE, Event
-from ..runtime.wire import GUID, Wire, accept_worked_out, expected_accept
+from ..runtime.clients.kernel import ClientCore
+from ..runtime.clients.wire import GUID, Wire, accept_worked_out, expected_accept
+from ..runtime.recording.connections import CONNECTION_HEADER
+from ..runtime.timeline.store import HANDSHAKE, Event
 
 MAX_BODY = 2000  # characters of a refusal's body shown
 _SEARCH = 400  # newest timeline events searched for the server's record of the request

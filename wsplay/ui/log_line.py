@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..runtime.wire import Frame
+from ..runtime.clients.wire import Frame
 from .frame_view import frame_row
 
 MAX_LOG_LINES = 500

@@ -16,8 +16,8 @@ from typing import Any
 
 import traitlets
 
-from ..runtime.timeline import HANDSHAKE, Event, Timeline
-from ..runtime.timeline_export import PICTURE_CSS, PICTURE_JS, RowFilter, event_row
+from ..runtime.timeline.export import PICTURE_CSS, PICTURE_JS, RowFilter, event_row
+from ..runtime.timeline.store import HANDSHAKE, Event, Timeline
 from .stream_view import StreamView
 
 SHOWN_ROWS = 200  # rows the page keeps

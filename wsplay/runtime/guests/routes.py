@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..framework import Router
+from ...framework import Router
 
 WEBSOCKET = "websocket"
 HTTP = "http"

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .origins import REFUSED_STATUS, Refusal, shown_text
-from .timeline import WARNING, Event, Timeline
+from ..server.origins import REFUSED_STATUS, Refusal, shown_text
+from ..timeline.store import WARNING, Event, Timeline
 
 
 def plain_text(text: str) -> tuple[list[tuple[bytes, bytes]], bytes]:

@@ -21,8 +21,8 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from ..framework.close_codes import ClosedBy, check_close_code, check_close_reason
-from .timeline import KERNEL, STOPPING
+from ...framework.close_codes import ClosedBy, check_close_code, check_close_reason
+from ..timeline.store import KERNEL, STOPPING
 
 if TYPE_CHECKING:
     from .conversation import Conversation

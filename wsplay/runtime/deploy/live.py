@@ -14,8 +14,8 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from ..framework import InvalidRouteError, Router
-from ..framework.routing import compile_pattern, default_router
+from ...framework import InvalidRouteError, Router
+from ...framework.routing import compile_pattern, default_router
 
 
 class HandlerSourceError(SyntaxError):

@@ -27,18 +27,18 @@ from urllib.parse import quote
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from .._loop import Awaiting, Blocking, LoopThread
-from .._session import Headers, MessageSession, header_pairs, require_path
-from ..framework.close_codes import Close, ClosedBy, check_close_code
-from ..framework.exceptions import (
+from ..._loop import Awaiting, Blocking, LoopThread
+from ..._session import Headers, MessageSession, header_pairs, require_path
+from ...framework.close_codes import Close, ClosedBy, check_close_code
+from ...framework.exceptions import (
     HandshakeRejectedError,
     InvalidPathError,
     WebSocketClosedError,
     WebSocketError,
 )
-from ..framework.routing import example_path, is_route_pattern
-from .connections import CONNECTION_HEADER
-from .timeline import (
+from ...framework.routing import example_path, is_route_pattern
+from ..recording.connections import CONNECTION_HEADER
+from ..timeline.store import (
     ACCEPT,
     CLOSE,
     HANDSHAKE,

@@ -24,8 +24,8 @@ from typing import Any
 
 import uvicorn
 
-from .._loop import LoopThread
-from .._watchdog import LoopWatchdog, Stall
+from ..._loop import LoopThread
+from ..._watchdog import LoopWatchdog, Stall
 
 START_TIMEOUT = 10.0
 STOP_STEP_TIMEOUT = 3.0  # each step of a stop: unblock, shut uvicorn down, join the thread

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..framework import Application, Router
-from ..framework.close_codes import ClosedBy
-from .origins import Refusal
-from .timeline import (
+from ...framework import Application, Router
+from ...framework.close_codes import ClosedBy
+from ..server.origins import Refusal
+from .store import (
     _PREVIEW_BYTES,
     ACCEPT,
     CLOSE,
@@ -42,9 +42,9 @@ from .timeline import (
 )
 
 if TYPE_CHECKING:
-    from .timeline import Timeline
+    from .store import Timeline
 
-from .literals import is_dotted_name, is_name
+from ..deploy.literals import is_dotted_name, is_name
 from .replay_code import FILE_HEADER, ReplayConnection, ReplayStep, render_test
 
 # What a path may keep as it is in the replay's URL (RFC 3986's pchar and "/"); the rest,
@@ -229,7 +229,7 @@ def _app_import(timeline: Timeline, target: Path, app: Any) -> tuple[str, str, P
         alias = "" if attribute == "app" else f"{attribute} as app"
         return f"from {module} import {alias or 'app'}", app, None
     if app is None:
-        from . import current
+        from .. import current
 
         playground = current()
         if playground is None or playground.timeline is not timeline:
@@ -243,7 +243,7 @@ def _app_import(timeline: Timeline, target: Path, app: Any) -> tuple[str, str, P
             f"The app is a {type(app).__name__}, whose handlers wsplay cannot write to a "
             "file: pass app='module:attribute' (the module that defines it)."
         )
-    from .export import export_app
+    from ..deploy.export import export_app
 
     name = target.stem.removeprefix("test_") or "recorded"
     exported = export_app(app, target.with_name(f"{name}_app.py"), "wsplay")

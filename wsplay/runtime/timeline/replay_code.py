@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..framework.close_codes import is_sendable_close_code
-from .literals import docstring_literal, name_part
+from ...framework.close_codes import is_sendable_close_code
+from ..deploy.literals import docstring_literal, name_part
 
 
 @dataclass

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .reports import format_traceback
+from ..reports import format_traceback
 
 STARTUP_TIMEOUT = 10.0  # seconds an app's startup may take (a database that never answers)
 SHUTDOWN_TIMEOUT = 3.0  # stopping the playground must stay bounded

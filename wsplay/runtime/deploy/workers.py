@@ -19,10 +19,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._loop import LoopThread
-from .client import BlockingConnection, ClientCore, Connection, Connects
+from ..._loop import LoopThread
+from ..clients.kernel import BlockingConnection, ClientCore, Connection, Connects
+from ..timeline.store import Timeline
 from .processes import HOST, LOG_TAIL, START_TIMEOUT, ChildProcess, child_environment, free_port
-from .timeline import Timeline
 from .worker_main import PORT_TAKEN
 
 WORKER_MAIN = Path(__file__).with_name("worker_main.py")

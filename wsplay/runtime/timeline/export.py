@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..framework.close_codes import ClosedBy
-from .timeline import (
+from ...framework.close_codes import ClosedBy
+from .store import (
     ACCEPT,
     CLOSE,
     ERROR,
@@ -34,7 +34,7 @@ from .timeline import (
 )
 
 if TYPE_CHECKING:
-    from .timeline import Timeline
+    from .store import Timeline
 
 HERE = Path(__file__).parent
 PICTURE_JS = HERE / "timeline.js"

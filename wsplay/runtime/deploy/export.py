@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..framework import Application, Router
+from ...framework import Application, Router
 from .export_blacksheep import BLACKSHEEP, for_blacksheep, pattern_refusal
 from .literals import name_part, string_literal
 from .sources import (

@@ -15,8 +15,8 @@ import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-from ..framework.close_codes import ClosedBy
-from ..framework.errors import (
+from ...framework.close_codes import ClosedBy
+from ...framework.errors import (
     NORMAL_CLOSE_CODES,
     Host,
     disconnect_code,
@@ -24,14 +24,14 @@ from ..framework.errors import (
     hosting,
     reason_text,
 )
-from ..framework.websocket import format_reason
+from ...framework.websocket import format_reason
+from ..reports import say
+from ..server.origins import REFUSED_STATUS, Refusal, shown_text
+from ..server.protocol_state import complete_denial, failure_of, negotiated
+from ..timeline.budget import FIELD_CHARS
+from ..timeline.store import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, refused_because
 from .connections import ConnectionClosedOnServer, ServerConnection, transport_ending
-from .origins import REFUSED_STATUS, Refusal, shown_text
-from .protocol_state import complete_denial, failure_of, negotiated
 from .refusals import plain_text
-from .reports import say
-from .timeline import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, refused_because
-from .timeline_budget import FIELD_CHARS
 
 if TYPE_CHECKING:
     from .recorder import Recorder
@@ -84,7 +84,7 @@ class Conversation:
         scope = self.scope
         raw_headers = scope.get("headers", ())
         query = scope.get("query_string")
-        # The timeline cuts each field to its budget (timeline_budget.py).
+        # The timeline cuts each field to its budget (timeline/budget.py).
         self._event(
             HANDSHAKE,
             path=scope.get("path"),

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .apps import (
+from .routes import (
     FoundRoute,
     RouteContainer,
     is_websocket_route,

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from ..framework import Router
-from .connections import ServerConnection
-from .origins import Refusal
-from .reports import HandlerError, LoopBlocked, refused_unexplained
-from .timeline import REJECT, Timeline
+from ...framework import Router
+from ..recording.connections import ServerConnection
+from ..reports import HandlerError, LoopBlocked, refused_unexplained
+from ..server.origins import Refusal
+from ..timeline.store import REJECT, Timeline
 
 
 def why_refused(

@@ -25,7 +25,7 @@ function option(value, text) {
   return node;
 }
 
-// The same test as RowFilter.matches in timeline_export.py.
+// The same test as RowFilter.matches in export.py.
 export function matches(row, filters) {
   if (row.kind === "missed") return true;
   const conn = filters.connection;

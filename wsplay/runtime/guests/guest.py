@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
-from .._loop import LoopThread
-from ..framework.application import answer_lifespan
-from .apps import describe_app
+from ..._loop import LoopThread
+from ...framework.application import answer_lifespan
+from ..reports import say
 from .lifespan import SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT, Lifespan, LifespanError
 from .redefinition import Notice, Redefinitions
-from .reports import say
+from .routes import describe_app
 
 
 class Guest:

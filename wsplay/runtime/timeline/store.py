@@ -20,8 +20,8 @@ from time import perf_counter as _clock
 from time import time as _now
 from typing import Any, NamedTuple
 
-from ..framework.close_codes import ClosedBy, describe_close_code, is_sendable_close_code
-from .timeline_budget import (
+from ...framework.close_codes import ClosedBy, describe_close_code, is_sendable_close_code
+from .budget import (
     DEFAULT_MAX_EVENTS,
     FIELD_CHARS,
     PREVIEW_CHARS,
@@ -304,23 +304,23 @@ class Timeline:
                 result.setdefault(side, {})[direction] = self._table[row + slot]
         return result
 
-    # --- out of the notebook (wsplay/runtime/timeline_export.py and timeline_replay.py) ---
+    # --- out of the notebook (export.py and replay.py, next to this file) ---
     def to_json(self, path: str | Path) -> Path:
         """Write every kept event, both sides, as JSON: ``pg.timeline.to_json("t.json")``."""
-        from .timeline_export import to_json
+        from .export import to_json
 
         return to_json(self, path)
 
     def to_html(self, path: str | Path, title: str = "A WebSocket conversation") -> Path:
         """Write a standalone page with the picture (lanes, arrows, filters) to share."""
-        from .timeline_export import to_html
+        from .export import to_html
 
         return to_html(self, path, title)
 
     def to_test(self, path: str | Path, app: Any = None, **options: Any) -> Any:
         """Write a pytest file that replays the recorded conversations with
         ``wsplay.testing`` and asserts the server's replies (see timeline_replay)."""
-        from .timeline_replay import write_test
+        from .replay import write_test
 
         return write_test(self, path, app, **options)
 
@@ -353,7 +353,7 @@ _PLAIN_FIELDS = len(Event._fields) - 1  # ... and spreads them after the other f
 _BUDGETS = tuple((Event._fields.index(name), limit) for name, limit in FIELD_CHARS.items())
 _TRACEBACK = Event._fields.index("traceback")
 # The most bytes one event keeps (its flat tuple and every value in it), and the window:
-# a bound whatever clients send (timeline_budget.py), tested in tests/test_timeline_budget.py.
+# a bound whatever clients send (budget.py), tested in tests/test_timeline_budget.py.
 MAX_EVENT_BYTES = worst_event_bytes(Event._fields, "headers")
 MAX_TIMELINE_BYTES = DEFAULT_MAX_EVENTS * (MAX_EVENT_BYTES + 8)  # + the deque's pointer
 

@@ -18,14 +18,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..framework.errors import first_report
+from ...framework.errors import first_report
+from ..reports import HandlerError, handler_error
+from ..server.gil import GilShare
+from ..server.origins import Gate, Refusal
+from ..timeline.store import ERROR, Event, Timeline
 from .connections import ServerConnection, Tickets
 from .conversation import Conversation
-from .gil import GilShare
-from .origins import Gate, Refusal
 from .refusals import refuse_http
-from .reports import HandlerError, handler_error
-from .timeline import ERROR, Event, Timeline
 
 SWEEP_INTERVAL = 0.5  # seconds between looks at the transports
 
