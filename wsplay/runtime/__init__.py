@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .clients.kernel import BlockingConnection, Connection
+from .clients.faces import BlockingConnection, Connection
 from .guests.lifespan import LifespanError
 from .playground import HandlerError, LoopBlocked, Playground, PortInUseError
 from .recording.connections import ServerConnection

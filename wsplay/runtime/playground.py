@@ -30,7 +30,8 @@ from .._session import Headers
 from .._watchdog import Stall, stuck_in_one_call_sentence
 from ..framework import Application
 from ..framework.errors import logged_failures
-from .clients.kernel import ClientCore, Connects
+from .clients.faces import Connects
+from .clients.kernel import ClientCore
 from .clients.why import why_refused, why_unanswered
 from .deploy.export import ExportedApp, export_app
 from .guests.guest import Guest, see_off, welcome

@@ -21,13 +21,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypedDict, Unpack
+from typing import Any
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from ..._loop import Awaiting, Blocking, LoopThread
+from ..._loop import LoopThread
 from ..._session import Headers, MessageSession, header_pairs, require_path
 from ...framework.close_codes import Close, ClosedBy, check_close_code
 from ...framework.exceptions import (
@@ -338,70 +338,3 @@ class ClientCore(MessageSession):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} #{self.id} {self.path} {self.state}>"
-
-
-class Connection(Awaiting):
-    """A client connection from a cell, every method awaitable: ``await conn.send_text("hi")``.
-
-    ``send_text/bytes/json``, ``receive``, ``receive_text/bytes/json`` (each receive waits at
-    most ``timeout`` seconds, the playground's by default), ``ping()`` (the round trip, in
-    seconds), ``close(code, reason)`` and ``drop()``; ``id``, ``path``, ``subprotocol``,
-    ``response_headers``, ``close_code``, ``close_reason`` and ``closed`` to read.
-    """
-
-    def __init__(self, core: ClientCore) -> None:
-        super().__init__(core, core.loop, core.timeout, core.after_stop)
-
-
-class BlockingConnection(Blocking):
-    """The blocking twin of Connection, for plain code: ``conn.send_text("hi")``."""
-
-    def __init__(self, core: ClientCore) -> None:
-        super().__init__(core, core.loop, core.timeout, core.after_stop)
-
-
-class ConnectOptions(TypedDict, total=False):
-    """What ``connect`` and ``connect_sync`` take after the path."""
-
-    headers: Headers  # sent with the handshake: a dict, or (name, value) pairs
-    subprotocols: Iterable[str] | None  # offered, in order of preference
-    timeout: float | None  # seconds to wait for each answer (default: the playground's)
-
-
-class Connects:
-    """``connect`` and ``connect_sync`` for whatever makes client cores (a playground, a
-    worker): written once, over ``_client_core``."""
-
-    def _client_core(
-        self, path: str, headers: Headers, subprotocols: Iterable[str] | None, timeout: float | None
-    ) -> ClientCore:
-        raise NotImplementedError
-
-    def _connected(self, connection: Any) -> None:
-        """Told of each new connection (a worker keeps them, to show where each client is)."""
-
-    def _new_core(self, path: str, options: ConnectOptions) -> ClientCore:
-        core = self._client_core(
-            path, options.get("headers"), options.get("subprotocols"), options.get("timeout")
-        )
-        core.raises_refusal = True
-        return core
-
-    async def connect(self, path: str = "/", **options: Unpack[ConnectOptions]) -> Connection:
-        """Open a client connection to ``path``: ``await pg.connect("/echo")`` in a cell,
-        ``headers=``, ``subprotocols=`` and ``timeout=`` as ConnectOptions says."""
-        core = self._new_core(path, options)
-        await core.loop.run_async(core.open(), core.timeout + 1, f"Connecting to {path}")
-        connection = Connection(core)
-        self._connected(connection)
-        return connection
-
-    def connect_sync(
-        self, path: str = "/", **options: Unpack[ConnectOptions]
-    ) -> BlockingConnection:
-        """The blocking twin of ``connect``, for plain (non-async) code."""
-        core = self._new_core(path, options)
-        core.loop.run(core.open(), core.timeout + 1, f"Connecting to {path}")
-        connection = BlockingConnection(core)
-        self._connected(connection)
-        return connection

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..._loop import LoopThread
-from ..clients.kernel import BlockingConnection, ClientCore, Connection, Connects
+from ..clients.faces import BlockingConnection, Connection, Connects
+from ..clients.kernel import ClientCore
 from ..timeline.store import Timeline
 from .processes import HOST, LOG_TAIL, START_TIMEOUT, ChildProcess, child_environment, free_port
 from .worker_main import PORT_TAKEN
