@@ -32,9 +32,9 @@ from tests.servers import serve_uvicorn
 from tests.test_exercises import REFERENCE, load_solution
 from wsplay import Application, Router
 from wsplay.exercises.beyond import BIG
-from wsplay.exercises.conversation import _Run
-from wsplay.exercises.harness import _Capture, _Harness
-from wsplay.exercises.registry import _find
+from wsplay.exercises.conversation import Run
+from wsplay.exercises.harness import Capture, Harness
+from wsplay.exercises.registry import find_exercise
 from wsplay.exercises.report import Report
 from wsplay.runtime.deploy.export import ExportError, export_app
 from wsplay.runtime.deploy.workers import Workers
@@ -49,7 +49,7 @@ FRAMEWORKS = ("blacksheep", "wsplay")
 NEEDS_A_STALLED_READER = {"feed"}
 
 
-def feed_after_the_stall(run: _Run) -> None:
+def feed_after_the_stall(run: Run) -> None:
     """The feed's rules that follow the stall in its script, in the exercise's words."""
     run.conversation()
     for name in ("alice", "bob"):
@@ -92,11 +92,11 @@ class NetworkSession:
 
 def check_served(exercise: str, target: Any) -> Report:
     """``wsplay.exercises.check``, with every scripted client a real network client."""
-    found = _find(exercise)
+    found = find_exercise(exercise)
     report = Report(found.name, found.title)
-    capture = _Capture()
-    harness = _Harness(None, capture)
-    run = _Run(found, NetworkClient(target), harness, capture, report, TIMEOUT)
+    capture = Capture()
+    harness = Harness(None, capture)
+    run = Run(found, NetworkClient(target), harness, capture, report, TIMEOUT)
     try:
         found.script(run)
         if exercise in NEEDS_A_STALLED_READER:
@@ -127,7 +127,7 @@ def test_each_solution_exported_answers_its_exercise_as_in_the_playground(
     file_name, handler_name = REFERENCE[exercise]
     handler = getattr(load_solution(file_name), handler_name)
     router = Router()
-    router.add_ws(_find(exercise).pattern, handler)
+    router.add_ws(find_exercise(exercise).pattern, handler)
     files = export_both(router, tmp_path, f"{exercise.replace('-', '_')}_app")
     playground = wsplay.Playground(Application(router=router)).start()
     try:
@@ -362,16 +362,16 @@ def test_the_redis_rooms_solution_exported_for_blacksheep_answers_as_the_check_d
     reference = check("redis-rooms", handler, timeout=TIMEOUT)
     assert reference.passed, reference
     router = Router()
-    router.add_ws(_find("redis-rooms").pattern, handler)
+    router.add_ws(find_exercise("redis-rooms").pattern, handler)
     path = export_app(router, tmp_path / "rooms_app.py", "blacksheep").path
-    found = _find("redis-rooms")
+    found = find_exercise("redis-rooms")
     report = Report(found.name, found.title)
-    capture = _Capture()
-    harness = _Harness(Application(router=router), capture)
+    capture = Capture()
+    harness = Harness(Application(router=router), capture)
     redis = RedisServer.launch()
     try:
         with TestClient(harness, timeout=TIMEOUT) as client:
-            _with_workers(_Run(found, client, harness, capture, report, TIMEOUT), path, redis)
+            _with_workers(Run(found, client, harness, capture, report, TIMEOUT), path, redis)
     finally:
         redis.stop()
 

@@ -18,12 +18,24 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from ._watchdog import LoopWatchdog
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class LoopWatcher(Protocol):
+    """What an owner may set to watch the loop (wsplay's watchdog). The loop thread knows
+    only this much of it: which exception means "a stuck handler was stopped", and why a
+    call it ran came late."""
+
+    interruption: type[Exception]
+
+    @property
+    def thread(self) -> threading.Thread: ...
+
+    def why_late(self) -> str | None:
+        """Why the loop is late right now, in the learner's words; None if it is not."""
+        ...
 
 
 class LoopThread:
@@ -33,24 +45,28 @@ class LoopThread:
         self.name = name
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-        self.watchdog: LoopWatchdog | None = None  # set by an owner that watches the loop
+        self.watchdog: LoopWatcher | None = None  # set by an owner that watches the loop
 
     def _main(self) -> None:
-        from ._watchdog import HandlerInterrupted
-
         asyncio.set_event_loop(self.loop)
         try:
             while True:
                 try:
                     self.loop.run_forever()
                     break
-                except HandlerInterrupted:
+                except Exception as error:
+                    if not self._interrupted(error):
+                        raise
                     # The interruption meant for a stuck handler landed in the loop's own
                     # code (the handler moved on at that instant): carry on serving.
                     continue
         finally:
             self._cancel_leftovers()
             self.loop.close()
+
+    def _interrupted(self, error: Exception) -> bool:
+        """Whether ``error`` is the watcher's interruption of a stuck handler."""
+        return self.watchdog is not None and isinstance(error, self.watchdog.interruption)
 
     def _cancel_leftovers(self) -> None:
         tasks = [task for task in asyncio.all_tasks(self.loop) if not task.done()]
@@ -137,13 +153,9 @@ class LoopThread:
             raise TimeoutError(self._timeout_message(what, timeout)) from None
 
     def _timeout_message(self, what: str, timeout: float) -> str:
-        stall = self.watchdog.stall if self.watchdog is not None else None
-        if stall is not None:
-            from ._watchdog import stall_sentence
-
-            return f"{what or 'The call'} did not finish within {timeout:g} s: " + (
-                stall_sentence(stall, self.watchdog.interrupt_after)
-            )
+        why = self.watchdog.why_late() if self.watchdog is not None else None
+        if why is not None:
+            return f"{what or 'The call'} did not finish within {timeout:g} s: {why}"
         return (
             f"{what or 'The call'} did not finish within {timeout:g} s. The other side may be "
             "waiting for you (e.g. a receive with nothing sent): pass a larger timeout= if it "

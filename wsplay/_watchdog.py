@@ -82,6 +82,8 @@ class LoopWatchdog:
     when it ends, with ``over=True`` and the final duration.
     """
 
+    interruption: type[Exception] = HandlerInterrupted  # what the loop thread survives
+
     def __init__(
         self,
         loop_thread: LoopThread,
@@ -112,6 +114,12 @@ class LoopWatchdog:
     def thread(self) -> threading.Thread:
         """The thread that watches (the playground's GIL sharing leaves it out)."""
         return self._thread
+
+    def why_late(self) -> str | None:
+        """The stall going on now in words (the loop thread's time-out messages end with
+        it); None if the loop is not blocked."""
+        stall = self.stall
+        return None if stall is None else stall_sentence(stall, self.interrupt_after)
 
     # --- the loop's side: a beat every BEAT_INTERVAL ------------------------------------
     def _on_beat(self) -> None:

@@ -176,8 +176,11 @@ class WebSocketTestSession(MessageSession):
                 {"type": "websocket.disconnect", "code": code, "reason": message.get("reason")}
             )
 
-    async def _next_from_app(self, what: str, timeout: float | None = None) -> dict[str, Any]:
-        """The app's next message, or what its ending means if it ends first."""
+    async def _next_from_app(
+        self, what: str, timeout: float | None = None
+    ) -> dict[str, Any] | None:
+        """The app's next message; None if the app returned first (not an ASGI message: the
+        session's own state, never mistaken for one the app sent)."""
         assert self._task is not None
         wait = self._timeout if timeout is None else timeout
         getter = asyncio.ensure_future(self._from_app.get())
@@ -192,7 +195,7 @@ class WebSocketTestSession(MessageSession):
             return getter.result()
         if self._task in done:
             self._task.result()  # re-raise what escaped the app
-            return {"type": "wsplay.app_returned"}
+            return None
         raise TimeoutError(
             f"{what} waited {wait:g} s and the app sent nothing. Is the handler "
             "waiting for a message you have not sent? (TestClient(app, timeout=...) sets the "
@@ -206,6 +209,9 @@ class WebSocketTestSession(MessageSession):
         )
         await self._to_app.put({"type": "websocket.connect"})
         message = await self._next_from_app("Connecting")
+        if message is None:
+            await self._finish_app()
+            raise HandshakeRejectedError(500, "the app returned instead of accepting")
         if message["type"] == "websocket.accept":
             self.accepted_subprotocol = message.get("subprotocol")
             self.response_headers = list(message.get("headers") or [])
@@ -261,6 +267,9 @@ class WebSocketTestSession(MessageSession):
     async def receive_message(self, timeout: float | None = None) -> dict[str, Any]:
         """The app's next raw message (``websocket.send``); a close raises WebSocketClosedError."""
         message = await self._next_from_app("receive()", timeout)
+        if message is None:
+            self._closed = True
+            raise WebSocketClosedError(1006, "the app returned without closing", ClosedBy.DROPPED)
         if message["type"] == "websocket.send":
             return message
         if message["type"] == "websocket.close":
@@ -269,9 +278,6 @@ class WebSocketTestSession(MessageSession):
             self.close_reason = message.get("reason") or ""
             await self._finish_app()
             raise WebSocketClosedError(self.close_code, self.close_reason)
-        if message["type"] == "wsplay.app_returned":
-            self._closed = True
-            raise WebSocketClosedError(1006, "the app returned without closing", ClosedBy.DROPPED)
         raise WebSocketError(f"Unexpected message from the app: {message!r}")
 
 

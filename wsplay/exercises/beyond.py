@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .conversation import _Run
+from .conversation import Run
 from .harness import PEER_HEADER
-from .registry import _exercise
-from .seen import ANY_TEXT, _Seen
+from .registry import exercise
+from .seen import ANY_TEXT, Seen
 
 TRUSTED_ORIGIN = "http://localhost:8888"
 TOKENS = {"t-ada": "ada", "t-bob": "bob"}
@@ -44,10 +44,10 @@ class _Stalling:
         await self.app(scope, receive, stalling_send)
 
 
-class _BeyondRun(_Run):
+class _BeyondRun(Run):
     """A conversation whose clients can send headers, expect refusals and stop reading."""
 
-    def __init__(self, run: _Run) -> None:
+    def __init__(self, run: Run) -> None:
         super().__init__(
             run.exercise, run.client, run.harness, run.capture, run.report, run.timeout
         )
@@ -72,7 +72,7 @@ class _BeyondRun(_Run):
 
     def _open(
         self, name: str, path: str, subprotocols: list[str], headers: dict[str, str] | None = None
-    ) -> _Seen:
+    ) -> Seen:
         return super()._open(name, path, subprotocols, self._headers.pop(name, {}))
 
     def expect_refused(
@@ -101,7 +101,7 @@ class _BeyondRun(_Run):
 
 
 # --- 06 · authentication and origins ------------------------------------------------------
-@_exercise(
+@exercise(
     "login",
     "06",
     "who is connecting?",
@@ -116,7 +116,7 @@ header is there but is not {TRUSTED_ORIGIN!r} is refused (close before accept: H
 tools and tests send no Origin, and are let in.
 """,
 )
-def _login(outer: _Run) -> None:
+def _login(outer: Run) -> None:
     run = _BeyondRun(outer)
     accept_fix = "Call `await websocket.accept()` once the origin is checked."
     query_fix = (
@@ -204,7 +204,7 @@ def _login(outer: _Run) -> None:
 
 
 # --- 07 · keepalive and backpressure ------------------------------------------------------
-@_exercise(
+@exercise(
     "feed",
     "07",
     "a feed that a slow client cannot stall",
@@ -216,7 +216,7 @@ with 1008 (Policy Violation) and a reason, forget it, and carry on. A text over 
 (65,536 bytes of UTF-8) is not passed on: close its sender with 1009 (Message Too Big).
 """,
 )
-def _feed(outer: _Run) -> None:
+def _feed(outer: Run) -> None:
     run = _BeyondRun(outer)
     relay_fix = (
         "Keep the connected clients in a set; send each text to every one of them, in a "

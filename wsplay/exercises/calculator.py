@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .conversation import _Run
-from .registry import _exercise
+from .conversation import Run
+from .registry import exercise
 from .seen import ANY_TEXT
 
 
-@_exercise(
+@exercise(
     "calculator",
     "03",
     "a JSON calculator",
@@ -19,7 +19,7 @@ an unknown op) answer {"error": "<what went wrong>"} and keep the connection ope
 sent as JSON in a binary frame (MessageMode.BYTES) gets its answer in a binary frame.
 """,
 )
-def _calculator(run: _Run) -> None:
+def _calculator(run: Run) -> None:
     arithmetic = (
         ("add", 2, 3, 5),
         ("sub", 1, 5, -4),

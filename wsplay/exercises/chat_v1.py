@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .conversation import _Run
-from .registry import _exercise
+from .conversation import Run
+from .registry import exercise
 from .seen import ANY_TEXT
 
 
-@_exercise(
+@exercise(
     "chat-v1",
     "02",
     "choosing a subprotocol",
@@ -19,7 +19,7 @@ subprotocol="chat.v1". Otherwise accept without a subprotocol and close at once 
 nothing, a close code and reason tell it why.
 """,
 )
-def _chat_v1(run: _Run) -> None:
+def _chat_v1(run: Run) -> None:
     accept_fix = (
         'Accept with `await websocket.accept(subprotocol="chat.v1")` when '
         '"chat.v1" is in websocket.subprotocols.'

@@ -8,12 +8,12 @@ from typing import Any
 from ..framework import Application, InvalidRouteError, Router
 from ..framework.errors import logged_failures
 from ..testing import TestClient
-from .conversation import _Run
+from .conversation import Run
 from .frameworks import WSPLAY, app_for, framework_of
-from .harness import _Capture, _Harness
-from .registry import _find
+from .harness import Capture, Harness
+from .registry import find_exercise
 from .report import FAIL, Report, StepResult
-from .seen import _one_line
+from .seen import one_line
 from .words import in_words_of
 
 DEFAULT_TIMEOUT = 3.0
@@ -29,16 +29,16 @@ def check(exercise: str, solution: Any, *, timeout: float = DEFAULT_TIMEOUT) -> 
     ``timeout`` bounds every wait, so a handler that hangs costs at most that many seconds
     per conversation.
     """
-    found = _find(exercise)
+    found = find_exercise(exercise)
     report = Report(found.name, found.title, framework_of(solution))
     app, problem = _as_app(solution, found.pattern, report.framework)
     if problem is not None:
         report.steps.append(problem)
         return report
-    capture = _Capture()
-    harness = _Harness(app, capture)
+    capture = Capture()
+    harness = Harness(app, capture)
     with logged_failures(), TestClient(harness, timeout=timeout) as client:
-        run = _Run(found, client, harness, capture, report, timeout)
+        run = Run(found, client, harness, capture, report, timeout)
         try:
             found.script(run)
         finally:
@@ -82,7 +82,7 @@ def _as_app(solution: Any, pattern: str, framework: str) -> tuple[Any, StepResul
             router.add_ws(pattern, solution)
         except InvalidRouteError as error:
             return None, StepResult(
-                FAIL, step, "a handler wsplay can serve", _one_line(error), _fix(error)
+                FAIL, step, "a handler wsplay can serve", one_line(error), _fix(error)
             )
         return Application(router=router), None
     if solution is None or not callable(solution):

@@ -18,19 +18,19 @@ from ..framework import (
 )
 from ..framework.exceptions import BindingError
 from ..testing import TestClient
-from .harness import PEER_HEADER, _Capture, _Harness
+from .harness import PEER_HEADER, Capture, Harness
 from .registry import Exercise
 from .report import FAIL, PASS, SKIP, Report, StepResult
 from .seen import (
     ANY_TEXT,
     ANYTHING,
-    _hint,
-    _json_matches,
-    _one_line,
-    _pick,
-    _Seen,
-    _short,
-    _where,
+    Seen,
+    hint_for,
+    json_matches,
+    one_line,
+    pick_hint,
+    shorten,
+    where_raised,
 )
 
 
@@ -55,7 +55,7 @@ class _Client:
 
 
 @dataclass(eq=False)
-class _Run:
+class Run:
     """Drives the conversations of one check and writes their steps into the report.
 
     After a failed step, the rest of that conversation is listed as not run: the handler's
@@ -64,15 +64,15 @@ class _Run:
 
     exercise: Exercise
     client: TestClient
-    harness: _Harness
-    capture: _Capture
+    harness: Harness
+    capture: Capture
     report: Report
     timeout: float
     clients: dict[str, _Client] = field(default_factory=dict)
     failed: bool = False
 
     # --- bookkeeping ---------------------------------------------------------------------
-    def conversation(self) -> _Run:
+    def conversation(self) -> Run:
         """Start a new conversation: steps run again even if an earlier one failed."""
         self.leave_all()
         self.failed = False
@@ -90,10 +90,10 @@ class _Run:
             self.report.steps.append(StepResult(SKIP, step))
         return self.failed
 
-    def _explain(self, seen: _Seen, fix: str, *, expected_kind: str = "") -> str:
+    def _explain(self, seen: Seen, fix: str, *, expected_kind: str = "") -> str:
         """The hint for an unexpected ``seen``: what the handler did, then what to change."""
         errors, warnings = self.capture.drain()
-        return _hint(seen, fix, errors, warnings, self.exercise.pattern, expected_kind)
+        return hint_for(seen, fix, errors, warnings, self.exercise.pattern, expected_kind)
 
     # --- client actions ------------------------------------------------------------------
     def connect(
@@ -123,17 +123,17 @@ class _Run:
 
     def _open(
         self, name: str, path: str, subprotocols: list[str], headers: dict[str, str] | None = None
-    ) -> _Seen:
+    ) -> Seen:
         try:
             session = self._session(path, {PEER_HEADER: name, **(headers or {})}, subprotocols)
         except HandshakeRejectedError as refused:
-            return _Seen("refused", code=refused.status_code)
+            return Seen("refused", code=refused.status_code)
         except TimeoutError:
-            return _Seen("timeout")
+            return Seen("timeout")
         except Exception as error:
-            return _Seen("failure", error)
+            return Seen("failure", error)
         self.clients[name] = _Client(name, path, session)
-        return _Seen("accepted", session.subprotocol)
+        return Seen("accepted", session.subprotocol)
 
     def _session(self, path: str, headers: dict[str, str], subprotocols: list[str]) -> Any:
         """A blocking session with the app under test (in process here; real workers in the
@@ -155,22 +155,22 @@ class _Run:
             else:
                 client.session.send_text(data)
         except Exception as error:
-            self._fail(f"{name} sends {_short(data)}", "the message sent", repr(error), "")
+            self._fail(f"{name} sends {shorten(data)}", "the message sent", repr(error), "")
             return False
         return True
 
-    def receive(self, name: str) -> _Seen:
+    def receive(self, name: str) -> Seen:
         client = self.clients[name]
         try:
             data = client.session.receive()
         except WebSocketClosedError as closed:
             client.left = True
-            return _Seen("close", code=closed.code, reason=closed.reason)
+            return Seen("close", code=closed.code, reason=closed.reason)
         except TimeoutError:
-            return _Seen("timeout")
+            return Seen("timeout")
         except Exception as error:
-            return _Seen("failure", error)
-        return _Seen("text", data) if isinstance(data, str) else _Seen("bytes", data)
+            return Seen("failure", error)
+        return Seen("text", data) if isinstance(data, str) else Seen("bytes", data)
 
     def expect_text(
         self, name: str, expected: str, step: str, fix: str, hints: dict[str, str] | None = None
@@ -183,7 +183,7 @@ class _Run:
         if seen.kind == "text" and seen.data == expected:
             self._pass(step)
             return
-        hint = _pick(hints, [seen.data] if seen.kind == "text" else []) or fix
+        hint = pick_hint(hints, [seen.data] if seen.kind == "text" else []) or fix
         hint = self._explain(seen, hint, expected_kind="text")
         self._fail(step, f"text {expected!r}", seen.describe(self.timeout), hint)
 
@@ -208,14 +208,16 @@ class _Run:
                 seen = self.receive(name)
                 if seen.kind != "text":
                     what = f"{got!r}, then " if got else ""
-                    hint = self._explain(seen, _pick(hints, got) or fix, expected_kind="text")
+                    hint = self._explain(seen, pick_hint(hints, got) or fix, expected_kind="text")
                     self._fail(
                         step, f"{name} receives {shown}", what + seen.describe(self.timeout), hint
                     )
                     return
                 got.append(seen.data)
             if Counter(got) != wanted:
-                self._fail(step, f"{name} receives {shown}", repr(got), _pick(hints, got) or fix)
+                self._fail(
+                    step, f"{name} receives {shown}", repr(got), pick_hint(hints, got) or fix
+                )
                 return
         self._pass(step)
 
@@ -242,7 +244,7 @@ class _Run:
                 f"Answer with `await websocket.send_json(...)`, which writes JSON. {fix}",
             )
             return
-        if not _json_matches(expected, value):
+        if not json_matches(expected, value):
             self._fail(step, wanted, f"JSON {json.dumps(value, ensure_ascii=False)}", fix)
             return
         self._pass(step)
@@ -260,7 +262,7 @@ class _Run:
         elif reason is not ANYTHING:
             wanted += f" with reason {reason!r}"
         if seen.kind == "close" and seen.code == code:
-            if reason is ANYTHING or _json_matches(reason, seen.reason):
+            if reason is ANYTHING or json_matches(reason, seen.reason):
                 self._pass(step)
             else:
                 got = seen.describe(self.timeout) + ("" if seen.reason else " with no reason")
@@ -342,12 +344,12 @@ class _Run:
         elif errors:
             error = errors[0]
             hint = self._leave_hint(error, fix)
-            self._fail(step, "the handler ends quietly", _one_line(error), hint)
+            self._fail(step, "the handler ends quietly", one_line(error), hint)
         else:
             self._pass(step)
 
     def _leave_hint(self, error: BaseException, fix: str) -> str:
-        where = _where(error)
+        where = where_raised(error)
         if isinstance(error, BindingError | InvalidRouteError):
             return fix
         state = "The client has gone: the handler can neither send nor receive any more"

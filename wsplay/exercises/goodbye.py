@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .conversation import _Run
-from .registry import _exercise
+from .conversation import Run
+from .registry import exercise
 
 
-@_exercise(
+@exercise(
     "goodbye",
     "04",
     "ending conversations well",
@@ -17,7 +17,7 @@ Serve /talk: echo every text message. On the text "bye", close with code 4000 an
 the client leaves (any close code, or a dropped connection), end quietly: no exception.
 """,
 )
-def _goodbye(run: _Run) -> None:
+def _goodbye(run: Run) -> None:
     quiet = (
         "Wrap the loop in `try: ... except WebSocketDisconnectError: return`, and do not "
         "send or receive after the client has gone."

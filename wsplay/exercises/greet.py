@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .conversation import _Run
-from .registry import _exercise
+from .conversation import Run
+from .registry import exercise
 
 
-@_exercise(
+@exercise(
     "greet",
     "01",
     "a route with a parameter",
@@ -16,7 +16,7 @@ Serve /greet/{name}: accept the connection and send the text "Hello, {name}!", w
 from the path (/greet/Ada → "Hello, Ada!").
 """,
 )
-def _greet(run: _Run) -> None:
+def _greet(run: Run) -> None:
     fix = (
         "Take the name from the route: `async def greet(websocket: WebSocket, name: str)`, "
         'then `await websocket.send_text(f"Hello, {name}!")`.'

@@ -11,7 +11,7 @@ from ..framework.errors import Host, hosted, hosting, is_disconnect, unfilled_pa
 PEER_HEADER = "x-wsplay-exercise-peer"  # names each scripted client for the harness
 
 
-class _Harness:
+class Harness:
     """Wraps the app under test: marks its tasks as checked, and can make a peer vanish.
 
     A vanished peer is what a real server sees when a client's network goes away: sending
@@ -23,7 +23,7 @@ class _Harness:
     what a server does with what escapes the app, and collects it for the hints.
     """
 
-    def __init__(self, app: Any, capture: _Capture) -> None:
+    def __init__(self, app: Any, capture: Capture) -> None:
         self.app = app
         self.foreign = not isinstance(app, Application)
         self.capture = capture
@@ -128,7 +128,7 @@ class _Peer:
         self.state = "closed"
 
 
-class _Capture:
+class Capture:
     """Collects the app's failures (its handler's exceptions, why it refused), quietly: the
     host the harness puts in each connection's scope (framework.errors)."""
 

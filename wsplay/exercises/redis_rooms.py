@@ -19,19 +19,19 @@ from ..runtime.deploy.export import ExportedApp, ExportError, export_app
 from ..runtime.deploy.redis_server import RedisNotInstalledError, RedisServer
 from ..runtime.deploy.sources import Unrecoverable
 from ..runtime.deploy.workers import Workers
-from .conversation import _Run
+from .conversation import Run
 from .frameworks import WSPLAY, app_file_source, endpoint_of
 from .harness import PEER_HEADER
-from .registry import _exercise
+from .registry import exercise
 from .report import FAIL, PASS, StepResult
-from .seen import _Seen
+from .seen import Seen
 
 # Which worker each scripted client talks to (0 is "worker 1").
 PLACEMENT = {"alice": 0, "carol": 0, "bob": 1, "dave": 1}
 _EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.*)$", re.MULTILINE)
 
 
-@_exercise(
+@exercise(
     "redis-rooms",
     "08",
     "rooms across workers, with Redis",
@@ -45,7 +45,7 @@ to them; then publish "<user> joined". Publish each text of theirs as "<user>: <
 os.environ["REDIS_URL"]: the check starts its own Redis and two workers.
 """,
 )
-def _redis_rooms(run: _Run) -> None:
+def _redis_rooms(run: Run) -> None:
     with tempfile.TemporaryDirectory(prefix="wsplay-check-") as folder:
         app_file = _export(run, Path(folder) / "rooms_app.py")
         if app_file is None:
@@ -63,7 +63,7 @@ def _redis_rooms(run: _Run) -> None:
             redis.stop()
 
 
-def _export(run: _Run, path: Path) -> Path | None:
+def _export(run: Run, path: Path) -> Path | None:
     step = "write your handler and what it uses to an app file, as pg.export does"
     framework, pattern = run.report.framework, run.exercise.pattern
     try:
@@ -103,7 +103,7 @@ def _export_foreign(app: Any, path: Path, framework: str, pattern: str) -> Expor
     return exported
 
 
-def _with_workers(run: _Run, app_file: Path, redis: RedisServer) -> None:
+def _with_workers(run: Run, app_file: Path, redis: RedisServer) -> None:
     step = "start two workers serving the app file, with REDIS_URL set"
     workers = Workers(app_file, 2, env={"REDIS_URL": redis.url})
     try:
@@ -194,10 +194,10 @@ def _rooms_script(run: _WorkersRun) -> None:
     run.leave("dave", "dave leaves", left_fix)
 
 
-class _WorkersRun(_Run):
+class _WorkersRun(Run):
     """A conversation whose clients are real ``websockets`` clients of the two workers."""
 
-    def __init__(self, run: _Run, workers: Workers) -> None:
+    def __init__(self, run: Run, workers: Workers) -> None:
         super().__init__(
             run.exercise, run.client, run.harness, run.capture, run.report, run.timeout
         )
@@ -217,7 +217,7 @@ class _WorkersRun(_Run):
         if not self.failed and client is not None:
             client.session.drop()
 
-    def _explain(self, seen: _Seen, fix: str, *, expected_kind: str = "") -> str:
+    def _explain(self, seen: Seen, fix: str, *, expected_kind: str = "") -> str:
         logged = self._worker_errors()
         if logged:
             if "connecting to" in logged.lower() or "connection refused" in logged.lower():

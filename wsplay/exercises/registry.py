@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .conversation import _Run
+    from .conversation import Run
 
 
 @dataclass(frozen=True)
@@ -17,14 +17,18 @@ class Exercise:
     title: str
     pattern: str  # the route a handler function is registered on
     task: str
-    script: Callable[[_Run], None]
+    script: Callable[[Run], None]
 
 
 EXERCISES: dict[str, Exercise] = {}
 
 
-def _exercise(name: str, notebook: str, title: str, pattern: str, task: str):
-    def register(script: Callable[[_Run], None]) -> Callable[[_Run], None]:
+def exercise(
+    name: str, notebook: str, title: str, pattern: str, task: str
+) -> Callable[[Callable[[Run], None]], Callable[[Run], None]]:
+    """Registers the decorated script as exercise ``name`` (how each exercise module adds one)."""
+
+    def register(script: Callable[[Run], None]) -> Callable[[Run], None]:
         EXERCISES[name] = Exercise(name, notebook, title, pattern, task.strip(), script)
         # Kept in the notebooks' order, whatever order the modules were imported in.
         ordered = sorted(EXERCISES.values(), key=lambda exercise: exercise.notebook)
@@ -37,11 +41,12 @@ def _exercise(name: str, notebook: str, title: str, pattern: str, task: str):
 
 def describe(exercise: str) -> str:
     """What ``exercise`` asks for, in words."""
-    found = _find(exercise)
+    found = find_exercise(exercise)
     return f"{found.title} (notebook {found.notebook}), route {found.pattern}:\n{found.task}"
 
 
-def _find(exercise: str) -> Exercise:
+def find_exercise(exercise: str) -> Exercise:
+    """The exercise named ``exercise``; a ValueError listing the known ones if none is."""
     try:
         return EXERCISES[exercise]
     except KeyError:

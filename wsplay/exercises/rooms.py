@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .conversation import _Run
-from .registry import _exercise
+from .conversation import Run
+from .registry import exercise
 
 
-@_exercise(
+@exercise(
     "rooms",
     "05",
     "a chat with rooms",
@@ -19,7 +19,7 @@ in the room get "<user> left", once. A member who vanishes in the middle of a br
 not break the conversation for the others.
 """,
 )
-def _rooms(run: _Run) -> None:
+def _rooms(run: Run) -> None:
     join_fix = (
         "After accept(), add the websocket to `rooms[room]` and send "
         'f"{user} joined" to every member of that room, the newcomer included.'

@@ -24,7 +24,7 @@ _NOT_THEIRS = tuple(
 
 
 @dataclass
-class _Seen:
+class Seen:
     """One thing a scripted client saw: a frame, a close, a refusal, silence or a failure."""
 
     kind: str  # "text", "bytes", "close", "refused", "accepted", "timeout", "failure"
@@ -34,12 +34,12 @@ class _Seen:
 
     def describe(self, timeout: float) -> str:
         if self.kind == "text":
-            return f"text {_short(self.data)}"
+            return f"text {shorten(self.data)}"
         if self.kind == "bytes":
-            return f"a binary frame {_short(self.data)}"
+            return f"a binary frame {shorten(self.data)}"
         if self.kind == "close":
             meaning = describe_close_code(self.code).split(":")[0]
-            reason = f" with reason {_short(self.reason)}" if self.reason else ""
+            reason = f" with reason {shorten(self.reason)}" if self.reason else ""
             return f"a close {self.code} ({meaning}){reason}"
         if self.kind == "refused":
             return f"the handshake refused (HTTP {self.code})"
@@ -51,7 +51,8 @@ class _Seen:
         return f"{type(self.data).__name__}: {self.data}"
 
 
-def _short(value: Any, size: int = 80) -> str:
+def shorten(value: Any, size: int = 80) -> str:
+    """``value``'s repr, cut to ``size`` characters: a report line stays one line."""
     text = repr(value)
     return text if len(text) <= size else text[: size - 3] + "..."
 
@@ -68,7 +69,7 @@ ANYTHING = _Marker("<anything>")  # no expectation
 ANY_TEXT = _Marker("<any text>")  # any non-blank string
 
 
-def _where(error: BaseException) -> str:
+def where_raised(error: BaseException) -> str:
     """'line 7 in calc(): return a / b' for the learner's own frame of a traceback."""
     frames = [
         frame
@@ -89,28 +90,30 @@ def _crash_text(errors: list[BaseException]) -> str:
     error = errors[0]
     if isinstance(error, ParametersNotFilled):
         return f"{error}."  # FastAPI refused: the handler never ran
-    return f"Your handler raised {_one_line(error)}{_where(error)}."
+    return f"Your handler raised {one_line(error)}{where_raised(error)}."
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
+    """'ValueError: its message', on one line, for a report step."""
     text = " ".join(line.strip() for line in str(error).splitlines()).rstrip(".")
     return f"{type(error).__name__}: {text}"
 
 
-def _json_matches(expected: Any, got: Any) -> bool:
+def json_matches(expected: Any, got: Any) -> bool:
+    """Whether ``got`` is ``expected`` as JSON compares (floats closely, ANY_TEXT any text)."""
     if expected is ANY_TEXT:
         return isinstance(got, str) and bool(got.strip())
     if isinstance(expected, dict):
         return (
             isinstance(got, dict)
             and set(got) == set(expected)
-            and all(_json_matches(value, got[key]) for key, value in expected.items())
+            and all(json_matches(value, got[key]) for key, value in expected.items())
         )
     if isinstance(expected, list):
         return (
             isinstance(got, list)
             and len(got) == len(expected)
-            and all(_json_matches(e, g) for e, g in zip(expected, got, strict=True))
+            and all(json_matches(e, g) for e, g in zip(expected, got, strict=True))
         )
     if isinstance(expected, bool) or isinstance(got, bool):
         return expected is got
@@ -119,7 +122,7 @@ def _json_matches(expected: Any, got: Any) -> bool:
     return expected == got
 
 
-def _pick(hints: dict[str, str] | None, texts: Iterable[Any]) -> str:
+def pick_hint(hints: dict[str, str] | None, texts: Iterable[Any]) -> str:
     """The hint for the first of ``texts`` that contains one of ``hints``' keys."""
     for text in texts:
         for key, hint in (hints or {}).items():
@@ -128,8 +131,8 @@ def _pick(hints: dict[str, str] | None, texts: Iterable[Any]) -> str:
     return ""
 
 
-def _hint(
-    seen: _Seen,
+def hint_for(
+    seen: Seen,
     fix: str,
     errors: list[BaseException],
     warnings: list[str],

@@ -31,11 +31,11 @@ from ...framework import Application, Router
 from ...framework.close_codes import ClosedBy
 from ..server.origins import Refusal
 from .store import (
-    _PREVIEW_BYTES,
     ACCEPT,
     CLOSE,
     HANDSHAKE,
     MESSAGE,
+    PREVIEW_BYTES,
     PREVIEW_CHARS,
     REJECT,
     Event,
@@ -93,7 +93,7 @@ def _payload(event: Event) -> tuple[str | bytes, bool]:
         if event.size <= PREVIEW_CHARS:
             return event.preview, True
         return event.preview.removesuffix("…"), False
-    return bytes.fromhex(event.preview.removesuffix(" …")), event.size <= _PREVIEW_BYTES
+    return bytes.fromhex(event.preview.removesuffix(" …")), event.size <= PREVIEW_BYTES
 
 
 def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[ReplayStep], dict, list]:
@@ -190,7 +190,7 @@ def _step(event: Event, connection: ReplayConnection) -> ReplayStep | None:
                 f"and the timeline keeps only its start ({event.preview!r}): a replay would "
                 f"send something else. Leave it out with connections=[...] (without {conn}), "
                 f"or record messages of at most {PREVIEW_CHARS} characters or "
-                f"{_PREVIEW_BYTES} bytes."
+                f"{PREVIEW_BYTES} bytes."
             )
         return ReplayStep(conn, "send", {"data": data})
     if event.kind == MESSAGE:

@@ -33,7 +33,7 @@ from .budget import (
 )
 
 MAX_TRACKED_CONNECTIONS = 1_000
-_PREVIEW_BYTES = PREVIEW_CHARS // 2
+PREVIEW_BYTES = PREVIEW_CHARS // 2  # of a binary message, kept (shown in hex: PREVIEW_CHARS)
 
 # Event kinds
 HANDSHAKE = "handshake"  # the client asked to connect (path, headers, subprotocols)
@@ -262,7 +262,7 @@ class Timeline:
         if type(data) is str:
             shown: str | bytes = data if size <= PREVIEW_CHARS else data[:PREVIEW_CHARS] + "…"
         else:
-            shown = data if size <= _PREVIEW_BYTES else data[:_PREVIEW_BYTES]  # hex when read
+            shown = data if size <= PREVIEW_BYTES else data[:PREVIEW_BYTES]  # hex when read
         self._events.append((_now(), connection, side, direction, size, shown))
         self.recorded += 1
         row = self._rows.get(connection)
