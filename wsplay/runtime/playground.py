@@ -39,7 +39,7 @@ from .guests.routes import AppRoute, route_patterns, route_table
 from .notices import Notices
 from .recording.connections import ServerConnection, Tickets
 from .recording.recorder import Recorder
-from .reports import HandlerError, LoopBlocked, print_error, say
+from .reports import HandlerError, LoopBlocked, say
 from .server.origins import Gate, is_loopback_host
 from .server.thread import (
     PortInUseError,
@@ -232,6 +232,7 @@ class Playground(Connects):
             self.gate,
             self._notices.refused,
             self.tickets,
+            self._notices.app_notice,
         )
         if loop.watchdog is not None:
             recorder.gil.leave_out(loop.watchdog.thread)
@@ -341,7 +342,7 @@ class Playground(Connects):
         ``connect`` is waiting for is said by the exception it raises, not here too."""
         self._errors.append(record)
         if self.print_errors and not (record.refused and self._cell_is_told(record.connection)):
-            print_error(record)
+            self._notices.error(record)
         for listener in list(self._error_listeners):
             with contextlib.suppress(Exception):
                 listener(record)
