@@ -30,6 +30,7 @@ from .._session import Headers
 from .._watchdog import Stall, stuck_in_one_call_sentence
 from ..framework import Application
 from ..framework.errors import logged_failures
+from ..framework.shown import shown_text
 from .clients.kernel import ClientCore, Connects
 from .clients.why import why_refused, why_unanswered
 from .deploy.export import ExportedApp, export_app
@@ -370,7 +371,7 @@ class Playground(Connects):
         connection = self._connection_of(task)
         if connection is None:
             return ""
-        return f"the handler for {connection.path} (connection #{connection.id})"
+        return f"the handler for {shown_text(connection.path)} (connection #{connection.id})"
 
     def _connection_of(self, task: asyncio.Task[Any] | None) -> ServerConnection | None:
         running = self._running
