@@ -114,11 +114,11 @@ class Notices:
         learner's line that raised it) said whole, the rest counted; a client opening
         hundreds of connections to a raising handler is one paragraph, and a count."""
         name = type(record.exception).__name__
-        at = f" at {record.where}" if record.where else ""
+        like = f"raised at {record.where}" if record.where else "like it"
         self.say(
             f"error {name} {record.where} {record.code}",
             record.notice(),
-            counted=f"{name} errors like it{at} (pg.errors has the newest)",
+            counted=f"{name} errors {like}",
             burst=ERRORS_SAID,
         )
 
