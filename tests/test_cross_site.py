@@ -75,6 +75,11 @@ def test_a_cross_site_request_without_origin_is_refused_with_the_fix(served, cap
     # 127.0.0.1 and gets in; another site's page does not.
     jupyter = {"Host": host, "Sec-Fetch-Site": "cross-site", "Origin": "http://localhost:8888"}
     assert get(pg.port, jupyter, path="/delete") == (200, DELETED)
+    # A link clicked in it: no Origin, but its Referer (a page cannot forge one).
+    clicked = {"Host": host, "Sec-Fetch-Site": "cross-site", "Referer": "http://localhost:8888/lab"}
+    assert get(pg.port, clicked, path="/delete") == (200, DELETED)
+    clicked["Referer"] = "http://evil.example/"
+    assert get(pg.port, clicked, path="/delete")[0] == 403
     status, _, _ = http_exchange(
         pg.port,
         upgrade_request(pg.port, "/ws", Sec_Fetch_Site="cross-site", Origin=jupyter["Origin"]),

@@ -20,7 +20,8 @@ WebSocket alike: loopback names, the hub's host, the Jupyter page's host, the ad
 playground was asked to listen on, and ``wsplay.start(allowed_hosts=[...])``; ``"*"`` turns
 it off. A page's ``<img>`` or no-cors ``fetch`` sends no ``Origin`` either, but the browser
 says ``Sec-Fetch-Site: cross-site`` (which no page can forge): without an ``Origin``, that is
-refused too, unless ``allowed_origins="*"``. Everything else gets HTTP 403 before the app
+refused too, unless its ``Referer`` names a page the policy allows (a link clicked in the
+Jupyter page on localhost, to 127.0.0.1) or ``allowed_origins="*"``. Everything else gets HTTP 403 before the app
 runs, whatever the app is.
 """
 
@@ -331,13 +332,21 @@ class Gate:
     def _cross_site(self, headers: Sequence[tuple[bytes, bytes]]) -> Refusal | None:
         """A request a page of another site made without an ``Origin`` (an ``<img>``, a
         no-cors fetch): refused, as its origin would be. With an ``Origin``, that decides: the
-        Jupyter page on localhost:8888 is "cross-site" to 127.0.0.1 and must get in."""
+        Jupyter page on localhost:8888 is "cross-site" to 127.0.0.1 and must get in. So does
+        a link clicked in it: its ``Referer`` (which a page may leave out, never forge) names
+        a page the policy allows."""
         if self.origins.allow_all:
             return None
-        cross_site = False
+        cross_site, referer = False, None
         for name, value in headers:
             if name == b"origin":
                 return None
             if name == b"sec-fetch-site" and value.strip().lower() == b"cross-site":
                 cross_site = True
-        return Refusal(SEC_FETCH_SITE, "cross-site") if cross_site else None
+            elif name == b"referer":
+                referer = origin_of(value.decode("latin-1"))
+        if not cross_site:
+            return None
+        if referer is not None and self.origins.refusal([(b"origin", referer.encode())]) is None:
+            return None
+        return Refusal(SEC_FETCH_SITE, "cross-site")
