@@ -21,8 +21,8 @@ playground was asked to listen on, and ``wsplay.start(allowed_hosts=[...])``; ``
 it off. A page's ``<img>`` or no-cors ``fetch`` sends no ``Origin`` either, but the browser
 says ``Sec-Fetch-Site: cross-site`` (which no page can forge): without an ``Origin``, that is
 refused too, unless its ``Referer`` names a page the policy allows (a link clicked in the
-Jupyter page on localhost, to 127.0.0.1) or ``allowed_origins="*"``. Everything else gets HTTP 403 before the app
-runs, whatever the app is.
+Jupyter page on localhost, to 127.0.0.1) or ``allowed_origins="*"``. Everything else gets
+HTTP 403 before the app runs, whatever the app is.
 """
 
 from __future__ import annotations
