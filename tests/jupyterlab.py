@@ -99,12 +99,13 @@ def jupyterlab(root: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def chromium():
+def chromium(*flags: str):
+    """A headless Chromium; ``flags`` are added to its command line."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_FLAGS, *flags]
         )
         try:
             yield browser

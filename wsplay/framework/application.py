@@ -20,6 +20,7 @@ from .binding import auth_refusal
 from .errors import Host, host_of
 from .exceptions import WebSocketDisconnectError
 from .routing import Route, Router, default_router
+from .shown import shown_text
 from .websocket import DISCONNECTED, WebSocket, format_reason
 
 logger = logging.getLogger("wsplay")
@@ -57,8 +58,8 @@ class Application:
         if found is None:
             known = ", ".join(route.pattern.text for route in self.router) or "none yet"
             why = (
-                f"No WebSocket route matches {websocket.path}, so the handshake is refused "
-                f"(HTTP 403). Known routes: {known}."
+                f"No WebSocket route matches {shown_text(websocket.path)}, so the handshake "
+                f"is refused (HTTP 403). Known routes: {known}."
             )
             _notice(host, why)
             await refuse_handshake(scope, send, 403, why)
@@ -75,7 +76,7 @@ class Application:
             await route.binder.call(websocket)
         except WebSocketDisconnectError as disconnect:
             if websocket.client_state is DISCONNECTED:
-                logger.debug("%r: the client left (%s)", websocket, disconnect.code)
+                logger.debug("%s: the client left (%s)", _named(websocket), disconnect.code)
                 return
             # Another connection's client left (e.g. during a broadcast) and the handler did
             # not catch it: for this connection that is an error like any other.
@@ -88,7 +89,7 @@ class Application:
             if not websocket.accepted:
                 _notice(
                     host,
-                    f"The handler for {websocket.path} returned without calling "
+                    f"The handler for {shown_text(websocket.path)} returned without calling "
                     "`await websocket.accept()`, so the handshake is refused (HTTP 403).",
                 )
             await _close_quietly(websocket, 1000, None)
@@ -102,9 +103,9 @@ class Application:
             host.on_error(error)
         else:
             logger.error(
-                "Exception in WebSocket handler %s for %r",
+                "Exception in WebSocket handler %s for %s",
                 getattr(route.handler, "__qualname__", route.handler),
-                websocket,
+                _named(websocket),
                 exc_info=error,
             )
         if websocket.accepted:
@@ -121,6 +122,11 @@ class Application:
         else:
             status, text = 404, "Not found: this application serves WebSocket routes only."
         await _respond_with_text(send, "http.response", status, text)
+
+
+def _named(websocket: WebSocket) -> str:
+    """The connection as a log line may name it: its path is the client's text."""
+    return shown_text(repr(websocket))
 
 
 def _notice(host: Host | None, text: str) -> None:
@@ -163,7 +169,7 @@ async def _close_quietly(websocket: WebSocket, code: int, reason: str | None) ->
     try:
         await websocket.close(code, reason)
     except (OSError, RuntimeError) as error:
-        logger.debug("%r: could not send the close frame (%s)", websocket, error)
+        logger.debug("%s: could not send the close frame (%s)", _named(websocket), error)
 
 
 async def answer_lifespan(receive: Any, send: Any) -> None:

@@ -28,12 +28,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .exceptions import WebSocketDisconnectError
+from .shown import shown_text
 
 HOST_KEY = "wsplay.host"
 # The close codes of a client that simply left: it said goodbye (1000), went away (1001),
 # or closed with no code (1005). 1006 (no close frame) counts once the client is gone.
 NORMAL_CLOSE_CODES = frozenset({1000, 1001, 1005})
 REMEMBERED_REPORTS = 100  # as many as pg.errors keeps
+LOGGED_CHARS = 2_000  # of a warning an app logged (it may quote the client's text)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class _LoggedFailures(logging.Handler):
         if record.exc_info and record.exc_info[1] is not None:
             host.on_error(record.exc_info[1])
         else:
-            host.on_notice(record.getMessage())
+            host.on_notice(shown_text(record.getMessage(), LOGGED_CHARS))
 
 
 def is_disconnect(error: BaseException) -> bool:

@@ -23,11 +23,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .reports import HandlerError
 from .server.origins import Refusal
 
 NOTICE_EVERY = 30.0  # seconds: the window of each kind's rate
 REMEMBERED_KEYS = 256  # keys (refused origins...) remembered as said, per kind
 REFUSALS_SAID = 3  # refused origins (or hosts) said per window, before the rest are counted
+ERRORS_SAID = 3  # handler errors of one kind (type and line) said per window, and app notices
 
 
 @dataclass
@@ -106,6 +108,24 @@ class Notices:
             counted=f"refused {header.lower()}s",
             burst=REFUSALS_SAID,
         )
+
+    def error(self, record: HandlerError) -> None:
+        """A handler error, fix first: the first few of each kind (its type and the
+        learner's line that raised it) said whole, the rest counted; a client opening
+        hundreds of connections to a raising handler is one paragraph, and a count."""
+        name = type(record.exception).__name__
+        like = f"raised at {record.where}" if record.where else "like it"
+        self.say(
+            f"error {name} {record.where} {record.code}",
+            record.notice(),
+            counted=f"{name} errors {like}",
+            burst=ERRORS_SAID,
+        )
+
+    def app_notice(self, text: str) -> None:
+        """What an app warned about (no route matched, a handshake it refused...): a few
+        a window, the rest counted; each is driven by a client."""
+        self.say("app notice", text, counted="notices like it from the app", burst=ERRORS_SAID)
 
     def flush(self) -> None:
         """Say every count still owed (the playground is stopping)."""

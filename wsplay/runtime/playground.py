@@ -30,6 +30,7 @@ from .._session import Headers
 from .._watchdog import Stall, stuck_in_one_call_sentence
 from ..framework import Application
 from ..framework.errors import logged_failures
+from ..framework.shown import shown_text
 from .clients.faces import Connects
 from .clients.kernel import ClientCore
 from .clients.why import why_refused, why_unanswered
@@ -40,7 +41,7 @@ from .guests.routes import AppRoute, route_patterns, route_table
 from .notices import Notices
 from .recording.connections import ServerConnection, Tickets
 from .recording.recorder import Recorder
-from .reports import HandlerError, LoopBlocked, print_error, say
+from .reports import HandlerError, LoopBlocked, say
 from .server.origins import Gate, is_loopback_host
 from .server.thread import (
     PortInUseError,
@@ -233,6 +234,7 @@ class Playground(Connects):
             self.gate,
             self._notices.refused,
             self.tickets,
+            self._notices.app_notice,
         )
         if loop.watchdog is not None:
             recorder.gil.leave_out(loop.watchdog.thread)
@@ -342,7 +344,7 @@ class Playground(Connects):
         ``connect`` is waiting for is said by the exception it raises, not here too."""
         self._errors.append(record)
         if self.print_errors and not (record.refused and self._cell_is_told(record.connection)):
-            print_error(record)
+            self._notices.error(record)
         for listener in list(self._error_listeners):
             with contextlib.suppress(Exception):
                 listener(record)
@@ -370,7 +372,7 @@ class Playground(Connects):
         connection = self._connection_of(task)
         if connection is None:
             return ""
-        return f"the handler for {connection.path} (connection #{connection.id})"
+        return f"the handler for {shown_text(connection.path)} (connection #{connection.id})"
 
     def _connection_of(self, task: asyncio.Task[Any] | None) -> ServerConnection | None:
         running = self._running

@@ -17,13 +17,19 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from .._watchdog import Stall, describe_location, stall_sentence
+from ..framework.shown import shown_text
 from ..framework.tracebacks import innermost_learner_line, learner_traceback
-from .timeline.budget import cut_middle
+from .timeline.budget import cut, cut_middle
 
 if TYPE_CHECKING:
     from .recording.connections import ServerConnection
 
 MAX_TRACEBACK_CHARS = 16_000
+# An exception's message as a sentence quotes it: ``float(text)`` puts the client's whole
+# text in it (megabytes), and what the client sent may pose as wsplay's own lines.
+MESSAGE_CHARS = 300
+# What an exception kept in pg.errors may hold of its text (its ``args``), at most.
+KEPT_MESSAGE_CHARS = 4_000
 
 
 @dataclass(frozen=True)
@@ -66,9 +72,19 @@ class HandlerError:
             )
         at = f" at {self.line()}" if self.where else ""
         return (
-            f"The handler for {self.path} raised {name}: {error}{at}. Fix it and re-run its "
-            "cell: new connections use the new code."
+            f"The handler for {self.shown_path} raised {name}: {self.message}{at}. Fix it and "
+            "re-run its cell: new connections use the new code."
         )
+
+    @property
+    def shown_path(self) -> str:
+        """The path as the client sent it, as a sentence may quote it."""
+        return shown_text(self.path)
+
+    @property
+    def message(self) -> str:
+        """The exception's text, escaped and cut (``str(exception)`` is all of it)."""
+        return shown_text(str(self.exception), MESSAGE_CHARS)
 
     def line(self) -> str:
         """Where the learner's code raised, with the line: ``Cell In[4], line 6: `...` ``."""
@@ -87,7 +103,7 @@ class HandlerError:
         rest is in ``pg.errors``."""
         where = f"; raised at {self.line()}" if self.where and self.where not in self.lead() else ""
         return (
-            f"{self.lead()}\n→ {self.happened()} ({self.path}, connection "
+            f"{self.lead()}\n→ {self.happened()} ({self.shown_path}, connection "
             f"#{self.connection}{where}; pg.errors[-1] has the traceback.)"
         )
 
@@ -100,7 +116,7 @@ class HandlerError:
 
     def __str__(self) -> str:
         return (
-            f"{self.summary()}\n({self.path}, connection #{self.connection})\n"
+            f"{self.summary()}\n({self.shown_path}, connection #{self.connection})\n"
             f"{self.traceback.rstrip()}\n"
             "Fix the handler and re-run its cell: new connections use the new code."
         )
@@ -130,6 +146,7 @@ def handler_error(connection: ServerConnection, error: BaseException, now: float
     text = format_traceback(error)
     where, code = learner_line(error)
     release_frames(error)
+    lighten(error)
     outcome = outcome_of(connection)
     return HandlerError(now, connection.id, connection.path, error, text, outcome, where, code)
 
@@ -173,6 +190,17 @@ def _depth(tb: TracebackType | None) -> int:
     while tb is not None:
         count, tb = count + 1, tb.tb_next
     return count
+
+
+def lighten(error: BaseException) -> None:
+    """Cut the text arguments of ``error`` to ``KEPT_MESSAGE_CHARS`` each, the cut said:
+    ``float(text)`` keeps the client's whole text in the exception, and pg.errors keeps the
+    exception (its traceback, formatted before, is cut apart)."""
+    args = error.args
+    if any(isinstance(arg, str) and len(arg) > KEPT_MESSAGE_CHARS for arg in args):
+        error.args = tuple(
+            cut(arg, KEPT_MESSAGE_CHARS) if isinstance(arg, str) else arg for arg in args
+        )
 
 
 def release_frames(error: BaseException | None) -> None:
@@ -224,8 +252,3 @@ class LoopBlocked:
 def say(text: str) -> None:
     """Show ``text`` where the notebook shows output (the cell that ran last)."""
     print(f"wsplay: {text}", file=sys.stderr)
-
-
-def print_error(error: HandlerError) -> None:
-    """The default error listener: the notice, not the whole traceback (pg.errors has it)."""
-    say(error.notice())

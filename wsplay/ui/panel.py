@@ -23,6 +23,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..runtime.playground import HandlerError, LoopBlocked, Playground
+from ..runtime.timeline.budget import cut_middle
 from .client import ClientView
 from .client_model import ClientModel
 from .inputs import InputError, error_html, parse_close_code, parse_close_reason
@@ -329,6 +330,11 @@ def _connections_html(connections: list[Any], owners: dict[int, str]) -> str:
     return f"<div class='wsplay-connections'>{items}</div>"
 
 
+# Of each error's traceback, the panel shows its ends (pg.errors[i].traceback has more):
+# ten errors a client provoked must not make the panel's HTML megabytes.
+PANEL_TRACEBACK_CHARS = 4_000
+
+
 def _errors_html(errors: list[HandlerError], owners: dict[int, str]) -> str:
     entries = (_error(error, owners.get(error.connection)) for error in errors[-10:])
     return _section("Errors", "newest last; click for the traceback", entries)
@@ -339,14 +345,14 @@ def _error(error: HandlerError, owner: str | None) -> str:
     saw is said in that client's log, fix first; here it is only named."""
     if owner is not None and error.refused:
         said = (
-            f"{type(error.exception).__name__} in the handler for {error.path} "
+            f"{type(error.exception).__name__} in the handler for {error.shown_path} "
             f"(#{error.connection}): {owner}'s handshake was refused; the fix is in its log."
         )
     else:
         said = error.summary()
     return (
         f"<details><summary style='color:#b00'>{html.escape(said)}</summary>"
-        f"<pre>{html.escape(error.traceback)}</pre></details>"
+        f"<pre>{html.escape(cut_middle(error.traceback, PANEL_TRACEBACK_CHARS))}</pre></details>"
     )
 
 

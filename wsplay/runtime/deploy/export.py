@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ...framework import Application, Router
+from ...framework.shown import shown_text
 from .export_blacksheep import BLACKSHEEP, for_blacksheep, pattern_refusal
 from .literals import name_part, string_literal
 from .sources import (
@@ -74,9 +75,11 @@ class ExportedApp:
         name = {"blacksheep": "BlackSheep", "wsplay": "wsplay"}[self.framework]
         count = len(self.routes)
         lines = [f"Wrote {self.path} ({name}) with {count} route{'s' * (count != 1)}:"]
-        lines += [f"  {pattern} → {handler}" for pattern, handler in self.routes]
+        lines += [f"  {shown_text(pattern, 500)} → {handler}" for pattern, handler in self.routes]
         for pattern, handler, why in self.skipped:
-            lines.append(f"Left out {pattern} ({handler}): {why}.")
+            lines.append(
+                f"Left out {shown_text(pattern, 500)} ({handler}): {shown_text(why, 2_000)}."
+            )
         lines += [f"Note: {note}." for note in self.notes]
         lines += ["Serve it from a terminal with:", f"  {self.command}"]
         return "\n".join(lines)

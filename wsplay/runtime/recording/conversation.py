@@ -24,9 +24,9 @@ from ...framework.errors import (
     hosting,
     reason_text,
 )
+from ...framework.shown import shown_text
 from ...framework.websocket import format_reason
-from ..reports import say
-from ..server.origins import REFUSED_STATUS, Refusal, shown_text
+from ..server.origins import REFUSED_STATUS, Refusal
 from ..server.protocol_state import complete_denial, failure_of, negotiated
 from ..timeline.budget import FIELD_CHARS
 from ..timeline.store import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, refused_because
@@ -184,7 +184,7 @@ class Conversation:
         notebook, unless the kernel's client connected: its own exception says it there."""
         self._told = True
         if not self.from_kernel_client:
-            say(text)
+            self.recorder.on_notice(text)
 
     def notice_ending(self) -> None:
         """Record an ending the transport knows of and the app has not been told yet."""

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ...framework.errors import first_report
-from ..reports import HandlerError, handler_error
+from ..reports import HandlerError, handler_error, say
 from ..server.gil import GilShare
 from ..server.origins import Gate, Refusal
 from ..timeline.store import ERROR, Event, Timeline
@@ -46,13 +46,16 @@ class Recorder:
         gate: Gate | None = None,
         on_refused: Callable[[Refusal, str], None] = lambda refusal, request: None,
         tickets: Tickets | None = None,
+        on_notice: Callable[[str], None] = say,
     ) -> None:
         """``gate``: who may connect (origins.py; by default anyone); ``on_refused`` hears
         each refusal and what was refused ("an HTTP request"); ``tickets``: the ids the
-        kernel reserved for its clients (connections.py)."""
+        kernel reserved for its clients (connections.py); ``on_notice`` says what the app
+        warns about (the playground's, bounded in rate: notices.py)."""
         self.app = app
         self.gate = gate if gate is not None else Gate("*", "*")
         self.on_refused = on_refused
+        self.on_notice = on_notice
         self.tickets = tickets if tickets is not None else Tickets()
         self.timeline = timeline
         self.connections: dict[int, ServerConnection] = {}

@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..server.origins import REFUSED_STATUS, Refusal, shown_text
+from ...framework.shown import shown_text
+from ..server.origins import REFUSED_STATUS, Refusal
 from ..timeline.store import WARNING, Event, Timeline
 
 

@@ -18,7 +18,11 @@ attacker, then to 127.0.0.1); its requests are then "same-origin" and carry no `
 but they still say ``Host: evil.example``. So the ``Host`` is checked too, for HTTP and
 WebSocket alike: loopback names, the hub's host, the Jupyter page's host, the address the
 playground was asked to listen on, and ``wsplay.start(allowed_hosts=[...])``; ``"*"`` turns
-it off. Everything else gets HTTP 403 before the app runs, whatever the app is.
+it off. A page's ``<img>`` or no-cors ``fetch`` sends no ``Origin`` either, but the browser
+says ``Sec-Fetch-Site: cross-site`` (which no page can forge): without an ``Origin``, that is
+refused too, unless its ``Referer`` names a page the policy allows (a link clicked in the
+Jupyter page on localhost, to 127.0.0.1) or ``allowed_origins="*"``. Everything else gets
+HTTP 403 before the app runs, whatever the app is.
 """
 
 from __future__ import annotations
@@ -29,14 +33,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ...framework.shown import SHOWN_CHARS, shown_text
+
 # Where JupyterHub (and so Binder) says the public address of the learner's server.
 _HUB_VARIABLES = ("JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_HOST")
 # Verdicts kept per header value: a page sends the same one with every handshake, and
 # parsing it (two URL splits, an IP address) cost more than the rest of the recorder's work
 # per connection. Bounded: past this many different values, the memo starts again.
 _MEMO_SIZE = 64
-# A refused value is quoted in the sentence the notebook shows; a header can be kilobytes.
-SHOWN_CHARS = 200
 # Addresses that mean "every interface": the learner asked to share the playground.
 _WILDCARDS = {"", "0.0.0.0", "::"}
 # The status of every refusal: 403, as for a refused WebSocket origin (SPEC 5b), and as
@@ -44,6 +48,9 @@ _WILDCARDS = {"", "0.0.0.0", "::"}
 # a 421 on a fresh connection (it is meant for HTTP/2 connection reuse), and a rebinding page
 # would simply be answered twice.
 REFUSED_STATUS = 403
+# Browsers say with every request whether a page of another site made it, and a page cannot
+# forge it; an <img> or a no-cors fetch carries no Origin, but this says "cross-site".
+SEC_FETCH_SITE = "Sec-Fetch-Site"
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ class Refusal:
     @classmethod
     def from_reason(cls, reason: str) -> Refusal | None:
         header, _, rest = reason.partition(" ")
-        if header not in ("Origin", "Host") or not rest.endswith(" is not allowed"):
+        if header not in ("Origin", "Host", SEC_FETCH_SITE) or not rest.endswith(" is not allowed"):
             return None
         return cls(header, rest.removesuffix(" is not allowed"))
 
@@ -81,8 +88,25 @@ class Refusal:
                 f"wsplay.start(allowed_hosts=[{name[:SHOWN_CHARS]!r}]) "
                 "(or allowed_hosts='*' for any)."
             )
-        if raw == "null":
-            shown = "a page with no origin of its own (Origin: null)"
+        if self.header == SEC_FETCH_SITE:
+            return (
+                f"The playground refused {request} that a page on another site made without "
+                "saying its origin (Sec-Fetch-Site: cross-site): an <img> or a no-cors fetch "
+                "from any page in your browser could run your handlers, which have the "
+                "kernel's rights. Open the page that makes it from this machine "
+                "(http://localhost:<port>/...) or the Jupyter page; or, while you try it, "
+                "wsplay.start(allowed_origins='*') turns the check off."
+            )
+        if origin_of(raw, strict=True) is None:
+            what = "a page with no origin of its own" if raw == "null" else shown
+            return (
+                f"The playground refused {request} from {what} (Origin: {shown}): only pages "
+                "on this machine (localhost, 127.0.0.1) and the Jupyter page may connect, "
+                "because handlers run with the kernel's rights. Serve that page over HTTP "
+                "from this machine (e.g. `python -m http.server` and open "
+                "http://localhost:8000/...), or, while you try it, "
+                "wsplay.start(allowed_origins='*') turns the check off."
+            )
         return (
             f"The playground refused {request} from {shown}: only pages on this machine "
             "(localhost, 127.0.0.1) and the Jupyter page may connect, because handlers run "
@@ -90,13 +114,6 @@ class Refusal:
             f"wsplay.start(allowed_origins=[{raw[:SHOWN_CHARS]!r}]) "
             "(or allowed_origins='*' for any)."
         )
-
-
-def shown_text(text: str, limit: int = SHOWN_CHARS) -> str:
-    """``text`` from the wire as a sentence may quote it: cut, and with no control character
-    (a newline or a terminal escape would let it pose as the playground's own words)."""
-    cut = "".join(char if char.isprintable() else "\ufffd" for char in text[:limit])
-    return cut if len(text) <= limit else cut + "…"
 
 
 def origin_of(url: str, *, strict: bool = False) -> str | None:
@@ -306,4 +323,30 @@ class Gate:
         self.hosts.trust(page_url)
 
     def refusal(self, headers: Sequence[tuple[bytes, bytes]]) -> Refusal | None:
-        return self.hosts.refusal(headers) or self.origins.refusal(headers)
+        return (
+            self.hosts.refusal(headers)
+            or self.origins.refusal(headers)
+            or self._cross_site(headers)
+        )
+
+    def _cross_site(self, headers: Sequence[tuple[bytes, bytes]]) -> Refusal | None:
+        """A request a page of another site made without an ``Origin`` (an ``<img>``, a
+        no-cors fetch): refused, as its origin would be. With an ``Origin``, that decides: the
+        Jupyter page on localhost:8888 is "cross-site" to 127.0.0.1 and must get in. So does
+        a link clicked in it: its ``Referer`` (which a page may leave out, never forge) names
+        a page the policy allows."""
+        if self.origins.allow_all:
+            return None
+        cross_site, referer = False, None
+        for name, value in headers:
+            if name == b"origin":
+                return None
+            if name == b"sec-fetch-site" and value.strip().lower() == b"cross-site":
+                cross_site = True
+            elif name == b"referer":
+                referer = origin_of(value.decode("latin-1"))
+        if not cross_site:
+            return None
+        if referer is not None and self.origins.refusal([(b"origin", referer.encode())]) is None:
+            return None
+        return Refusal(SEC_FETCH_SITE, "cross-site")
