@@ -187,8 +187,8 @@ def _cut(event: Event, own: Event | None) -> str:
     for part, text in parts:
         if is_cut(text):
             return (
-                f"its {part} is longer than the timeline keeps (it kept only the start, up "
-                f"to {text[-40:]!r}), so a replay would send something else"
+                f"the timeline kept only the start of its {part} (up to {text[-40:]!r}), "
+                "so a replay would send something else"
             )
     if _query_text(event.query) is None:
         return f"its query {event.query!r} is not UTF-8, which the test client cannot send"
