@@ -16,6 +16,17 @@ names it); a longer reply is checked by its start and its length. A close the ha
 not make (a cell's ``pg.connections[i].close()``, the panel's "Close from server", the
 playground stopping) is not expected of it: the test's client leaves there, and a comment
 says why.
+
+A connection the test client cannot open or drive as it was recorded is left out, and
+``WrittenTest.left_out`` says why: a handshake whose path, query, offered subprotocols or
+headers the timeline kept only the start of (timeline/budget.py), or a client that broke
+the protocol (a close code no client may send, a reason that is not UTF-8), which the test
+client, that sends only valid frames, cannot do again. The query is replayed with the path.
+
+The file is the learner's to keep: ``to_test`` writes over a file it wrote before (its
+first line says so), never over another one (their own test, their app), and never under a
+name that hides a module the test imports (``json.py``, ``wsplay.py``, the app's): the
+check is ``pg.export``'s (deploy/export.py).
 """
 
 from __future__ import annotations
