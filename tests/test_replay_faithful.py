@@ -73,6 +73,7 @@ def playground(tmp_path: Path) -> Iterator[tuple[wsplay.Playground, Path]]:
         yield pg, tmp_path
     finally:
         pg.stop()
+        pg.timeline.clear()  # kept by the next start: leave none of ours to other tests
         del sys.modules["replayed_app"]
 
 
