@@ -18,6 +18,7 @@ import keyword
 import re
 import sys
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,8 @@ def export_app(
     if not exported:
         reasons = "; ".join(f"{pattern} ({name}): {why}" for pattern, name, why in skipped)
         raise ExportError(f"No handler could be exported, so {target} was not written: {reasons}.")
-    _check_module_name(target, collector)
+    needs = [item.module for item in collector.imports.values()]
+    check_module_name(target, needs, "{}_app.py")
     target.write_text(collector.render(exported, framework, target.stem), encoding="utf-8")
     return ExportedApp(target, framework, exported, skipped, collector.notes)
 
@@ -139,14 +141,22 @@ def _target(path: str | Path, overwrite: bool) -> Path:
     target = Path(path).expanduser().resolve()
     if target.suffix != ".py":
         raise ValueError(f"An app file ends in .py (e.g. chat_app.py), got {str(path)!r}.")
-    if target.exists() and not overwrite:
-        head = target.read_text(encoding="utf-8", errors="replace")[:200]
-        if MARKER not in head:
-            raise FileExistsError(
-                f"{target} exists and was not written by pg.export, so it is left alone. "
-                "Choose another file name, or pass overwrite=True to replace it."
-            )
+    if not overwrite:
+        refuse_overwrite(target, MARKER, "pg.export", "pass overwrite=True to replace it")
     return target
+
+
+def refuse_overwrite(target: Path, marker: str, writer: str, fix: str) -> None:
+    """Refuse to replace ``target`` unless ``writer`` wrote it (``marker`` in its head): any
+    other file may be the learner's own work, or their app."""
+    if not target.exists():
+        return
+    head = target.read_text(encoding="utf-8", errors="replace")[:200]
+    if marker not in head:
+        raise FileExistsError(
+            f"{target} exists and was not written by {writer}, so it is left alone. "
+            f"Choose another file name, or {fix}."
+        )
 
 
 def _choose(router: Router, patterns: list[str] | None) -> list[Any]:
@@ -168,20 +178,22 @@ def _choose(router: Router, patterns: list[str] | None) -> list[Any]:
     return [by_pattern[pattern] for pattern in patterns]
 
 
-def _check_module_name(target: Path, collector: _Collector) -> None:
+def check_module_name(target: Path, needs: Iterable[str], example: str) -> None:
+    """Refuse a file name Python cannot import, or one that would hide a module the file
+    ``needs`` (or the standard library's, or wsplay's): the file would import itself."""
     stem = target.stem
     if not stem.isidentifier() or keyword.iskeyword(stem):
         suggestion = name_part(stem) or "app"
         raise ValueError(
-            f"uvicorn imports the file as a module, so its name must be a Python name: "
-            f"{target.name} is not. Call it e.g. {suggestion}_app.py."
+            f"Python imports the file as a module, so its name must be a Python name: "
+            f"{target.name} is not. Call it e.g. {example.format(suggestion)}."
         )
-    shadowed = {item.module.split(".")[0] for item in collector.imports.values()}
-    shadowed |= {"uvicorn", "wsplay", "blacksheep"}
+    shadowed = {module.split(".")[0] for module in needs}
+    shadowed |= {"uvicorn", "wsplay", "blacksheep", "pytest"}
     if stem in shadowed or stem in sys.stdlib_module_names:
         raise ValueError(
-            f"A file named {target.name} would hide the module {stem!r} that the app needs "
-            f"(Python would import the file instead). Call it e.g. {stem}_app.py."
+            f"A file named {target.name} would hide the module {stem!r} that it needs "
+            f"(Python would import the file instead). Call it e.g. {example.format(stem)}."
         )
 
 

@@ -105,7 +105,7 @@ class Server(uvicorn.Server):
 
 
 def announce(ready_file: Path) -> None:
-    ready_file.write_text("listening")
+    ready_file.write_text("listening", encoding="utf-8")
 
 
 def main(app_file: str, attribute: str, host: str, port: str, ready_file: str) -> None:

@@ -36,6 +36,8 @@ from .uvicorn_check import require_supported_uvicorn
 WebSocketsSansIOProtocol, H11Protocol, _FastestHttp = require_supported_uvicorn()
 
 MAX_UNFINISHED = 256
+# How a close's note starts when the client broke the protocol (a replay cannot do that).
+CLIENT_BROKE_PROTOCOL = "the client broke the WebSocket protocol"
 # websockets' words for a protocol error, said the way a learner can act on.
 _PLAIN_WORDS = {
     "invalid status code": (
@@ -134,7 +136,7 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         if not why and close is not None and close.code == 1007:
             why = "a text message is not valid UTF-8"
         self.wsplay_failure = {
-            "note": f"the client broke the WebSocket protocol: {why}",
+            "note": f"{CLIENT_BROKE_PROTOCOL}: {why}",
             **refused_close_frame(failure),
         }
         self.queue.put_nowait(

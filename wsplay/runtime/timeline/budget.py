@@ -15,7 +15,7 @@ Messages, the hot path, are cut where they are recorded (``Timeline.message``: a
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from itertools import chain
 from typing import Any
 
@@ -42,6 +42,7 @@ MAX_HEADERS_KEPT = 32
 MAX_HEADER_CHARS = 200
 MAX_HEADERS_CHARS = 1_600
 _NOTE_CHARS = 100  # the pseudo-header's text
+_DROPPED = "more headers not kept"  # in it, when whole headers were left out
 
 
 def cut(text: str, limit: int) -> str:
@@ -64,6 +65,21 @@ def is_cut(text: str) -> bool:
     """Whether a kept field was cut by ``cut`` (a replay cannot send it back whole)."""
     _, mark, tail = text.rpartition("… (+")
     return bool(mark) and tail.endswith(" characters)") and tail[:-12].isdigit()
+
+
+def cut_headers(headers: Sequence[tuple[str, str]], ignored: Container[str] = ()) -> str:
+    """What ``kept_headers`` cut of ``headers`` as read back ("" if nothing): its note that
+    some were not kept at all, or a header it shortened whose name is not ``ignored``."""
+    for name, value in headers:
+        if name == "…":
+            if _DROPPED in value:
+                return value
+            continue
+        if name.lower() in ignored:
+            continue
+        if any(len(text) == MAX_HEADER_CHARS and text[-1] == "…" for text in (name, value)):
+            return f"the header {name[:40]!r} was cut to {MAX_HEADER_CHARS} characters"
+    return ""
 
 
 def text_of(value: str | bytes) -> str:
@@ -100,7 +116,7 @@ def kept_headers(headers: Sequence[tuple[Any, Any]]) -> Sequence[tuple[Any, Any]
         kept.append((name, value))
     dropped = len(headers) - len(kept)
     cut_chars = total - sum(len(name) + len(value) for name, value in kept)
-    note = f"{dropped} more headers not kept; " if dropped else ""
+    note = f"{dropped} {_DROPPED}; " if dropped else ""
     return (*kept, ("…", f"{note}{cut_chars} characters cut to bound the timeline's memory"))
 
 

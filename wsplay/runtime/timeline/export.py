@@ -176,7 +176,7 @@ def to_json(timeline: Timeline, path: str | Path) -> Path:
         "kept": len(events),
         "events": events,
     }
-    target.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    target.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return target
 
 
@@ -228,19 +228,19 @@ def to_html(timeline: Timeline, path: str | Path, title: str = "A WebSocket conv
     )
     # The picture is an ES module for anywidget; here it runs as a plain script.
     script = (
-        PICTURE_JS.read_text()
+        PICTURE_JS.read_text(encoding="utf-8")
         .replace("export function ", "function ")
         .replace("export default { render };", "window.wsplayTimeline = { render, standalone };")
     )
     page = _PAGE.format(
         title=html.escape(title),
         note=html.escape(note),
-        css=PICTURE_CSS.read_text(),
+        css=PICTURE_CSS.read_text(encoding="utf-8"),
         js=script,
         rows=_script_json(rows),
         paths=_script_json({str(k): v for k, v in _paths(timeline).items()}),
     )
-    target.write_text(page)
+    target.write_text(page, encoding="utf-8")
     return target
 
 

@@ -16,6 +16,17 @@ names it); a longer reply is checked by its start and its length. A close the ha
 not make (a cell's ``pg.connections[i].close()``, the panel's "Close from server", the
 playground stopping) is not expected of it: the test's client leaves there, and a comment
 says why.
+
+A connection the test client cannot open or drive as it was recorded is left out, and
+``WrittenTest.left_out`` says why: a handshake whose path, query, offered subprotocols or
+headers the timeline kept only the start of (timeline/budget.py), or a client that broke
+the protocol (a close code no client may send, a reason that is not UTF-8), which the test
+client, that sends only valid frames, cannot do again. The query is replayed with the path.
+
+The file is the learner's to keep: ``to_test`` writes over a file it wrote before (its
+first line says so), never over another one (their own test, their app), and never under a
+name that hides a module the test imports (``json.py``, ``wsplay.py``, the app's): the
+check is ``pg.export``'s (deploy/export.py).
 """
 
 from __future__ import annotations
@@ -30,6 +41,8 @@ from urllib.parse import quote
 from ...framework import Application, Router
 from ...framework.close_codes import ClosedBy
 from ..server.origins import Refusal
+from ..server.protocols import CLIENT_BROKE_PROTOCOL
+from .budget import cut_headers, is_cut
 from .store import (
     ACCEPT,
     CLOSE,
@@ -44,8 +57,9 @@ from .store import (
 if TYPE_CHECKING:
     from .store import Timeline
 
+from ..deploy.export import check_module_name, export_app, refuse_overwrite
 from ..deploy.literals import is_dotted_name, is_name
-from .replay_code import FILE_HEADER, ReplayConnection, ReplayStep, render_test
+from .replay_code import FILE_HEADER, REPLAY_MARKER, ReplayConnection, ReplayStep, render_test
 
 # What a path may keep as it is in the replay's URL (RFC 3986's pchar and "/"); the rest,
 # "%" and "?" first, is percent-encoded, so the test client decodes back the same path.
@@ -110,15 +124,11 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[ReplaySt
             continue
         if event.kind == HANDSHAKE:
             own = client_side.get(conn)
-            if own is not None and own.path:  # as the kernel's client asked: a URL's path
-                path = asked = own.path
-            else:  # as the server read it, decoded: encoded again for the replay's URL
-                path = event.path or "/"
-                asked = quote(path, safe=_PATH_SAFE)
-            source = own.headers if own is not None else event.headers
-            headers = [(n, v) for n, v in source if n.lower() not in _HANDSHAKE_HEADERS]
-            offered = [p.strip() for p in event.preview.split(",") if p.strip()]
-            connection = ReplayConnection(int(conn), path, asked, headers, offered, len(steps))
+            why = _cut(event, own)
+            if why:
+                left_out[conn] = why
+                continue
+            connection = _connection(event, own, len(steps))
             why = _unfaithful(connection, event.preview)
             if why:
                 left_out[conn] = why
@@ -129,6 +139,9 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[ReplaySt
         if conn not in connections:
             left_out[conn] = "its handshake is no longer in the timeline (it keeps the newest "
             left_out[conn] += "events only)"
+            continue
+        if event.kind == CLOSE and event.note.startswith(CLIENT_BROKE_PROTOCOL):
+            left_out[conn] = _broke(event)
             continue
         step = _step(event, connections[conn])
         if step is None:
@@ -150,6 +163,63 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[ReplaySt
         connections[step.conn].last = index
     kept = {c: connections[c] for c in connections if c not in left_out}
     return steps, kept, sorted(left_out.items())
+
+
+def _connection(event: Event, own: Event | None, first: int) -> ReplayConnection:
+    """The connection ``event`` (the server's handshake) opened, as the replay asks for it."""
+    if own is not None and own.path:  # as the kernel's client asked: a URL's path and query
+        path = asked = own.path
+    else:  # as the server read it, decoded: encoded again for the replay's URL
+        path = event.path or "/"
+        asked = quote(path, safe=_PATH_SAFE)
+        if event.query:  # as sent (latin-1, see the recorder): the test client sends UTF-8
+            asked += f"?{_query_text(event.query)}"
+    source = own.headers if own is not None else event.headers
+    headers = [(n, v) for n, v in source if n.lower() not in _HANDSHAKE_HEADERS]
+    offered = [p.strip() for p in event.preview.split(",") if p.strip()]
+    return ReplayConnection(int(event.connection), path, asked, headers, offered, first)
+
+
+def _query_text(query: str) -> str | None:
+    """The query the test client sends (it encodes UTF-8) to put the recorded bytes (kept
+    as latin-1, see the recorder) on the wire again; None if they are not UTF-8."""
+    try:
+        return query.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+
+
+def _cut(event: Event, own: Event | None) -> str:
+    """Which part of the handshake the timeline kept only the start of, or cannot send
+    again ("" if none): a replay of the rest would ask for something else."""
+    parts = [("path", event.path or ""), ("query", event.query), ("subprotocols", event.preview)]
+    if own is not None:
+        parts += [("path", own.path or ""), ("subprotocols", own.preview)]
+    for part, text in parts:
+        if is_cut(text):
+            return (
+                f"the timeline kept only the start of its {part} (up to {text[-40:]!r}), "
+                "so a replay would send something else"
+            )
+    if _query_text(event.query) is None:
+        return f"its query {event.query!r} is not UTF-8, which the test client cannot send"
+    headers = cut_headers(own.headers if own is not None else event.headers, _HANDSHAKE_HEADERS)
+    if headers:
+        return (
+            f"the timeline did not keep all its headers ({headers}), so a replay would send fewer"
+        )
+    return ""
+
+
+def _broke(event: Event) -> str:
+    """Why a connection whose client broke the protocol is left out: a test client cannot."""
+    sent = ""
+    if event.peer_code is not None:
+        sent = f" (its close frame: code {event.peer_code}, reason {event.peer_reason!r})"
+    return (
+        f"{event.note}{sent}, and the server closed it with {event.code}: the test client "
+        "sends only valid frames, so it cannot do that again"
+    )
 
 
 def _unfaithful(connection: ReplayConnection, offered: str) -> str:
@@ -243,12 +313,23 @@ def _app_import(timeline: Timeline, target: Path, app: Any) -> tuple[str, str, P
             f"The app is a {type(app).__name__}, whose handlers wsplay cannot write to a "
             "file: pass app='module:attribute' (the module that defines it)."
         )
-    from ..deploy.export import export_app
-
-    name = target.stem.removeprefix("test_") or "recorded"
-    exported = export_app(app, target.with_name(f"{name}_app.py"), "wsplay")
+    app_file = _app_file(target)
+    try:
+        exported = export_app(app, app_file, "wsplay")
+    except FileExistsError:
+        raise FileExistsError(
+            f"{app_file} exists and was not written by wsplay, so it is left alone (to_test "
+            f"writes the notebook's handlers there, for {target.name} to import). Give the "
+            "test another name (the app file is named after it), or delete that file first."
+        ) from None
     module = exported.path.stem
     return f"from {module} import app", f"{module}.py", exported.path
+
+
+def _app_file(target: Path) -> Path:
+    """Where the notebook's handlers are written for the test ``target`` to import."""
+    name = target.stem.removeprefix("test_") or "recorded"
+    return target.with_name(f"{name}_app.py")
 
 
 def write_test(
@@ -264,6 +345,9 @@ def write_test(
         raise ValueError(
             f"A test file is a Python module pytest collects, e.g. test_chat.py: {path!r}."
         )
+    app_module = app.partition(":")[0] if isinstance(app, str) else _app_file(target).stem
+    check_module_name(target, [app_module], "test_{}.py")
+    refuse_overwrite(target, REPLAY_MARKER, "pg.timeline.to_test", "delete it first")
     steps, kept, left_out = _script(timeline.events(), set(connections) if connections else None)
     if not kept:
         raise ReplayError(

@@ -148,7 +148,12 @@ def _any_order(ws: str, held: list[ReplayStep]) -> list[str]:
     ]
 
 
-FILE_HEADER = '''"""Conversations recorded by wsplay on {when}, replayed against {app_import}.
+# The first words of every file to_test writes: such a file may be written over again.
+REPLAY_MARKER = "Conversations recorded by wsplay"
+FILE_HEADER = (
+    '"""'
+    + REPLAY_MARKER
+    + ''' on {when}, replayed against {app_import}.
 
 Written by pg.timeline.to_test(). Each test opens the same connections, sends what the
 clients sent, in the order the server saw it, and asserts the server's replies and closes:
@@ -175,6 +180,7 @@ def start_and_size(reply, length):
     return reply[:length], len(reply)
 
 '''
+)
 
 
 def _name(connection: ReplayConnection) -> str:
