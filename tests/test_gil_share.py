@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from wsplay.runtime import gil
+from wsplay.runtime.server import gil
 
 
 class FakeClocks:
