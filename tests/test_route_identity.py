@@ -12,7 +12,7 @@ import logging
 import pytest
 from blacksheep.server.routing import Router as BlackSheepRouter
 
-from wsplay import Application, Router, WebSocket
+from wsplay import Application, HandshakeRejectedError, Router, WebSocket
 from wsplay.testing import TestClient
 
 SAME_SHAPE = ["/chat/{room}", "/chat/{name}", "/chat/:who", "/chat/<y>", "/chat/{int:id}"]
@@ -130,3 +130,33 @@ def test_overlapping_routes_serve_a_path_as_blacksheep_does(
         route = theirs.get_matching_route(b"GET_WS", path.encode())
         expected = route.pattern.decode() if route is not None else None
         assert (found[0].pattern.text if found else None) == expected, path
+
+
+async def test_a_parameter_renamed_on_one_side_only_is_named_with_the_fix(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The learner renamed the handler's parameter but not the route's: said at once, fix
+    first, and each connection the handler cannot serve is refused with the same fix (not
+    with advice to add a query string)."""
+
+    async def chat(websocket: WebSocket, name: str):
+        await websocket.accept()
+        await websocket.send_text(f"room {name}")
+
+    router = Router()
+    fix = "Name chat()'s parameter `room`, as the route /chat/{room} does (or write {name}"
+    with caplog.at_level(logging.WARNING, "wsplay"):
+        router.add_ws("/chat/{room}", chat)
+    assert [record.getMessage()[: len(fix)] for record in caplog.records] == [fix]
+    with pytest.raises(HandshakeRejectedError):
+        await answer(router, "/chat/lobby")
+    assert await answer(router, "/chat/lobby?name=kept") == "room kept"  # as BlackSheep binds
+
+
+def test_an_unused_route_value_alone_is_no_rename(caplog: pytest.LogCaptureFixture) -> None:
+    async def chat(websocket: WebSocket, page: int = 1):
+        await websocket.accept()
+
+    with caplog.at_level(logging.WARNING, "wsplay"):
+        Router().add_ws("/chat/{room}", chat)
+    assert caplog.records == []

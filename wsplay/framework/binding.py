@@ -10,10 +10,11 @@ converted by their annotation; other simply-typed parameters come from the query
 from __future__ import annotations
 
 import inspect
+import logging
 import types
 import typing
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +24,7 @@ if typing.TYPE_CHECKING:
     from .routing import RoutePattern
     from .websocket import WebSocket
 
+logger = logging.getLogger("wsplay")
 _EMPTY = inspect.Parameter.empty
 _WEBSOCKET_NAMES = ("websocket", "request")
 _TRUE = {"1", "true", "yes", "on"}
@@ -58,12 +60,17 @@ class _Argument:
     many: bool  # a list[...] query parameter
     required: bool
     default: Any
+    renamed: str = ""  # a route fix: the handler's parameter for the route's {renamed}
 
     def value(self, route_values: dict[str, str], query: dict[str, list[str]]) -> Any:
         if self.source == "route":
             return self._convert([route_values[self.name]])
         raw = query.get(self.name)
         if not raw:
+            if self.renamed:
+                error = BindingError(self.renamed)
+                error.fix = f"{self.renamed}."  # what the notebook says first
+                raise error
             if self.required:
                 raise BindingError(
                     f"Missing query parameter `{self.name}`: connect with "
@@ -149,7 +156,28 @@ def bind_handler(handler: Callable[..., Any], pattern: RoutePattern) -> HandlerB
                 f"{parameter.name!r}: remove the '/' from its signature."
             )
         arguments.append(_plan_argument(parameter, hints.get(parameter.name, _EMPTY), pattern))
-    return HandlerBinder(handler, websocket_name, arguments)
+    return HandlerBinder(handler, websocket_name, _renamed(name, pattern, arguments))
+
+
+def _renamed(name: str, pattern: RoutePattern, arguments: list[_Argument]) -> list[_Argument]:
+    """Mark the likely rename: the route gives ``{room}`` that no parameter takes, and the
+    handler requires ``name``, which then can only come from the query string. That is a
+    learner who renamed one side and re-ran the cell; it is said now, at registration, and
+    again (as the fix) by each connection the handler cannot serve."""
+    taken = {argument.name for argument in arguments}
+    unused = [value for value in pattern.parameters if value not in taken]
+    stray = [a for a in arguments if a.source == "query" and a.required and not a.many]
+    if len(unused) != 1 or len(stray) != 1:
+        return arguments
+    (route_value,), (argument,) = unused, stray
+    fix = (
+        f"Name {name}()'s parameter `{route_value}`, as the route {pattern.text} does (or "
+        f"write {{{argument.name}}} in the route): {name}() takes `{argument.name}`, which "
+        "the route does not give, so it was looked for in the query string (?"
+        f"{argument.name}=...) and every connection without one is refused"
+    )
+    logger.warning("%s.", fix)
+    return [replace(a, renamed=fix) if a is argument else a for a in arguments]
 
 
 def auth_refusal(handler: Callable[..., Any], pattern: str, outcome: str) -> str | None:

@@ -72,8 +72,8 @@ class HandlerError:
             )
         at = f" at {self.line()}" if self.where else ""
         return (
-            f"The handler for {self.shown_path} raised {name}: {self.message}{at}. Fix it and "
-            "re-run its cell: new connections use the new code."
+            f"The handler for {self.shown_path} raised {name}: {self.message.rstrip('.')}{at}. "
+            "Fix it and re-run its cell: new connections use the new code."
         )
 
     @property
