@@ -80,7 +80,7 @@ def _use_the_panel(page, jupyter: str) -> None:
     said_after = time.monotonic() - clicked
     text = named.first.inner_text()
     assert "Cell In[" in text and "`time.sleep(3)`" in text
-    assert "use `await asyncio.sleep(...)` instead of `time.sleep(...)`" in text
+    assert "se `await asyncio.sleep(...)` instead of `time.sleep(...)`: " in text  # fix first
     assert said_after < 1.5, f"named {said_after:.2f} s after the click"  # 0.25 s threshold
     page.locator(".widget-html:visible", has_text="Blocked loop").first.wait_for(timeout=TIMEOUT_MS)
     log = page.locator("table.wsplay-log:visible").first

@@ -163,9 +163,10 @@ def test_a_blocking_handler_is_named_with_its_line_and_fix_while_it_blocks(kerne
         with pytest.raises(TimeoutError):  # told while it still blocks, not after
             client.recv(timeout=0)
         assert client.recv(timeout=TIMEOUT) == "late"
-    assert "The handler for /slow (connection #" in shown
+    # The fix first, then which handler, where, and what it costs the others.
+    assert "wsplay: Use `await asyncio.sleep(...)` instead of `time.sleep(...)`: " in shown
+    assert "the handler for /slow (connection #" in shown
     assert "Cell In[" in shown and "`time.sleep(3)`" in shown
-    assert "use `await asyncio.sleep(...)` instead of `time.sleep(...)`" in shown
     wait_until(lambda: kernel.value("pg.warnings[-1].over"), what="the episode to end")
     warning = kernel.value(
         "[pg.warnings[-1].path, pg.warnings[-1].blocked_for, pg.warnings[-1].code]"

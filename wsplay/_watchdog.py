@@ -295,9 +295,9 @@ def stall_sentence(stall: Stall, interrupt_after: float | None = None) -> str:
     else:
         what = f"{who} is blocking the server's event loop (for {stall.blocked_for:.2f} s so far)"
     meanwhile = "was" if stall.over else "is"
-    sentence = (
-        f"{what}, at {stall.where}{code}. Meanwhile no other connection {meanwhile} served. "
-        f"Fix: {_fix_for(stall.code)}"
+    sentence = (  # the fix first, then what happened
+        f"{_fix_for(stall.code).removesuffix('.')}: {what}, at {stall.where}{code}. "
+        f"Meanwhile no other connection {meanwhile} served."
     )
     if not stall.over and interrupt_after is not None:
         sentence += (
