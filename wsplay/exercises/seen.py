@@ -142,6 +142,9 @@ def hint_for(
     """The hint for an unexpected ``seen``, from what the handler did (``errors`` it raised,
     ``warnings`` it logged), then ``fix``: a learner reads first what went wrong."""
     crash = _crash_text(errors)
+    first = errors[0] if errors else None
+    if isinstance(first, BindingError) and first.fix:  # it knows the fix: the rename
+        return f"{first.fix} Your handler raised BindingError: {first.args[0]}"
     if errors and isinstance(errors[0], BindingError | ParametersNotFilled):
         names = ", ".join(f"`{name}`" for name in compile_pattern(pattern).parameters)
         return (

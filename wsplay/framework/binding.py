@@ -60,7 +60,7 @@ class _Argument:
     many: bool  # a list[...] query parameter
     required: bool
     default: Any
-    renamed: str = ""  # a route fix: the handler's parameter for the route's {renamed}
+    renamed: tuple[str, str] = ()  # a likely rename: (the fix, what happened)
 
     def value(self, route_values: dict[str, str], query: dict[str, list[str]]) -> Any:
         if self.source == "route":
@@ -68,9 +68,8 @@ class _Argument:
         raw = query.get(self.name)
         if not raw:
             if self.renamed:
-                error = BindingError(self.renamed)
-                error.fix = f"{self.renamed}."  # what the notebook says first
-                raise error
+                fix, happened = self.renamed
+                raise BindingError(happened, fix=fix)
             if self.required:
                 raise BindingError(
                     f"Missing query parameter `{self.name}`: connect with "
@@ -172,12 +171,15 @@ def _renamed(name: str, pattern: RoutePattern, arguments: list[_Argument]) -> li
     (route_value,), (argument,) = unused, stray
     fix = (
         f"Name {name}()'s parameter `{route_value}`, as the route {pattern.text} does (or "
-        f"write {{{argument.name}}} in the route): {name}() takes `{argument.name}`, which "
-        "the route does not give, so it was looked for in the query string (?"
-        f"{argument.name}=...) and every connection without one is refused"
+        f"write {{{argument.name}}} in the route)."
     )
-    logger.warning("%s.", fix)
-    return [replace(a, renamed=fix) if a is argument else a for a in arguments]
+    happened = (
+        f"{name}() takes `{argument.name}`, which the route does not give, so it is looked "
+        f"for in the query string (?{argument.name}=...) and a connection without one is "
+        "refused."
+    )
+    logger.warning("%s %s", fix, happened)
+    return [replace(a, renamed=(fix, happened)) if a is argument else a for a in arguments]
 
 
 def auth_refusal(handler: Callable[..., Any], pattern: str, outcome: str) -> str | None:

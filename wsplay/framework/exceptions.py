@@ -181,7 +181,21 @@ class HandshakeRejectedError(WebSocketError):
                 f"{self.fix} The handshake was refused: the client got HTTP "
                 f"{self.status_code} ({why})."
             )
-        return f"The server refused the WebSocket handshake with HTTP {self.status_code}: {why}."
+        return (
+            f"{self._generic_fix()} The server refused the WebSocket handshake with HTTP "
+            f"{self.status_code}: {why}."
+        )
+
+    def _generic_fix(self) -> str:
+        """What to do when nothing more precise is known, from what the app answered."""
+        if self.code is not None or self.body:
+            return "Connect as the app expects, or change the check in it that refused you."
+        if self.status_code in (403, 404):
+            return (
+                "Connect to a path one of the routes matches, and call `await "
+                "websocket.accept()` first in its handler."
+            )
+        return "Check the server's log or pg.errors for why."
 
 
 def _shown(text: str, limit: int = 300) -> str:
