@@ -596,3 +596,23 @@ def test_exercises_import_only_the_framework_and_the_test_client() -> None:
 def test_no_module_of_the_exercises_is_over_400_lines() -> None:
     for path in (ROOT / "wsplay" / "exercises").glob("*.py"):
         assert len(path.read_text().splitlines()) <= 400, path.name
+
+
+async def calculator_echoing_a(websocket: WebSocket):
+    """Reads and answers as asked, but computes the wrong value."""
+    await websocket.accept()
+    while True:
+        request = await websocket.receive_json()
+        await websocket.send_json({"result": request["a"]})
+
+
+def test_an_answer_of_the_right_shape_names_the_wrong_value_not_how_to_read() -> None:
+    report = check("calculator", calculator_echoing_a)
+    hint = first_failure(report).split("Hint: ", 1)[1]
+    assert hint == (
+        "Check how the handler computes `result` from the request: the answer has the right "
+        "keys, but `result` should be 5, not 2."
+    )
+    total, skipped = len(report.steps), sum(step.status == "skip" for step in report.steps)
+    headline = str(report).splitlines()[0]
+    assert f"3 of {total} steps passed ({skipped} not run after a ✗)" in headline

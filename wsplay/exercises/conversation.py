@@ -31,6 +31,7 @@ from .seen import (
     pick_hint,
     shorten,
     where_raised,
+    wrong_values_hint,
 )
 
 
@@ -245,7 +246,8 @@ class Run:
             )
             return
         if not json_matches(expected, value):
-            self._fail(step, wanted, f"JSON {json.dumps(value, ensure_ascii=False)}", fix)
+            got = f"JSON {json.dumps(value, ensure_ascii=False)}"
+            self._fail(step, wanted, got, wrong_values_hint(expected, value) or fix)
             return
         self._pass(step)
 

@@ -56,10 +56,10 @@ class Report:
         if self.passed:
             return f"Exercise {self.exercise!r} ({self.title}{on}): passed, {done}/{done} steps ✓"
         skipped = sum(step.status == SKIP for step in self.steps)
-        not_run = f", {skipped} not run after a ✗" if skipped else ""
+        not_run = f" ({skipped} not run after a ✗)" if skipped else ""
         return (
             f"Exercise {self.exercise!r} ({self.title}{on}): {done} of "
-            f"{len(self.steps) - skipped} steps passed{not_run}. "
+            f"{len(self.steps)} steps passed{not_run}. "
             "Fix the first ✗, re-run your handler's cell, then this check."
         )
 

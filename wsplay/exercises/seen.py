@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sysconfig
@@ -182,3 +183,25 @@ def hint_for(
         frame = {"text": "a text frame", "bytes": "a binary frame"}
         return f"This needs {frame[expected_kind]}, not {frame[seen.kind]}. {fix}"
     return fix
+
+
+def wrong_values_hint(expected: Any, value: Any) -> str:
+    """The hint for an answer of the right shape with other values: the handler reads and
+    answers already, so the general fix (how to read and answer) would send the learner
+    back to code that works; say which value is off instead."""
+    if not isinstance(expected, dict) or not isinstance(value, dict):
+        return ""
+    if expected.keys() != value.keys():
+        return ""
+    wrong = [key for key in expected if not json_matches(expected[key], value[key])]
+    if not wrong:
+        return ""
+    shown = ", ".join(
+        f"`{key}` should be {json.dumps(expected[key])}, not {json.dumps(value[key])}"
+        for key in wrong
+    )
+    keys = " and ".join(f"`{key}`" for key in wrong)
+    return (
+        f"Check how the handler computes {keys} from the request: the answer has the right "
+        f"keys, but {shown}."
+    )
