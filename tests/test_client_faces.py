@@ -13,7 +13,9 @@ import pytest
 
 import wsplay
 from tests.apps import echo
+from tests.test_resilience import wait_until
 from wsplay import Playground, Router
+from wsplay.framework.close_codes import Close, ClosedBy
 from wsplay.runtime.clients.faces import READABLE, BlockingConnection, Connection
 from wsplay.runtime.clients.kernel import ClientCore
 
@@ -69,3 +71,25 @@ def test_a_connection_reads_what_it_declares_and_nothing_of_the_core(pg: Playgro
     finally:
         conn.close()
     assert conn.closed and conn.close_code == 1000
+
+
+def test_how_a_connection_ended_is_one_record_on_each_side(pg: Playground) -> None:
+    conn = pg.connect_sync("/echo")
+    server = pg.connections[-1]
+    conn.close(4001, "bye")
+    assert conn.ending == Close(4001, "bye", ClosedBy.CLIENT)
+    assert conn.closed_by is ClosedBy.CLIENT
+    wait_until(lambda: server.ending is not None)
+    assert server.ending == Close(4001, "bye", ClosedBy.CLIENT)
+    # Derived, never written apart from the record: a second source could disagree.
+    with pytest.raises(AttributeError):
+        server.closed_by = ClosedBy.SERVER  # type: ignore[misc]
+    core = conn._target
+    core.ended(ClosedBy.SERVER, 1011, "later")  # a later ending changes nothing
+    assert conn.ending == Close(4001, "bye", ClosedBy.CLIENT)
+
+
+def test_a_close_names_who_ended_it_with_the_type_or_not_at_all() -> None:
+    assert Close(1000, "", "dropped").by is ClosedBy.DROPPED
+    with pytest.raises(ValueError, match="nobody"):
+        Close(1000, "", "nobody")

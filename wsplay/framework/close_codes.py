@@ -52,7 +52,12 @@ class Close:
 
     code: int | None
     reason: str = ""
-    by: str = ClosedBy.SERVER
+    by: ClosedBy = ClosedBy.SERVER
+
+    def __post_init__(self) -> None:
+        # One check for every way a close is built: "server" from a page's report becomes
+        # ClosedBy.SERVER, and a value that names nobody is refused here, not compared later.
+        object.__setattr__(self, "by", ClosedBy(self.by))
 
     @property
     def meaning(self) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from .close_codes import Close, describe_close_code
+from .close_codes import Close, ClosedBy, describe_close_code
 from .tracebacks import render_for_ipython
 
 
@@ -110,7 +110,7 @@ class InvalidMessageError(WebSocketError, ValueError):
 class WebSocketClosedError(WebSocketError):
     """The server ended the connection: raised on the *client* side of a conversation."""
 
-    def __init__(self, code: int | None, reason: str = "", by: str = "server") -> None:
+    def __init__(self, code: int | None, reason: str = "", by: str = ClosedBy.SERVER) -> None:
         super().__init__(code, reason)
         self.close = Close(code, reason, by)
 

@@ -42,6 +42,7 @@ HERE = Path(__file__).parent
 ROUTES = ("auto", "direct", "proxy")
 SERVER_SIDE_WAIT = 2.0  # seconds to wait for the server's record of a close, to compare
 KEPT_CONNECTIONS = 100  # the newest connections whose page reports are still recorded
+_CLOSERS = frozenset(closer.value for closer in ClosedBy)  # what a page's "by" may say
 
 
 class BrowserClient(anywidget.AnyWidget):
@@ -159,14 +160,19 @@ class BrowserClient(anywidget.AnyWidget):
 
     def _closed(self, core: ClientCore, content: dict[str, Any]) -> None:
         if not content.get("opened"):
-            core.closed_by = "server"
+            core.ended(ClosedBy.SERVER, None)
             _record(core, REJECT, by=ClosedBy.SERVER, preview="the page could not connect")
             self._compare(core, HANDSHAKE, self._failure_note, want_missing=True)
             return
-        by = content.get("by") or "server"
-        core.closed_by, core.close_code = by, content.get("code")
-        core.close_reason = content.get("reason") or ""
-        _record(core, CLOSE, by=by, code=core.close_code, reason=core.close_reason)
+        by = content.get("by")
+        core.ended(
+            by if by in _CLOSERS else ClosedBy.SERVER,
+            content.get("code"),
+            content.get("reason") or "",
+        )
+        _record(
+            core, CLOSE, by=core.closed_by.value, code=core.close_code, reason=core.close_reason
+        )
         self._compare(core, CLOSE, self._close_note)
 
     # --- what the two sides saw differently, said in the widget --------------------------

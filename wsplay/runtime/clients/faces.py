@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TypedDict, Unpack
 
 from ..._loop import Awaiting, Blocking
 from ..._session import Headers
+from ...framework.close_codes import Close, ClosedBy
 from ...framework.messages import MessageMode
 from .kernel import ClientCore
 from .wire import Wire
@@ -32,6 +33,8 @@ READABLE = (
     "close_code",
     "close_reason",
     "closed",
+    "closed_by",
+    "ending",
     "wire",
 )
 
@@ -73,6 +76,16 @@ class _Readable:
     @property
     def closed(self) -> bool:
         return self._target.closed
+
+    @property
+    def closed_by(self) -> ClosedBy | None:
+        """Who ended the connection (client, server, or dropped: nobody), None while open."""
+        return self._target.closed_by
+
+    @property
+    def ending(self) -> Close | None:
+        """How the connection ended: code, reason and who, in one value; None while open."""
+        return self._target.ending
 
     @property
     def wire(self) -> Wire:

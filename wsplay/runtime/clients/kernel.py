@@ -110,9 +110,9 @@ class ClientCore(MessageSession):
         self.subprotocol: str | None = None
         self.response_headers: dict[str, str] = {}
         self.refusal: Refusal | None = None  # the server's answer, when it refused
-        self.close_code: int | None = None
-        self.close_reason = ""
-        self.closed_by: str | None = None
+        # How the connection ended, once it has: the one record (closed_by and the others
+        # below are read from it), set only by ended().
+        self.ending: Close | None = None
         self._ws: ClientConnection | None = None
         self._unread: deque[str | bytes] = deque()  # drained when the server stopped
         self.wire = Wire()  # every byte this client wrote and read, frame by frame
@@ -146,7 +146,7 @@ class ClientCore(MessageSession):
             )
             body = self.refusal.body.decode("utf-8", "replace")
             self._event(REJECT, code=status, by=ClosedBy.SERVER, body=body)
-            self.closed_by = ClosedBy.SERVER
+            self.ended(ClosedBy.SERVER, None)
             fix, why = self._explain_refusal(self.id, self.path)
             code, reason = self._closed_before_accept()
             raise HandshakeRejectedError(
@@ -156,7 +156,7 @@ class ClientCore(MessageSession):
             self._event(REJECT, by=ClosedBy.SERVER, preview=str(error))
             raise HandshakeRejectedError(0, f"the handshake failed: {error}") from None
         except TimeoutError:
-            self.closed_by = ClosedBy.CLIENT
+            self.ended(ClosedBy.CLIENT, None)
             why = self._explain_silence(self.id, self.path).rstrip(".")
             self._event(CLOSE, by=ClosedBy.CLIENT, code=1006, reason="no answer to the handshake")
             raise TimeoutError(
@@ -179,21 +179,32 @@ class ClientCore(MessageSession):
                 return event.close_code, event.reason
         return None, ""
 
+    def ended(self, by: ClosedBy, code: int | None, reason: str = "") -> None:
+        """Record how the connection ended (the first ending only: a later one changes
+        nothing). The kernel's client calls it, and the page's client for its own ends."""
+        if self.ending is None:
+            self.ending = Close(code, reason, by)
+
+    @property
+    def closed_by(self) -> ClosedBy | None:
+        return self.ending.by if self.ending is not None else None
+
+    @property
+    def close_code(self) -> int | None:
+        return self.ending.code if self.ending is not None else None
+
+    @property
+    def close_reason(self) -> str:
+        return self.ending.reason if self.ending is not None else ""
+
     @property
     def closed(self) -> bool:
-        return self.closed_by is not None
+        return self.ending is not None
 
     @property
     def is_open(self) -> bool:
         """The handshake completed and nobody has closed the connection yet."""
         return self._ws is not None and self.closed_by is None
-
-    @property
-    def ending(self) -> Close | None:
-        """How the connection ended (code, reason, who), or None while it is open."""
-        if self.closed_by is None:
-            return None
-        return Close(self.close_code, self.close_reason, self.closed_by)
 
     def _closed_error(self) -> WebSocketClosedError:
         return WebSocketClosedError(
@@ -304,9 +315,10 @@ class ClientCore(MessageSession):
         if self.closed_by is not None:
             return
         received = closed.rcvd
-        self.close_code = received.code if received else 1006
-        self.close_reason = received.reason if received else ""
-        self.closed_by = ClosedBy.SERVER if received else ClosedBy.DROPPED
+        if received is None:
+            self.ended(ClosedBy.DROPPED, 1006)
+        else:
+            self.ended(ClosedBy.SERVER, received.code, received.reason)
         self._event(CLOSE, by=self.closed_by, code=self.close_code, reason=self.close_reason)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
@@ -315,8 +327,7 @@ class ClientCore(MessageSession):
         check_close_code(code)
         if self._ws is None or self.closed_by is not None:
             return
-        self.closed_by = ClosedBy.CLIENT
-        self.close_code, self.close_reason = code, reason
+        self.ended(ClosedBy.CLIENT, code, reason)
         self._event(CLOSE, by=ClosedBy.CLIENT, code=code, reason=reason)
         await self._ws.close(code, reason)
 
@@ -325,8 +336,7 @@ class ClientCore(MessageSession):
         __tracebackhide__ = True
         if self._ws is None or self.closed_by is not None:
             return
-        self.closed_by = ClosedBy.DROPPED
-        self.close_code = 1006
+        self.ended(ClosedBy.DROPPED, 1006)
         self._event(CLOSE, by=ClosedBy.DROPPED, code=1006, reason="dropped by the client")
         self._ws.transport.abort()
 

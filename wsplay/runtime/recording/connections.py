@@ -21,7 +21,7 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from ...framework.close_codes import ClosedBy, check_close_code, check_close_reason
+from ...framework.close_codes import Close, ClosedBy, check_close_code, check_close_reason
 from ..timeline.store import KERNEL, STOPPING
 
 if TYPE_CHECKING:
@@ -54,9 +54,8 @@ class ServerConnection:
         self.query: str = scope.get("query_string", b"").decode("latin-1")
         self.started = time.time()
         self.accepted = False
-        self.closed_by: ClosedBy | None = None
-        self.close_code: int | None = None
-        self.close_reason = ""
+        # How the connection ended, once it has: the one record, set only by ended().
+        self.ending: Close | None = None
         self._conversation = conversation
         self._loop = loop
 
@@ -93,7 +92,19 @@ class ServerConnection:
             await self.close_async(code, reason, asked_by=STOPPING)
 
     def ended(self, by: ClosedBy, code: int | None, reason: str) -> None:
-        self.closed_by, self.close_code, self.close_reason = by, code, reason
+        self.ending = Close(code, reason, by)
+
+    @property
+    def closed_by(self) -> ClosedBy | None:
+        return self.ending.by if self.ending is not None else None
+
+    @property
+    def close_code(self) -> int | None:
+        return self.ending.code if self.ending is not None else None
+
+    @property
+    def close_reason(self) -> str:
+        return self.ending.reason if self.ending is not None else ""
 
     def ended_how(self) -> str:
         if self.closed_by == ClosedBy.DROPPED:
