@@ -91,7 +91,8 @@ def test_allowed_origins_star_turns_the_cross_site_check_off() -> None:
     headers = [(b"host", b"127.0.0.1:1"), (b"sec-fetch-site", b"cross-site")]
     assert Gate().refusal(headers) == Refusal("Sec-Fetch-Site", "cross-site")
     assert Gate(allowed_origins="*").refusal(headers) is None
-    assert Refusal.from_reason(Refusal("Sec-Fetch-Site", "cross-site").reason) is not None
+    refusal = Refusal("Sec-Fetch-Site", "cross-site")
+    assert Refusal.recorded(refusal.headers) == refusal
 
 
 class _EvilPage(http.server.BaseHTTPRequestHandler):
@@ -139,3 +140,17 @@ def test_a_page_on_another_site_cannot_run_a_route_in_a_real_browser(served) -> 
         if event.reason == "Sec-Fetch-Site cross-site is not allowed"
     ]
     assert len(refused) == 2  # the image and the fetch
+
+
+def test_a_refusal_is_recorded_as_fields_and_explained_from_them(served) -> None:
+    """The gate's event keeps the refused header itself (not a sentence to parse back): the
+    kernel's client explains the refusal from it, even for a value the timeline cut."""
+    pg, _ = served
+    origin = "http://" + "e" * 300 + ".example"
+    with pytest.raises(wsplay.HandshakeRejectedError, match="allowed_origins") as refused:
+        pg.connect_sync("/ws", headers={"Origin": origin})
+    assert refused.value.status == 403
+    [event] = [e for e in pg.timeline.events(kind="reject") if e.side == "server"]
+    assert event.side == "server" and event.asked_by == "gate"
+    assert event.headers[0][0] == "Origin" and event.headers[0][1].startswith(origin[:150])
+    assert Refusal.recorded(event.headers) is not None

@@ -14,7 +14,7 @@ from ...framework import Router
 from ..recording.connections import ServerConnection
 from ..reports import HandlerError, LoopBlocked, refused_unexplained
 from ..server.origins import Refusal
-from ..timeline.store import REJECT, Timeline
+from ..timeline.store import GATE, REJECT, Timeline
 
 
 def why_refused(
@@ -30,8 +30,7 @@ def why_refused(
     ``router``: the served app's, when it is wsplay's (it can tell a path no route matches);
     ``routes``: the patterns the app serves."""
     for event in timeline.events(connection=connection, kind=REJECT):
-        gate = event.side == "server" and event.close_code is None and not event.body
-        refusal = Refusal.from_reason(event.reason) if gate else None
+        refusal = Refusal.recorded(event.headers) if event.asked_by == GATE else None
         if refusal is not None:
             return "", refusal.explain().rstrip(".")
         if event.side == "server" and event.asked_by_words:

@@ -29,7 +29,7 @@ from ...framework.websocket import format_reason
 from ..server.origins import REFUSED_STATUS, Refusal
 from ..server.protocol_state import complete_denial, failure_of, negotiated
 from ..timeline.budget import FIELD_CHARS
-from ..timeline.store import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, refused_because
+from ..timeline.store import ACCEPT, CLOSE, GATE, HANDSHAKE, REJECT, Event, refused_because
 from .connections import ConnectionClosedOnServer, ServerConnection, transport_ending
 from .refusals import plain_text
 
@@ -163,7 +163,14 @@ class Conversation:
         """HTTP 403 before the app runs, with a body that says why (browsers hide it)."""
         why = refusal.explain()
         self.connection.ended(ClosedBy.SERVER, REFUSED_STATUS, why)
-        self._event(REJECT, code=REFUSED_STATUS, by=ClosedBy.SERVER, reason=refusal.reason)
+        self._event(
+            REJECT,
+            code=REFUSED_STATUS,
+            by=ClosedBy.SERVER,
+            reason=refusal.reason,
+            asked_by=GATE,
+            headers=refusal.headers,
+        )
         if not self.from_kernel_client:  # the kernel client's exception says it already
             self.recorder.on_refused(refusal, "a WebSocket handshake")
         if "websocket.http.response" in self.scope.get("extensions", {}):

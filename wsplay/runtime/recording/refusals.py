@@ -13,7 +13,7 @@ from typing import Any
 
 from ...framework.shown import shown_text
 from ..server.origins import REFUSED_STATUS, Refusal
-from ..timeline.store import WARNING, Event, Timeline
+from ..timeline.store import GATE, WARNING, Event, Timeline
 
 
 def plain_text(text: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
@@ -47,6 +47,8 @@ async def refuse_http(
             code=REFUSED_STATUS,
             reason=refusal.reason,
             preview=f"refused {request}: {refusal.reason}",
+            asked_by=GATE,
+            headers=refusal.headers,
         )
     )
     on_refused(refusal, request)

@@ -51,6 +51,7 @@ REFUSED_STATUS = 403
 # Browsers say with every request whether a page of another site made it, and a page cannot
 # forge it; an <img> or a no-cors fetch carries no Origin, but this says "cross-site".
 SEC_FETCH_SITE = "Sec-Fetch-Site"
+_GATE_HEADERS = ("Origin", "Host", SEC_FETCH_SITE)  # what the gate can refuse a request for
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,21 @@ class Refusal:
 
     @property
     def reason(self) -> str:
-        """The timeline's short reason; ``from_reason`` reads it back."""
+        """The timeline's short reason (its event keeps the header itself: ``headers``)."""
         return f"{self.header} {self.value} is not allowed"
 
+    @property
+    def headers(self) -> tuple[tuple[str, str]]:
+        """The refused header, as the timeline's event for the refusal keeps it."""
+        return ((self.header, self.value),)
+
     @classmethod
-    def from_reason(cls, reason: str) -> Refusal | None:
-        header, _, rest = reason.partition(" ")
-        if header not in ("Origin", "Host", SEC_FETCH_SITE) or not rest.endswith(" is not allowed"):
+    def recorded(cls, headers: Sequence[tuple[str, str]]) -> Refusal | None:
+        """The refusal whose ``headers`` an event kept, or None if they are not one (a value
+        the timeline cut is followed by its note of the cut)."""
+        if not headers or headers[0][0] not in _GATE_HEADERS:
             return None
-        return cls(header, rest.removesuffix(" is not allowed"))
+        return cls(*headers[0])
 
     def explain(self, request: str = "a WebSocket handshake") -> str:
         """The problem and the fix, in the learner's words (said in the notebook, and the

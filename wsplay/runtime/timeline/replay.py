@@ -46,6 +46,7 @@ from .budget import cut_headers, is_cut
 from .store import (
     ACCEPT,
     CLOSE,
+    GATE,
     HANDSHAKE,
     MESSAGE,
     PREVIEW_BYTES,
@@ -146,7 +147,8 @@ def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[ReplaySt
         step = _step(event, connections[conn])
         if step is None:
             continue
-        if step.action == "refused" and (gate := Refusal.from_reason(event.reason)):
+        gate = Refusal.recorded(event.headers) if event.asked_by == GATE else None
+        if step.action == "refused" and gate is not None:
             left_out[conn] = (
                 f"{event.reason}: the {gate.header} check is the playground's, not the app's"
             )

@@ -48,6 +48,9 @@ PONG = "pong"  # a pong frame, the answer to a ping
 # Who asked for a server's CLOSE its handler did not make (Event.asked_by), and its words.
 KERNEL = "kernel"  # a cell or the panel (pg.connections[i].close(), "Close from server")
 STOPPING = "stop"  # the playground stopping or restarting
+# The playground's gate (its Origin and Host check) refused a request before the app saw
+# it: a REJECT, or a WARNING for plain HTTP, whose one header is the refused one.
+GATE = "gate"
 ASKED_BY_WORDS = {KERNEL: "from a cell or the panel", STOPPING: "the playground stopped"}
 
 
