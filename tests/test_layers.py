@@ -117,3 +117,26 @@ def test_no_asgi_message_type_is_wsplays_own(path: Path) -> None:
                 assert not any(_is_wsplay_text(side) for side in sides), (
                     f"{path.name}:{node.lineno}"
                 )
+
+
+@pytest.mark.parametrize("path", ALL_SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_asgi_message_carries_a_wsplay_key(path: Path) -> None:
+    """wsplay's own news about a connection travels through the protocol's typed observer
+    (runtime/server/protocol_state.py), never as an extra key in a message."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Dict):
+            keys = [key for key in node.keys if key is not None]
+            assert not any(_is_wsplay_text(key) for key in keys), f"{path.name}:{node.lineno}"
+
+
+def test_only_the_protocol_view_reaches_the_servers_protocol() -> None:
+    """The recorder reads the protocol behind ``send`` in one place, and reports to nothing
+    but the observer it registered there."""
+    readers = set()
+    for path in ALL_SOURCES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant | ast.Attribute):
+                name = node.attr if isinstance(node, ast.Attribute) else node.value
+                if name == "__self__":
+                    readers.add(path.relative_to(PACKAGE).as_posix())
+    assert readers == {"runtime/server/protocol_state.py"}

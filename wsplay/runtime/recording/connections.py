@@ -91,6 +91,10 @@ class ServerConnection:
         with contextlib.suppress(ConnectionClosedOnServer):
             await self.close_async(code, reason, asked_by=STOPPING)
 
+    def let_go(self) -> None:
+        """The conversation is over: hold it no longer (a cell may keep this object)."""
+        self._conversation = None
+
     def ended(self, by: ClosedBy, code: int | None, reason: str) -> None:
         self.ending = Close(code, reason, by)
 
@@ -122,26 +126,6 @@ class ServerConnection:
     def __repr__(self) -> str:
         query = f"?{self.query}" if self.query else ""
         return f"<ServerConnection #{self.id} {self.path}{query} {self.state}>"
-
-
-def transport_ending(protocol: Any) -> tuple[ClosedBy, int, str] | None:
-    """How uvicorn's protocol object says the connection ended: (by, code, reason), or None.
-
-    Read duck-typed from uvicorn's WebSocket protocols (``send`` is a bound method of the
-    protocol); an app served some other way is simply not swept.
-    """
-    transport = getattr(protocol, "transport", None)
-    closing = transport is not None and transport.is_closing()
-    if not closing and not getattr(protocol, "disconnected", False):
-        return None
-    connection = getattr(protocol, "conn", None)
-    received = getattr(connection, "close_rcvd", None)
-    if received is not None and hasattr(received, "code"):
-        return ClosedBy.CLIENT, received.code, received.reason
-    sent = getattr(connection, "close_sent", None)
-    if sent is not None and hasattr(sent, "code"):
-        return ClosedBy.SERVER, sent.code, sent.reason
-    return ClosedBy.DROPPED, 1006, ""
 
 
 class Tickets:

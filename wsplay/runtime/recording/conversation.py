@@ -27,10 +27,10 @@ from ...framework.errors import (
 from ...framework.shown import shown_text
 from ...framework.websocket import format_reason
 from ..server.origins import REFUSED_STATUS, Refusal
-from ..server.protocol_state import complete_denial, failure_of, negotiated
+from ..server.protocol_state import ProtocolView
 from ..timeline.budget import FIELD_CHARS
 from ..timeline.store import ACCEPT, CLOSE, GATE, HANDSHAKE, REJECT, Event, refused_because
-from .connections import ConnectionClosedOnServer, ServerConnection, transport_ending
+from .connections import ConnectionClosedOnServer, ServerConnection
 from .refusals import plain_text
 
 if TYPE_CHECKING:
@@ -42,7 +42,11 @@ MAX_DENIAL_BYTES = 4 * FIELD_CHARS["body"]  # of an HTTP denial's body, read for
 
 
 class Conversation:
-    """One connection's recording: wraps receive and send, tracks who closed."""
+    """One connection's recording: wraps receive and send, tracks who closed.
+
+    It is the protocol's ``ConnectionObserver`` (server/protocol_state.py) when the server
+    is the playground's, and reads what only the protocol knows through a ``ProtocolView``.
+    """
 
     def __init__(self, recorder: Recorder, scope: dict[str, Any], receive: Any, send: Any):
         # The id the kernel reserved, if a ticket it issued came with the handshake; the
@@ -60,16 +64,13 @@ class Conversation:
             known = self.timeline.new_connection_id()
         self.id = known
         self.connection = ServerConnection(self.id, scope, self, recorder.loop)
-        protocol = getattr(send, "__self__", None)
-        self._app_receive: Any = self.receive
-        if hasattr(protocol, "wsplay_control"):  # the playground's own protocol class
-            protocol.wsplay_control = self._control
-            # It hands each message to seen() itself: the app reads the protocol's own
-            # receive, with no coroutine of ours around it (one less per message).
-            protocol.wsplay_seen = self.seen
-            self._app_receive = receive
+        self.protocol = ProtocolView(send)
+        # The playground's protocol hands each message to seen() itself: the app then reads
+        # the protocol's own receive, with no coroutine of ours around it (one less per
+        # message). Any other server's is wrapped by our receive.
+        self._app_receive: Any = receive if self.protocol.observe(self) else self.receive
 
-    def _control(self, kind: str, direction: str) -> None:
+    def control(self, kind: str, direction: str) -> None:
         """A ping or pong the server's protocol handled (the app never sees them)."""
         self._event(kind, direction=direction)
 
@@ -141,10 +142,8 @@ class Conversation:
         """Hold nothing big once over: the connection and the protocol point back here, and
         timers the server set meanwhile keep this object (in their context) for up to 20 s;
         the protocol it held cost the garbage collector more per handshake than we did."""
-        self.connection._conversation = None
-        protocol = getattr(self._send, "__self__", None)
-        if getattr(protocol, "wsplay_control", None) is not None:
-            protocol.wsplay_control = protocol.wsplay_seen = None
+        self.connection.let_go()
+        self.protocol.let_go()
         self.scope, self._receive, self._send = {}, _ended_receive, _ended_send
         self._denial = None
 
@@ -197,7 +196,7 @@ class Conversation:
         """Record an ending the transport knows of and the app has not been told yet."""
         if self.connection.closed_by is not None:
             return
-        ended = transport_ending(getattr(self._send, "__self__", None))
+        ended = self.protocol.ending()
         if ended is None:
             return
         by, code, reason = ended
@@ -207,10 +206,11 @@ class Conversation:
                 reason or "the client left before the handshake was answered",
             )
         # A protocol error the server answered: the close frame the client sent, and why.
-        failure = failure_of(getattr(self._send, "__self__", None))
-        if failure:
-            by = ClosedBy.SERVER
-        self._end(by, code, reason, **failure)
+        failure = self.protocol.failure()
+        if failure is None:
+            self._end(by, code, reason)
+        else:
+            self._end(ClosedBy.SERVER, code, reason, **failure.fields())
 
     async def receive(self) -> dict[str, Any]:
         """The server's receive, seen (for a server whose protocol does not call seen())."""
@@ -280,7 +280,7 @@ class Conversation:
         Before it is sent, as the messages are: the client, once answered, may act at once.
         """
         extensions, subprotocol = "", message.get("subprotocol")
-        answered = negotiated(getattr(self._send, "__self__", None))
+        answered = self.protocol.negotiated()
         if answered is not None:
             extensions, subprotocol = answered[0], subprotocol or answered[1]
         self._event(
@@ -320,7 +320,7 @@ class Conversation:
     async def _deny(self, message: dict[str, Any]) -> None:
         """The last part of a denial response (HTTP 403 with a body, instead of accepting)."""
         await self._send(message)
-        complete_denial(getattr(self._send, "__self__", None))
+        self.protocol.complete_denial()
 
     async def close(self, message: dict[str, Any], asked_by: str = "") -> None:
         """Send a close, and record it only once it has really been sent.
@@ -355,7 +355,8 @@ class Conversation:
     def _end(self, by: ClosedBy, code: int, reason: str, asked_by: str = "", **wire: Any) -> None:
         """The connection is over: on the connection, on the timeline, out of the open ones.
 
-        ``wire``: more of what was sent (the client's refused close frame, see failure_of).
+        ``wire``: more of what was sent (the client's refused close frame, see
+        ProtocolView.failure).
         """
         self.connection.ended(by, code, reason)
         # A plain int: websockets' codes are enum members, which would keep the event's

@@ -10,9 +10,9 @@ uvicorn 0.54 and websockets 17 (reproductions in docs/compatibility.md):
   Here reading pauses while the write buffer is full, so a peer that does not read cannot
   make the server queue more for it.
 - A protocol error the server answers (a close code of 999: 1002) lost what the client
-  sent. Here the protocol keeps it (``wsplay_failure``: the client's close frame as sent,
-  and why the server answered as it did), and the recorder reads it there, so the
-  timeline says what each side sent (``protocol_state.failure_of``).
+  sent. Here the protocol keeps it (``failure``: the client's close frame as sent, and why
+  the server answered as it did), and the recorder reads it there, so the timeline says
+  what each side sent (``protocol_state.ProtocolView.failure``).
 - After a denial response (HTTP 403 with a body), uvicorn logged that the app "returned
   without completing handshake". The playground's recorder, which sees every message the
   app sends, marks the handshake complete (``complete_denial``).
@@ -31,6 +31,7 @@ from typing import Any
 
 from websockets.frames import Close
 
+from .protocol_state import ConnectionObserver, ProtocolFailure
 from .uvicorn_check import require_supported_uvicorn
 
 WebSocketsSansIOProtocol, H11Protocol, _FastestHttp = require_supported_uvicorn()
@@ -53,35 +54,37 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
 
     Only ``receive`` runs per message, and it replaces uvicorn's rather than wrapping it:
     on this path every Python call costs the server a few per cent
-    (benchmarks/bench_playground.py). It hands each message to the recorder's ``seen``, so
-    the recorder needs no coroutine of its own around it; the rest runs per connection or
-    per control frame.
+    (benchmarks/bench_playground.py). It hands each message to its observer's ``seen`` (the
+    recorder's), so the recorder needs no coroutine of its own around it; the rest runs per
+    connection or per control frame.
     """
 
     notice: Notice = staticmethod(lambda kind, text: None)  # set per playground (guarded)
-    # Set by the recorder: told of each control frame, (kind, direction), for the timeline.
-    wsplay_control: Callable[[str, str], None] | None = None
-    # Set by the recorder: each message the app reads passes through it first (see receive).
-    wsplay_seen: Callable[[Any], Any] | None = None
-    # Set on a protocol error it answered: what the client sent, and why (see failure_of).
-    wsplay_failure: dict[str, Any] | None = None
+    # Told of each control frame and handed each message the app reads (see receive).
+    observer: ConnectionObserver | None = None
+    # Set on a protocol error it answered: what the client sent, and why.
+    failure: ProtocolFailure | None = None
+
+    def observe(self, observer: ConnectionObserver | None) -> None:
+        """Report this connection to ``observer`` from now on (None: to nobody)."""
+        self.observer = observer
 
     def handle_ping(self) -> None:
         super().handle_ping()
-        if self.wsplay_control is not None:
-            self.wsplay_control("ping", "in")
-            self.wsplay_control("pong", "out")
+        if self.observer is not None:
+            self.observer.control("ping", "in")
+            self.observer.control("pong", "out")
 
     def send_keepalive_ping(self) -> None:
         super().send_keepalive_ping()
-        if self.wsplay_control is not None and self.pending_ping_payload is not None:
-            self.wsplay_control("ping", "out")
+        if self.observer is not None and self.pending_ping_payload is not None:
+            self.observer.control("ping", "out")
 
     def handle_pong(self, event: Any) -> None:
         awaited = self.pending_ping_payload is not None
         super().handle_pong(event)
-        if self.wsplay_control is not None and awaited and self.pending_ping_payload is None:
-            self.wsplay_control("pong", "in")
+        if self.observer is not None and awaited and self.pending_ping_payload is None:
+            self.observer.control("pong", "in")
 
     def refuse_unparsable(self) -> None:
         """Send the answer websockets prepared for a request it could not parse, if any.
@@ -123,22 +126,21 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             self.read_paused = False
             if self.writable.is_set():
                 self.transport.resume_reading()
-        seen = self.wsplay_seen
-        return message if seen is None else seen(message)
+        observer = self.observer
+        return message if observer is None else observer.seen(message)
 
     def handle_parser_exception(self) -> None:
         # uvicorn's, except that what the client sent and why the server answered as it
-        # did are kept for the recorder (wsplay_failure): websockets sends only its close.
+        # did are kept for the recorder (failure): websockets sends only its close.
         close = self.conn.close_sent
         failure = self.conn.parser_exc
         why = str(failure) if failure is not None else (close.reason if close else "")
         why = _PLAIN_WORDS.get(why, why)
         if not why and close is not None and close.code == 1007:
             why = "a text message is not valid UTF-8"
-        self.wsplay_failure = {
-            "note": f"{CLIENT_BROKE_PROTOCOL}: {why}",
-            **refused_close_frame(failure),
-        }
+        self.failure = ProtocolFailure(
+            f"{CLIENT_BROKE_PROTOCOL}: {why}", *refused_close_frame(failure)
+        )
         self.queue.put_nowait(
             {
                 "type": "websocket.disconnect",
@@ -154,9 +156,9 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
 _CLOSE_PARSE = Close.parse.__func__.__code__  # type: ignore[attr-defined]
 
 
-def refused_close_frame(error: BaseException | None) -> dict[str, Any]:
+def refused_close_frame(error: BaseException | None) -> tuple[int, str] | tuple[()]:
     """The close frame websockets refused (a code of 999, a reason not UTF-8), as sent:
-    ``{"peer_code": 999, "peer_reason": "bye"}``, or {} when no close frame was refused.
+    ``(999, "bye")``, or () when no close frame was refused.
 
     websockets keeps the error with its traceback, whose frame for ``Close.parse`` still
     holds the frame's payload: read there, once, rather than looked at on every frame.
@@ -166,10 +168,9 @@ def refused_close_frame(error: BaseException | None) -> dict[str, Any]:
         trace = trace.tb_next
     payload = trace.tb_frame.f_locals.get("data") if trace is not None else None
     if not isinstance(payload, bytes | bytearray | memoryview) or len(payload) < 2:
-        return {}
+        return ()
     payload = bytes(payload)
-    reason = payload[2:].decode("utf-8", "backslashreplace")
-    return {"peer_code": int.from_bytes(payload[:2], "big"), "peer_reason": reason}
+    return int.from_bytes(payload[:2], "big"), payload[2:].decode("utf-8", "backslashreplace")
 
 
 class _Unfinished:
