@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.jupyterlab import TIMEOUT_MS, require_chromium
-from wsplay.runtime.timeline.store import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline
+from wsplay.runtime.timeline.store import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Kind, Timeline
 
 RAN = "window.__injected = (window.__injected || 0) + 1"
 PAYLOADS = [
@@ -60,6 +60,9 @@ def test_a_page_with_script_like_text_draws_every_event_and_runs_none(
             assert any(label.startswith(f"text {payload} (") for label in labels), payload
         assert page.evaluate("() => window.__injected") is None, "a script from the data ran"
         assert page.locator(".wsplay-timeline img, .wsplay-timeline b").count() == 0
+        # The kind filter offers the Python side's kinds, sent with the rows (no JS copy).
+        offered = page.locator("select.wsp-f-kind option").all_text_contents()
+        assert offered == ["every kind", *[kind.value for kind in Kind]]
         assert errors == []
     finally:
         page.close()

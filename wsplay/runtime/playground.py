@@ -50,7 +50,7 @@ from .server.thread import (
     ServerThread,
     switch_intervals,
 )
-from .timeline.store import DEFAULT_MAX_EVENTS, WARNING, Event, Timeline
+from .timeline.store import DEFAULT_MAX_EVENTS, SERVER, WARNING, Event, Timeline
 
 __all__ = ["HandlerError", "LoopBlocked", "Playground", "PortInUseError", "route_patterns"]
 
@@ -359,7 +359,7 @@ class Playground(Connects):
         The same kind of notice is said at most once per half minute (a flood of slow
         clients must not flood the notebook), then how many more; the timeline keeps every one.
         """
-        self.timeline.record(Event(time.time(), 0, "server", WARNING, preview=text))
+        self.timeline.record(Event(time.time(), 0, SERVER, WARNING, preview=text))
         self._notices.say(kind, text)
 
     def on_error(self, listener: Callable[[HandlerError], None]) -> Callable[[], None]:
@@ -393,7 +393,7 @@ class Playground(Connects):
             Event(
                 time.time(),
                 record.connection or 0,
-                "server",
+                SERVER,
                 WARNING,
                 preview=record.sentence,
                 by="wsplay" if record.interrupted else None,

@@ -34,7 +34,18 @@ import traitlets
 from ..framework.close_codes import ClosedBy, describe_close_code
 from ..runtime.clients.kernel import ClientCore
 from ..runtime.playground import Playground
-from ..runtime.timeline.store import ACCEPT, CLOSE, HANDSHAKE, PREVIEW_CHARS, REJECT, Event
+from ..runtime.timeline.store import (
+    ACCEPT,
+    CLIENT,
+    CLOSE,
+    HANDSHAKE,
+    IN,
+    OUT,
+    PREVIEW_CHARS,
+    REJECT,
+    SERVER,
+    Event,
+)
 from .inputs import InputError, parse_path, parse_subprotocols
 from .log_line import MAX_LOG_LINES, MAX_TEXT_KEPT
 
@@ -117,8 +128,8 @@ class BrowserClient(anywidget.AnyWidget):
             if not isinstance(size, int) or size < len(data):
                 size = len(data)
             data = data[: self.report_limit]  # the page's own bound, kept here too
-            direction = "in" if content.get("direction") == "in" else "out"
-            _on_loop(core, lambda: core.timeline.message(core.id, "client", direction, data, size))
+            direction = IN if content.get("direction") == "in" else OUT
+            _on_loop(core, lambda: core.timeline.message(core.id, CLIENT, direction, data, size))
         elif event == "close":
             self._closed(core, content)
 
@@ -254,13 +265,13 @@ class BrowserClient(anywidget.AnyWidget):
 
 def _server_event(core: ClientCore, kind: str) -> Event | None:
     for event in reversed(core.timeline.events(connection=core.id, kind=kind)):
-        if event.side == "server":
+        if event.side == SERVER:
             return event
     return None
 
 
 def _record(core: ClientCore, kind: str, **fields: Any) -> None:
-    event = Event(time.time(), core.id, "client", kind, **fields)
+    event = Event(time.time(), core.id, CLIENT, kind, **fields)
     _on_loop(core, lambda: core.timeline.record(event))
 
 

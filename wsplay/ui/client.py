@@ -34,6 +34,7 @@ from .inputs import (
     parse_repeat,
     parse_subprotocols,
 )
+from .log_line import Mark
 from .log_view import LogView
 from .saved import SavedMessage, SavedMessages
 
@@ -329,7 +330,7 @@ class ClientView(widgets.VBox):
         if last is not None and last.kind == "refused" and core and core.refusal:
             # The log says why, fix first: said once in the client, not twice.
             return f"<span style='color:#b00'>✗ refused (HTTP {core.refusal.status})</span>"
-        if last is not None and last.direction == "✗":  # why the last attempt failed
+        if last is not None and last.direction == Mark.FAILURE:  # why the last attempt failed
             return f"<span style='color:#b00'>✗ {html.escape(last.text)}</span>"
         return "<span style='color:gray'>○ not connected</span>"
 

@@ -27,7 +27,7 @@ from ..runtime.timeline.export import close_explanation
 from .frame_view import newest_control
 from .handshake import Handshake, accepted, refused
 from .inputs import show_bytes
-from .log_line import MAX_BYTES_KEPT, MAX_LOG_LINES, MAX_TEXT_KEPT, LogLine
+from .log_line import MAX_BYTES_KEPT, MAX_LOG_LINES, MAX_TEXT_KEPT, LogLine, Mark
 
 if TYPE_CHECKING:
     from ..runtime.playground import Playground
@@ -106,7 +106,7 @@ class ClientModel:
 
     def note(
         self,
-        direction: str,
+        direction: Mark,
         kind: str,
         text: str,
         size: int | None = None,
@@ -131,7 +131,7 @@ class ClientModel:
     def wait_until(self, predicate: Callable[[list[LogLine]], bool], timeout: float = 5.0) -> bool:
         """Wait until ``predicate(log)`` is true for the log's lines; False on timeout.
 
-        model.wait_until(lambda log: any(line.direction == "←" for line in log))
+        model.wait_until(lambda log: any(line.direction == Mark.RECEIVED for line in log))
         """
         with self._changed:
             return self._changed.wait_for(lambda: predicate(list(self._log)), timeout)
@@ -139,10 +139,18 @@ class ClientModel:
     # --- actions (from callbacks; the I/O runs on the playground's loop) ---------------
     def connect(self, path: str, headers: list[tuple[str, str]], subprotocols: list[str]) -> None:
         if self.busy:
-            self.note("✗", "error", "Already connected: close or drop this connection first.")
+            self.note(
+                Mark.FAILURE,
+                "error",
+                "Already connected: close or drop this connection first.",
+            )
             return
         if not self.playground.running:
-            self.note("✗", "error", "The server is stopped: press Start (or run pg.start()).")
+            self.note(
+                Mark.FAILURE,
+                "error",
+                "The server is stopped: press Start (or run pg.start()).",
+            )
             return
         self._ending = False
         self._leaving = None
@@ -150,7 +158,7 @@ class ClientModel:
         self.sent = self.received = 0  # the counters are the new connection's
         self.handshake = None
         self.core = self.playground._client_core(path, headers, subprotocols)
-        self.note("•", "connect", f"connecting to {path} …")
+        self.note(Mark.EVENT, "connect", f"connecting to {path} …")
         self.core.start(self._open_and_read(self.core))
 
     async def _open_and_read(self, core: ClientCore) -> None:
@@ -160,17 +168,17 @@ class ClientModel:
             self._open_failed = True
             self.handshake = refused(core, error)
             if error.status_code:
-                self.note("✗", "refused", str(error))
+                self.note(Mark.FAILURE, "refused", str(error))
             else:  # no HTTP answer: the server did not refuse, the handshake failed
-                self.note("✗", "error", f"Could not connect: {error.why}")
+                self.note(Mark.FAILURE, "error", f"Could not connect: {error.why}")
             return
         except Exception as error:  # anything: the view must leave "connecting"
             self._open_failed = True
-            self.note("✗", "error", f"Could not connect: {error}")
+            self.note(Mark.FAILURE, "error", f"Could not connect: {error}")
             return
         self.handshake = accepted(core)
         extra = f" with subprotocol {core.subprotocol!r}" if core.subprotocol else ""
-        self.note("•", "open", f"connected to {core.path} (#{core.id}){extra}")
+        self.note(Mark.EVENT, "open", f"connected to {core.path} (#{core.id}){extra}")
         if self._leaving is not None:  # the client went away during the handshake
             await self._close_now(core, 1001, self._leaving)
             return
@@ -179,16 +187,16 @@ class ClientModel:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            self.note("✗", "error", f"Receiving failed: {error}")
+            self.note(Mark.FAILURE, "error", f"Receiving failed: {error}")
             return
         if not self._ending:
             self._note_close(ending.code, ending.reason, ending.by)
 
     def _received(self, data: str | bytes) -> None:
         self.received += 1
-        self._note_message("←", data)
+        self._note_message(Mark.RECEIVED, data)
 
-    def _note_message(self, direction: str, data: str | bytes) -> None:
+    def _note_message(self, direction: Mark, data: str | bytes) -> None:
         # The wire has the message's frames by now (parsed before the reader gets the
         # message; written before send returns): the n-th message of a direction is the
         # n-th the wire counted.
@@ -207,11 +215,11 @@ class ClientModel:
                 frames,
             )  # fmt: skip
 
-    def _frames(self, direction: str) -> tuple[Frame, ...]:
+    def _frames(self, direction: Mark) -> tuple[Frame, ...]:
         core = self.core
         if core is None:
             return ()
-        if direction == "→":
+        if direction == Mark.SENT:
             return core.wire.message_frames("sent", self.sent)
         return core.wire.message_frames("received", self.received)
 
@@ -222,7 +230,7 @@ class ClientModel:
         said = f"closed by {by}: {code} ({describe_close_code(code)}){why}{more}"
         core = self.core
         frames = newest_control(core.wire, Opcode.CLOSE, Opcode.CLOSE) if core else ()
-        self.note("•", "close", said, frames=frames)
+        self.note(Mark.EVENT, "close", said, frames=frames)
 
     def send(self, payload: str | bytes) -> None:
         core = self._require_connection()
@@ -233,10 +241,10 @@ class ClientModel:
         try:
             await core.send(payload)
         except Exception as error:
-            self.note("✗", "error", f"Not sent: {error}")
+            self.note(Mark.FAILURE, "error", f"Not sent: {error}")
             return False
         self.sent += 1
-        self._note_message("→", payload)
+        self._note_message(Mark.SENT, payload)
         return True
 
     def send_many(self, payloads: list[str | bytes]) -> None:
@@ -259,14 +267,14 @@ class ClientModel:
             core.start(self._ping(core, timeout))
 
     async def _ping(self, core: ClientCore, timeout: float) -> None:
-        self.note("→", "ping", "ping")
+        self.note(Mark.SENT, "ping", "ping")
         try:
             latency = await core.ping(timeout)
         except Exception as error:
-            self.note("✗", "error", f"Ping failed: {error}")
+            self.note(Mark.FAILURE, "error", f"Ping failed: {error}")
             return
         frames = newest_control(core.wire, sent=Opcode.PING, received=Opcode.PONG)
-        self.note("←", "pong", f"pong: round trip {latency * 1000:.1f} ms", frames=frames)
+        self.note(Mark.RECEIVED, "pong", f"pong: round trip {latency * 1000:.1f} ms", frames=frames)
 
     def repeat(self, payload: str | bytes, every: float, times: int) -> None:
         """Send ``payload`` every ``every`` seconds, ``times`` times (stop_repeat ends it)."""
@@ -274,7 +282,7 @@ class ClientModel:
         if core is None:
             return
         if self.repeating is not None and not self.repeating.ended:
-            self.note("✗", "error", "Already repeating: press Stop first.")
+            self.note(Mark.FAILURE, "error", "Already repeating: press Stop first.")
             return
         state = self.repeating = Repeat(times, every)
         core.start(self._repeat(core, payload, state))
@@ -305,7 +313,7 @@ class ClientModel:
             state.ended = "stopped"  # the playground stopped
             raise
         finally:
-            self.note("•", "repeat", state.describe())
+            self.note(Mark.EVENT, "repeat", state.describe())
 
     def stop_repeat(self) -> None:
         if self.repeating is not None:
@@ -331,10 +339,14 @@ class ClientModel:
         try:
             await ending
         except Exception as error:
-            self.note("✗", "error", f"Could not close: {error}")
+            self.note(Mark.FAILURE, "error", f"Could not close: {error}")
             return
         if core.closed_by == ClosedBy.DROPPED:
-            self.note("•", "close", "dropped: the connection ended with no close frame (1006)")
+            self.note(
+                Mark.EVENT,
+                "close",
+                "dropped: the connection ended with no close frame (1006)",
+            )
         else:
             self._note_close(core.close_code, core.close_reason, "client")
 
@@ -357,6 +369,6 @@ class ClientModel:
     def _require_connection(self) -> ClientCore | None:
         if not self.connected:
             why = "Still connecting: wait" if self.busy else "Not connected: press Connect first"
-            self.note("✗", "error", why + ".")
+            self.note(Mark.FAILURE, "error", why + ".")
             return None
         return self.core

@@ -21,7 +21,7 @@ from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.clients.kernel import ClientCore
 from ..runtime.clients.wire import GUID, Wire, accept_worked_out, expected_accept
 from ..runtime.recording.connections import CONNECTION_HEADER
-from ..runtime.timeline.store import HANDSHAKE, Event
+from ..runtime.timeline.store import HANDSHAKE, SERVER, Event
 
 MAX_BODY = 2000  # characters of a refusal's body shown
 _SEARCH = 400  # newest timeline events searched for the server's record of the request
@@ -53,11 +53,11 @@ class Handshake:
 
 def _server_request(core: ClientCore) -> Event | None:
     """The server's record of this connection's request (it has every header)."""
-    for event in reversed(core.timeline.tail(_SEARCH, side="server")):
+    for event in reversed(core.timeline.tail(_SEARCH, side=SERVER)):
         if event.connection == core.id and event.kind == HANDSHAKE:
             return event
     for event in core.timeline.events(connection=core.id, kind=HANDSHAKE):
-        if event.side == "server":
+        if event.side == SERVER:
             return event
     return None
 

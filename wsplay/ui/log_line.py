@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from ..runtime.clients.wire import Frame
@@ -19,11 +20,20 @@ MAX_TEXT_KEPT = 2000  # characters of a text message the log keeps, for its view
 MAX_BYTES_KEPT = 1024  # bytes of a binary message the log keeps
 
 
+class Mark(StrEnum):
+    """What a log line is, as the page shows it at the line's start (and filters on)."""
+
+    SENT = "→"
+    RECEIVED = "←"
+    EVENT = "•"  # the connection's own: connecting, open, close, repeat
+    FAILURE = "✗"
+
+
 @dataclass(frozen=True, slots=True)
 class LogLine:
     seq: int  # grows by one per line: the page drops what it already has
     time: float
-    direction: str  # "→" sent, "←" received, "•" a connection event, "✗" a failure
+    direction: Mark
     kind: str  # text, bytes, ping, pong, open, close, refused, error ...
     size: int | None
     text: str  # the line as words (a message's preview, hex for bytes)
@@ -37,7 +47,7 @@ class LogLine:
         row: dict[str, Any] = {
             "seq": self.seq,
             "t": f"{stamp}.{int(self.time * 1000) % 1000:03d}",
-            "dir": self.direction,
+            "dir": self.direction.value,
             "kind": self.kind,
             "size": self.size,
         }

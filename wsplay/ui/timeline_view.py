@@ -16,8 +16,8 @@ from typing import Any
 
 import traitlets
 
-from ..runtime.timeline.export import PICTURE_CSS, PICTURE_JS, RowFilter, event_row
-from ..runtime.timeline.store import HANDSHAKE, Event, Timeline
+from ..runtime.timeline.export import KINDS, PICTURE_CSS, PICTURE_JS, RowFilter, event_row
+from ..runtime.timeline.store import HANDSHAKE, SERVER, Event, Timeline
 from .stream_view import StreamView
 
 SHOWN_ROWS = 200  # rows the page keeps
@@ -33,6 +33,7 @@ class TimelineView(StreamView):
     _css = PICTURE_CSS
     page_url = traitlets.Unicode("").tag(sync=True)  # where the front end shows this widget
     filters = traitlets.Dict({}).tag(sync=True)  # set by the page: connection, direction ...
+    kinds = traitlets.List(KINDS).tag(sync=True)  # what the page's kind filter offers
 
     def __init__(self) -> None:
         super().__init__(max_rows=SHOWN_ROWS)
@@ -55,14 +56,14 @@ class TimelineView(StreamView):
         are only counted. (With a filter each is built, to be tested.)
         """
         for event in events:
-            if event.kind == HANDSHAKE and event.path and event.side == "server":
+            if event.kind == HANDSHAKE and event.path and event.side == SERVER:
                 self._paths[event.connection] = event.path
                 if len(self._paths) > _KNOWN_PATHS:
                     self._paths.popitem(last=False)
         rows: list[dict[str, Any]] = []
         more = 0
         for event in reversed(events):
-            if event.side != "server":
+            if event.side != SERVER:
                 continue
             if len(rows) == limit and not row_filter.active:
                 more += 1
@@ -103,10 +104,7 @@ class TimelineView(StreamView):
             # In a flood only the newest rows are read at all (the rest are only counted):
             # reading every event to draw twenty would cost the kernel more than the flood.
             flood = new > FLOOD
-            if flood:
-                window = timeline.tail(self.max_push, "server")
-            else:
-                window = timeline.tail(new + _MARGIN)
+            window = timeline.tail(self.max_push, SERVER) if flood else timeline.tail(new + _MARGIN)
             start = 0
             if self._last is not None:
                 for index in range(len(window) - 1, -1, -1):

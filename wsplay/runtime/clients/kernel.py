@@ -40,11 +40,15 @@ from ...framework.routing import example_path, is_route_pattern
 from ..recording.connections import CONNECTION_HEADER
 from ..timeline.store import (
     ACCEPT,
+    CLIENT,
     CLOSE,
     HANDSHAKE,
+    IN,
+    OUT,
     PING,
     PONG,
     REJECT,
+    SERVER,
     Event,
     Timeline,
     kept_headers,
@@ -118,7 +122,7 @@ class ClientCore(MessageSession):
         self.wire = Wire()  # every byte this client wrote and read, frame by frame
 
     def _event(self, kind: str, **fields: Any) -> None:
-        self.timeline.record(Event(time.time(), self.id, "client", kind, **fields))
+        self.timeline.record(Event(time.time(), self.id, CLIENT, kind, **fields))
 
     async def open(self) -> None:
         self._event(
@@ -175,7 +179,7 @@ class ClientCore(MessageSession):
         """The code and reason of the close the app sent instead of accepting: on the wire
         uvicorn answers it with HTTP 403 only, the server's side of the timeline has it."""
         for event in self.timeline.events(connection=self.id, kind=REJECT):
-            if event.side == "server" and event.close_code is not None:
+            if event.side == SERVER and event.close_code is not None:
                 return event.close_code, event.reason
         return None, ""
 
@@ -231,7 +235,7 @@ class ClientCore(MessageSession):
         ws = self._require_open()
         with self._peer_may_close():
             await ws.send(data)
-        self.timeline.message(self.id, "client", "in", data)
+        self.timeline.message(self.id, CLIENT, IN, data)
 
     async def receive(self, timeout: float | None = None) -> str | bytes:
         """The next message; ``timeout=None`` waits as long as the connection lives."""
@@ -248,7 +252,7 @@ class ClientCore(MessageSession):
                 f"Nothing arrived on {self.path} within {timeout:g} s. Does the handler send "
                 "something back? (Pass timeout=... to wait longer.)"
             ) from None
-        self.timeline.message(self.id, "client", "out", data)
+        self.timeline.message(self.id, CLIENT, OUT, data)
         return data
 
     async def ping(self, timeout: float | None = None) -> float:
@@ -258,7 +262,7 @@ class ClientCore(MessageSession):
         try:
             with self._peer_may_close():
                 waiter = await ws.ping()
-                self._event(PING, direction="in")
+                self._event(PING, direction=IN)
                 async with asyncio.timeout(timeout):
                     latency = await waiter
         except TimeoutError:
@@ -266,7 +270,7 @@ class ClientCore(MessageSession):
                 f"No pong came back on {self.path} within {timeout:g} s: the server is busy "
                 "(is a handler blocking its loop?) or the connection is stuck."
             ) from None
-        self._event(PONG, direction="out", preview=f"round trip {latency * 1000:.1f} ms")
+        self._event(PONG, direction=OUT, preview=f"round trip {latency * 1000:.1f} ms")
         return latency
 
     def start(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
@@ -296,7 +300,7 @@ class ClientCore(MessageSession):
         try:
             while True:
                 data = await self._ws.recv()
-                self.timeline.message(self.id, "client", "out", data)
+                self.timeline.message(self.id, CLIENT, OUT, data)
                 self._unread.append(data)
         except ConnectionClosed as closed:
             self._closed_by_peer(closed)

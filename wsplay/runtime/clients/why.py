@@ -14,7 +14,7 @@ from ...framework import Router
 from ..recording.connections import ServerConnection
 from ..reports import HandlerError, LoopBlocked, refused_unexplained
 from ..server.origins import Refusal
-from ..timeline.store import GATE, REJECT, Timeline
+from ..timeline.store import GATE, REJECT, SERVER, Timeline
 
 
 def why_refused(
@@ -33,7 +33,7 @@ def why_refused(
         refusal = Refusal.recorded(event.headers) if event.asked_by == GATE else None
         if refusal is not None:
             return "", refusal.explain().rstrip(".")
-        if event.side == "server" and event.asked_by_words:
+        if event.side == SERVER and event.asked_by_words:
             return "", f"it was closed {event.asked_by_words} before its handler accepted it"
     for error in reversed(list(errors)):
         if error.connection == connection:

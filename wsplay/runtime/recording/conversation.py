@@ -29,7 +29,18 @@ from ...framework.websocket import format_reason
 from ..server.origins import REFUSED_STATUS, Refusal
 from ..server.protocol_state import ProtocolView
 from ..timeline.budget import FIELD_CHARS
-from ..timeline.store import ACCEPT, CLOSE, GATE, HANDSHAKE, REJECT, Event, refused_because
+from ..timeline.store import (
+    ACCEPT,
+    CLOSE,
+    GATE,
+    HANDSHAKE,
+    IN,
+    OUT,
+    REJECT,
+    SERVER,
+    Event,
+    refused_because,
+)
 from .connections import ConnectionClosedOnServer, ServerConnection
 from .refusals import plain_text
 
@@ -79,7 +90,7 @@ class Conversation:
         # garbage collector stops tracking (see Timeline), an enum member would keep it.
         if by is not None:
             fields["by"] = by.value
-        self.timeline.record(Event(time.time(), self.id, "server", kind, **fields))
+        self.timeline.record(Event(time.time(), self.id, SERVER, kind, **fields))
 
     async def run(self) -> None:
         scope = self.scope
@@ -222,7 +233,7 @@ class Conversation:
         if kind == "websocket.receive":
             data = message.get("text")
             self.timeline.message(
-                self.id, "server", "in", data if data is not None else message.get("bytes") or b""
+                self.id, SERVER, IN, data if data is not None else message.get("bytes") or b""
             )
         elif kind == "websocket.disconnect" and self.connection.closed_by is None:
             message = self._disconnected(message)
@@ -259,7 +270,7 @@ class Conversation:
                 raise ConnectionClosedOnServer(self.id, self.connection.ended_how())
             data = message.get("text")
             self.timeline.message(
-                self.id, "server", "out", data if data is not None else message.get("bytes") or b""
+                self.id, SERVER, OUT, data if data is not None else message.get("bytes") or b""
             )
         elif kind == "websocket.accept":
             self.connection.accepted = True
@@ -307,7 +318,7 @@ class Conversation:
         """Record the app's refusal (a close before accepting, or an HTTP denial) with what
         it answered, and say it in the notebook unless the app did, or a cell's client
         connected (its exception says it)."""
-        event = Event(time.time(), self.id, "server", REJECT, by=ClosedBy.SERVER.value, **answer)
+        event = Event(time.time(), self.id, SERVER, REJECT, by=ClosedBy.SERVER.value, **answer)
         self.timeline.record(event)
         self.recorder.forget(self)
         if not self._told:

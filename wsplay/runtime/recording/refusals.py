@@ -13,7 +13,7 @@ from typing import Any
 
 from ...framework.shown import shown_text
 from ..server.origins import REFUSED_STATUS, Refusal
-from ..timeline.store import GATE, WARNING, Event, Timeline
+from ..timeline.store import GATE, SERVER, WARNING, Event, Timeline
 
 
 def plain_text(text: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
@@ -42,7 +42,7 @@ async def refuse_http(
         Event(
             time.time(),
             0,
-            "server",
+            SERVER,
             WARNING,
             code=REFUSED_STATUS,
             reason=refusal.reason,

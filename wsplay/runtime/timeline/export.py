@@ -22,14 +22,15 @@ from ...framework.close_codes import ClosedBy
 from .store import (
     ACCEPT,
     CLOSE,
-    ERROR,
     HANDSHAKE,
     MESSAGE,
     PING,
     PONG,
     REJECT,
+    SERVER,
     WARNING,
     Event,
+    Kind,
     refused_because,
 )
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 HERE = Path(__file__).parent
 PICTURE_JS = HERE / "timeline.js"
 PICTURE_CSS = HERE / "timeline.css"
-KINDS = (HANDSHAKE, ACCEPT, REJECT, MESSAGE, PING, PONG, CLOSE, ERROR, WARNING)
+KINDS = [kind.value for kind in Kind]  # the picture's filter offers these, in this order
 
 
 def close_explanation(code: int | None, reason: str) -> str:
@@ -154,14 +155,14 @@ class RowFilter:
 
 
 def _server_rows(timeline: Timeline) -> list[dict[str, Any]]:
-    return [event_row(event) for event in timeline.events() if event.side == "server"]
+    return [event_row(event) for event in timeline.events() if event.side == SERVER]
 
 
 def _paths(timeline: Timeline) -> dict[int, str]:
     return {
         event.connection: event.path or ""
         for event in timeline.events(kind=HANDSHAKE)
-        if event.side == "server"
+        if event.side == SERVER
     }
 
 
@@ -207,7 +208,7 @@ h1 {{ font-size: 18px; margin: 0 0 4px; }}
 {js}
 (function () {{
   const rows = JSON.parse(document.getElementById("wsplay-rows").textContent);
-  window.wsplayTimeline.standalone(document.getElementById("timeline"), rows, {paths});
+  window.wsplayTimeline.standalone(document.getElementById("timeline"), rows, {paths}, {kinds});
 }})();
 </script>
 </body></html>
@@ -239,6 +240,7 @@ def to_html(timeline: Timeline, path: str | Path, title: str = "A WebSocket conv
         js=script,
         rows=_script_json(rows),
         paths=_script_json({str(k): v for k, v in _paths(timeline).items()}),
+        kinds=_script_json(KINDS),
     )
     target.write_text(page, encoding="utf-8")
     return target

@@ -45,13 +45,16 @@ from ..server.protocols import CLIENT_BROKE_PROTOCOL
 from .budget import cut_headers, is_cut
 from .store import (
     ACCEPT,
+    CLIENT,
     CLOSE,
     GATE,
     HANDSHAKE,
+    IN,
     MESSAGE,
     PREVIEW_BYTES,
     PREVIEW_CHARS,
     REJECT,
+    SERVER,
     Event,
 )
 
@@ -113,13 +116,13 @@ def _payload(event: Event) -> tuple[str | bytes, bool]:
 
 def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[ReplayStep], dict, list]:
     """The server-side steps of every connection whose start is still kept, in order."""
-    client_side = {e.connection: e for e in events if e.side == "client" and e.kind == HANDSHAKE}
+    client_side = {e.connection: e for e in events if e.side == CLIENT and e.kind == HANDSHAKE}
     steps: list[ReplayStep] = []
     connections: dict[int, ReplayConnection] = {}
     left_out: dict[int, str] = {}
     for event in events:
         conn = event.connection
-        if event.side != "server" or conn == 0 or (wanted is not None and conn not in wanted):
+        if event.side != SERVER or conn == 0 or (wanted is not None and conn not in wanted):
             continue
         if conn in left_out:
             continue
@@ -253,7 +256,7 @@ def _step(event: Event, connection: ReplayConnection) -> ReplayStep | None:
         return ReplayStep(conn, "accepted", {"subprotocol": event.subprotocol})
     if event.kind == REJECT:
         return ReplayStep(conn, "refused", {"status": int(event.code or 403)})
-    if event.kind == MESSAGE and event.direction == "in":
+    if event.kind == MESSAGE and event.direction == IN:
         data, whole = _payload(event)
         if not whole:
             raise ReplayError(

@@ -14,6 +14,7 @@ import itertools
 from array import array
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from itertools import chain
 from pathlib import Path
 from time import perf_counter as _clock
@@ -35,16 +36,42 @@ from .budget import (
 MAX_TRACKED_CONNECTIONS = 1_000
 PREVIEW_BYTES = PREVIEW_CHARS // 2  # of a binary message, kept (shown in hex: PREVIEW_CHARS)
 
-# Event kinds
-HANDSHAKE = "handshake"  # the client asked to connect (path, headers, subprotocols)
-ACCEPT = "accept"  # the server accepted (subprotocol, headers)
-REJECT = "reject"  # the server refused the handshake (HTTP 403)
-MESSAGE = "message"  # a data frame; direction "in" (to the server) or "out" (to the client)
-CLOSE = "close"  # the connection ended; by "client", "server" or nobody ("dropped")
-ERROR = "error"  # a handler raised; traceback attached
-WARNING = "warning"  # a handler blocked the server's loop (by "wsplay": and was stopped)
-PING = "ping"  # a ping frame; direction as for messages; preview: the round trip, when known
-PONG = "pong"  # a pong frame, the answer to a ping
+
+class Kind(StrEnum):
+    """What an event records. The picture's filter lists these (sent with its rows)."""
+
+    HANDSHAKE = "handshake"  # the client asked to connect (path, headers, subprotocols)
+    ACCEPT = "accept"  # the server accepted (subprotocol, headers)
+    REJECT = "reject"  # the server refused the handshake (HTTP 403)
+    MESSAGE = "message"  # a data frame, in a Direction
+    PING = "ping"  # a ping frame; preview: the round trip, when known
+    PONG = "pong"  # a pong frame, the answer to a ping
+    CLOSE = "close"  # the connection ended; ``by``: a ClosedBy
+    ERROR = "error"  # a handler raised; traceback attached
+    WARNING = "warning"  # a handler blocked the server's loop (by "wsplay": and was stopped)
+
+
+class Side(StrEnum):
+    """Whose view an event is: the server's (recorded at the ASGI app) or a client's."""
+
+    SERVER = "server"
+    CLIENT = "client"
+
+
+class Direction(StrEnum):
+    """Which way a frame went, whichever side recorded it."""
+
+    IN = "in"  # client -> server
+    OUT = "out"  # server -> client
+
+
+# Events keep the plain values: a tuple of plain str, int and float is one the garbage
+# collector stops tracking (see Timeline), an enum member would keep it tracked.
+HANDSHAKE, ACCEPT, REJECT = Kind.HANDSHAKE.value, Kind.ACCEPT.value, Kind.REJECT.value
+MESSAGE, PING, PONG = Kind.MESSAGE.value, Kind.PING.value, Kind.PONG.value
+CLOSE, ERROR, WARNING = Kind.CLOSE.value, Kind.ERROR.value, Kind.WARNING.value
+SERVER, CLIENT = Side.SERVER.value, Side.CLIENT.value
+IN, OUT = Direction.IN.value, Direction.OUT.value
 # Who asked for a server's CLOSE its handler did not make (Event.asked_by), and its words.
 KERNEL = "kernel"  # a cell or the panel (pg.connections[i].close(), "Close from server")
 STOPPING = "stop"  # the playground stopping or restarting
@@ -62,9 +89,9 @@ class Event(NamedTuple):
 
     time: float
     connection: int
-    side: str  # "server" (recorded at the ASGI app) or "client" (the kernel client)
-    kind: str
-    direction: str | None = None  # "in": client -> server; "out": server -> client
+    side: str  # a Side's value
+    kind: str  # a Kind's value
+    direction: str | None = None  # a Direction's value, for frames
     type: str | None = None  # "text" or "bytes"
     size: int = 0
     preview: str = ""

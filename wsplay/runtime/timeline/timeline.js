@@ -10,7 +10,6 @@ const LANE_MAX = 480;
 const COLLAPSED_W = 30;
 const FAN_OUT_WINDOW = 0.25; // seconds: the same message to several lanes is one fan-out
 const LABEL_CHAR_W = 6.7; // px per character of a label (11 px monospace)
-const KINDS = ["handshake", "accept", "reject", "message", "ping", "pong", "close", "error", "warning"];
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -72,7 +71,9 @@ function render({ model, el }) {
   dirSelect.append(option("", "both directions"), option("in", "→ to the server"),
     option("out", "← to clients"));
   const kindSelect = element("select", "wsp-f-kind");
-  kindSelect.append(option("", "every kind"), ...KINDS.map((kind) => option(kind, kind)));
+  // The kinds are the Python side's (store.Kind), sent with the rows: one list, not two.
+  const kinds = model.get("kinds") || [];
+  kindSelect.append(option("", "every kind"), ...kinds.map((kind) => option(kind, kind)));
   const search = element("input", "wsp-f-text");
   search.type = "search";
   search.placeholder = "search the timeline";
@@ -264,9 +265,9 @@ function drawRow(row, x, widths, serverX, total) {
 }
 
 // A page of its own (pg.timeline.to_html): the same picture, rows given, filters local.
-function standalone(el, rows, paths) {
+function standalone(el, rows, paths, kinds) {
   const listeners = [];
-  const state = { max_rows: Math.max(rows.length, 1), filters: {}, paths };
+  const state = { max_rows: Math.max(rows.length, 1), filters: {}, paths, kinds };
   const model = {
     get: (name) => state[name],
     set: (name, value) => { state[name] = value; },
