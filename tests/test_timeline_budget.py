@@ -199,3 +199,18 @@ def test_an_event_with_every_field_over_budget_fits_the_computed_worst_case(tmp_
     for name in FIELD_CHARS:
         assert is_cut(exported[name]) or name == "traceback", name
     assert "characters cut" in exported["traceback"]
+
+
+def test_a_message_event_carries_the_start_it_kept_as_data_not_only_as_text() -> None:
+    """``to_test`` replays what the timeline kept of a message: the bytes themselves, and a
+    long text's start without the preview's mark, never parsed back from the preview."""
+    from wsplay.runtime.timeline.store import PREVIEW_BYTES, PREVIEW_CHARS, Timeline
+
+    timeline = Timeline()
+    timeline.message(1, "server", "in", b"\x00\xff" * 100)
+    timeline.message(1, "server", "out", "x" * 500)
+    timeline.message(1, "server", "out", "short")
+    binary, long_text, short = timeline.events()
+    assert binary.data == (b"\x00\xff" * 100)[:PREVIEW_BYTES] and binary.preview.endswith(" …")
+    assert long_text.data == "x" * PREVIEW_CHARS and long_text.preview == "x" * PREVIEW_CHARS + "…"
+    assert (short.data, short.preview) == ("short", "short")

@@ -184,6 +184,7 @@ def to_json(timeline: Timeline, path: str | Path) -> Path:
 def _event_json(event: Event) -> dict[str, Any]:
     """An event's fields that say something (no empty ones), and a close code's meaning."""
     fields = {name: value for name, value in event._asdict().items() if value not in (None, "", ())}
+    fields.pop("data", None)  # a message's start: the preview shows it (bytes in hex)
     if event.kind == CLOSE:
         fields["meaning"] = event.meaning
     return fields

@@ -106,12 +106,9 @@ class WrittenTest:
 
 
 def _payload(event: Event) -> tuple[str | bytes, bool]:
-    """The message's data and whether it is whole (the timeline keeps only a preview)."""
-    if event.type == "text":
-        if event.size <= PREVIEW_CHARS:
-            return event.preview, True
-        return event.preview.removesuffix("…"), False
-    return bytes.fromhex(event.preview.removesuffix(" …")), event.size <= PREVIEW_BYTES
+    """The message's data and whether it is whole (the timeline keeps only its start)."""
+    data = event.data if event.data is not None else ""
+    return data, event.size <= (PREVIEW_CHARS if isinstance(data, str) else PREVIEW_BYTES)
 
 
 def _script(events: list[Event], wanted: set[int] | None) -> tuple[list[ReplayStep], dict, list]:

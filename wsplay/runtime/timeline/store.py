@@ -119,6 +119,10 @@ class Event(NamedTuple):
     # the body of the HTTP response the app denied the handshake with.
     close_code: int | None = None
     body: str = ""
+    # For MESSAGE: the message's start as the timeline keeps it (str, or bytes: no hex to
+    # parse back), whole when ``size`` is within PREVIEW_CHARS (PREVIEW_BYTES for bytes).
+    # Never kept by record(): messages come through message().
+    data: str | bytes | None = None
 
     @property
     def asked_by_words(self) -> str:
@@ -290,7 +294,7 @@ class Timeline:
         if size is None:
             size = len(data)
         if type(data) is str:
-            shown: str | bytes = data if size <= PREVIEW_CHARS else data[:PREVIEW_CHARS] + "…"
+            shown: str | bytes = data if size <= PREVIEW_CHARS else data[:PREVIEW_CHARS]
         else:
             shown = data if size <= PREVIEW_BYTES else data[:PREVIEW_BYTES]  # hex when read
         self._events.append((_now(), connection, side, direction, size, shown))
@@ -375,22 +379,23 @@ class Timeline:
             printer.text("  " + event.describe())
 
 
-_MESSAGE_FIELDS = 6  # (time, connection, side, direction, size, preview): see message()
+_MESSAGE_FIELDS = 6  # (time, connection, side, direction, size, data): see message()
 _HEADERS = Event._fields.index("headers")  # where record() takes the headers out
-_PLAIN_FIELDS = len(Event._fields) - 1  # ... and spreads them after the other fields
+_DATA = Event._fields.index("data")  # the last field: record() keeps none (see message())
+_PLAIN_FIELDS = _DATA - 1  # the fields record() keeps, then the headers spread after them
 
 
 _BUDGETS = tuple((Event._fields.index(name), limit) for name, limit in FIELD_CHARS.items())
 _TRACEBACK = Event._fields.index("traceback")
 # The most bytes one event keeps (its flat tuple and every value in it), and the window:
 # a bound whatever clients send (budget.py), tested in tests/test_timeline_budget.py.
-MAX_EVENT_BYTES = worst_event_bytes(Event._fields, "headers")
+MAX_EVENT_BYTES = worst_event_bytes(Event._fields[:_DATA], "headers")
 MAX_TIMELINE_BYTES = DEFAULT_MAX_EVENTS * (MAX_EVENT_BYTES + 8)  # + the deque's pointer
 
 
 def _kept(event: Event) -> tuple:
     """The flat tuple kept for ``event``: each field within its budget, headers spread."""
-    fields = event[:_HEADERS] + event[_HEADERS + 1 :]
+    fields = event[:_HEADERS] + event[_HEADERS + 1 : _DATA]
     over = [(index, limit) for index, limit in _BUDGETS if len(event[index] or "") > limit]
     if over:  # rare: only what a client or a handler made large
         cut_fields = list(fields)
@@ -412,8 +417,9 @@ def _as_event(item: tuple) -> Event:
 
 
 def _message_event(item: tuple) -> Event:
-    moment, connection, side, direction, size, shown = item
-    if type(shown) is str:
-        return Event(moment, connection, side, MESSAGE, direction, "text", size, shown)
-    text = shown.hex(" ") + (" …" if size > len(shown) else "")
-    return Event(moment, connection, side, MESSAGE, direction, "bytes", size, text)
+    moment, connection, side, direction, size, kept = item
+    if type(kept) is str:
+        text = kept + "…" if size > PREVIEW_CHARS else kept
+        return Event(moment, connection, side, MESSAGE, direction, "text", size, text, data=kept)
+    text = kept.hex(" ") + (" …" if size > len(kept) else "")
+    return Event(moment, connection, side, MESSAGE, direction, "bytes", size, text, data=kept)
