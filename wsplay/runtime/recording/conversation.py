@@ -264,7 +264,7 @@ class Conversation:
         """
         kind = message["type"]
         if kind == "websocket.send":
-            if self.connection.closed_by is not None:
+            if self.connection.ending is not None:  # the hot path: a field, no property
                 # The connection is over (e.g. closed from a cell): tell the app as the ASGI
                 # spec says a server should, with an OSError.
                 raise ConnectionClosedOnServer(self.id, self.connection.ended_how())
