@@ -486,8 +486,12 @@ async def _close(client: Any) -> None:
     if not isinstance(client, _echo_client_class()):
         await client.close()  # websockets: bounded by its close_timeout
         return
+    from picows import WSCloseCode
+
     client.halt()
-    client.transport.send_close()
+    # 1000 said outright: picows's default close carries the code 0, which RFC 6455 forbids;
+    # the server then answers 1002, and every handshake measured the protocol-error path.
+    client.transport.send_close(WSCloseCode.OK)
     try:
         async with asyncio.timeout(CLOSE_TIMEOUT):
             await client.transport.wait_disconnected()

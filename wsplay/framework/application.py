@@ -76,7 +76,8 @@ class Application:
             await route.binder.call(websocket)
         except WebSocketDisconnectError as disconnect:
             if websocket.client_state is DISCONNECTED:
-                logger.debug("%s: the client left (%s)", _named(websocket), disconnect.code)
+                if logger.isEnabledFor(logging.DEBUG):  # naming it costs, on every connection
+                    logger.debug("%s: the client left (%s)", _named(websocket), disconnect.code)
                 return
             # Another connection's client left (e.g. during a broadcast) and the handler did
             # not catch it: for this connection that is an error like any other.

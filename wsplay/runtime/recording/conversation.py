@@ -156,6 +156,7 @@ class Conversation:
         self.connection.let_go()
         self.protocol.let_go()
         self.scope, self._receive, self._send = {}, _ended_receive, _ended_send
+        self._app_receive = _ended_receive  # it may be our own receive: a cycle through us
         self._denial = None
 
     async def _close_after(self, error: BaseException) -> None:
