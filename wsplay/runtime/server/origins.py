@@ -218,12 +218,13 @@ class _HeaderPolicy:
             return None
         for name, value in headers:
             if name == self.header:
-                verdict = self._memo(value)
+                verdict = self.verdict(value)
                 if verdict is not None:
                     return verdict
         return None
 
-    def _memo(self, sent: bytes) -> Refusal | None:
+    def verdict(self, sent: bytes) -> Refusal | None:
+        """The refusal for one value of the header, as sent (remembered), or None."""
         try:
             return self._verdicts[sent]
         except KeyError:
@@ -330,30 +331,40 @@ class Gate:
         self.hosts.trust(page_url)
 
     def refusal(self, headers: Sequence[tuple[bytes, bytes]]) -> Refusal | None:
-        return (
-            self.hosts.refusal(headers)
-            or self.origins.refusal(headers)
-            or self._cross_site(headers)
-        )
+        """The refusal for a request with ``headers``, or None: its Host first (a rebound
+        page sends no Origin), then its Origin, then a cross-site request without one.
 
-    def _cross_site(self, headers: Sequence[tuple[bytes, bytes]]) -> Refusal | None:
+        One pass over the headers: this runs on every handshake and HTTP request.
+        """
+        hosts, origins = self.hosts, self.origins
+        if hosts.allow_all and origins.allow_all:
+            return None
+        by_origin: Refusal | None = None
+        has_origin = cross_site = False
+        referer = b""
+        for name, value in headers:
+            if name == b"host":
+                if not hosts.allow_all and (verdict := hosts.verdict(value)) is not None:
+                    return verdict
+            elif name == b"origin":
+                has_origin = True
+                if by_origin is None and not origins.allow_all:
+                    by_origin = origins.verdict(value)
+            elif name == b"sec-fetch-site":
+                cross_site = cross_site or value.strip().lower() == b"cross-site"
+            elif name == b"referer":
+                referer = value
+        if by_origin is not None or has_origin or not cross_site or origins.allow_all:
+            return by_origin
+        return self._cross_site(referer)
+
+    def _cross_site(self, referer: bytes) -> Refusal | None:
         """A request a page of another site made without an ``Origin`` (an ``<img>``, a
         no-cors fetch): refused, as its origin would be. With an ``Origin``, that decides: the
         Jupyter page on localhost:8888 is "cross-site" to 127.0.0.1 and must get in. So does
         a link clicked in it: its ``Referer`` (which a page may leave out, never forge) names
         a page the policy allows."""
-        if self.origins.allow_all:
-            return None
-        cross_site, referer = False, None
-        for name, value in headers:
-            if name == b"origin":
-                return None
-            if name == b"sec-fetch-site" and value.strip().lower() == b"cross-site":
-                cross_site = True
-            elif name == b"referer":
-                referer = origin_of(value.decode("latin-1"))
-        if not cross_site:
-            return None
-        if referer is not None and self.origins.refusal([(b"origin", referer.encode())]) is None:
+        page = origin_of(referer.decode("latin-1")) if referer else None
+        if page is not None and self.origins.verdict(page.encode()) is None:
             return None
         return Refusal(SEC_FETCH_SITE, "cross-site")
