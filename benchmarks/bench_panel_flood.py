@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+RATIO_TARGET = 1.5  # p99 during the flood / idle p99 (the absolute 30 ms was withdrawn)
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -213,8 +214,10 @@ def report(args: argparse.Namespace, variants: list[Variant]) -> None:
             )
     p99 = percentile(now.during, 0.99)
     print(
-        f"\nTarget: a trivial cell's p99 under 100 ms during the flood: "
-        f"{'PASS' if p99 < 0.1 else 'MISS'} (p99 {p99 * 1e3:.1f} ms, max "
+        f"\nTarget (issue 21): a trivial cell's p99 during the flood at most "
+        f"{RATIO_TARGET:g}x the same kernel's idle p99: "
+        f"{'PASS' if ratio <= RATIO_TARGET else 'MISS'} ({ratio:.2f}x: p99 {p99 * 1e3:.1f} ms "
+        f"during, {percentile(now.idle, 0.99) * 1e3:.1f} ms idle; max "
         f"{max(now.during) * 1e3:.1f} ms)"
     )
     peak = max(figure.updates for figure in now.figures)

@@ -142,3 +142,16 @@ def test_an_exported_app_with_a_lone_surrogate_in_a_pattern_prints(tmp_path) -> 
     shown = str(exported)
     shown.encode("utf-8")  # print() needs it encodable
     assert "/d\\ud800e\\x1b[2J → h" in shown and "Left out /f\\r\\n (g)" in shown
+
+
+def test_an_error_in_a_list_is_one_line_and_printed_whole(pg, capsys) -> None:
+    """``pg.errors`` shown in a cell is a list of one-liners, the fix in each, the path
+    escaped; ``print(pg.errors[-1])`` has the whole traceback."""
+    assert handshake(pg.port, f"/r/x{FORGED}") == "101"
+    pg.stop()
+    error = pg.errors[-1]
+    shown = repr(pg.errors)
+    assert shown.startswith("[<HandlerError /r/x\\r\\nwsplay: all fine") and shown.endswith(">]")
+    assert "\n" not in shown and not any(char in shown for char in RAW_CONTROLS)
+    assert f"#{error.connection}: The handler for /r/x" in shown and "ValueError" in shown
+    assert "Traceback" in str(error) and "Traceback" not in shown

@@ -114,6 +114,11 @@ class HandlerError:
             f"the handler raised {type(self.exception).__name__}{at}; pg.errors[-1] has the details"
         )
 
+    def __repr__(self) -> str:
+        # One line, so that a cell showing pg.errors is a list, not a wall of tracebacks:
+        # print(pg.errors[-1]) shows all of it.
+        return f"<HandlerError {self.shown_path} #{self.connection}: {cut(self.lead(), 120)}>"
+
     def __str__(self) -> str:
         return (
             f"{self.summary()}\n({self.shown_path}, connection #{self.connection})\n"
