@@ -169,6 +169,9 @@ def test_the_kernel_client_keeps_its_wire(router) -> None:
 
     assert wire.request.startswith(b"GET /echo HTTP/1.1\r\n")
     assert "matches the server's answer" in wire.describe_handshake()
+    # The one header wsplay adds is said to be wsplay's, not the protocol's.
+    [own] = [line for line in wire.describe_handshake().splitlines() if "x-wsplay" in line]
+    assert own.endswith("← wsplay's own: pairs this client with the server's record of it")
     kinds = [(frame.direction, frame.kind) for frame in wire.frames]
     assert kinds == [
         ("sent", "text"),

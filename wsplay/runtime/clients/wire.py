@@ -306,8 +306,19 @@ def accept_worked_out(request: str, response: str) -> list[str]:
     ]
 
 
+# Header lines wsplay itself adds, said as such where a learner reads the handshake.
+_OWN_HEADERS = {
+    "x-wsplay-connection": "wsplay's own: pairs this client with the server's record of it",
+}
+
+
 def _indent(head: str) -> list[str]:
-    return [f"  {line}" for line in head.split("\r\n") if line]
+    lines = []
+    for line in head.split("\r\n"):
+        if line:
+            note = _OWN_HEADERS.get(line.partition(":")[0].strip().lower())
+            lines.append(f"  {line}" + (f"   ← {note}" if note else ""))
+    return lines
 
 
 def _header(head: str, name: str) -> str | None:
