@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import connect
 
 import wsplay
@@ -219,3 +220,25 @@ def test_an_unsupported_uvicorn_fails_at_start_with_the_range_and_the_fix(prepar
     assert named in said and FIX in said, said
     assert f"uvicorn {OLDEST_UVICORN} or newer" in said
     assert threads == "threads 1"  # nothing left running
+
+
+def test_a_local_client_cannot_claim_another_address_or_scheme() -> None:
+    """uvicorn believes X-Forwarded-* from 127.0.0.1 by default; every local program is
+    127.0.0.1. The playground's app sees the connection as it is."""
+    seen: list[tuple[object, object]] = []
+
+    async def app(scope, receive, send):
+        seen.append((scope["client"][0], scope["scheme"]))
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 1000})
+
+    playground = wsplay.Playground(app).start()
+    try:
+        forged = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+        url = f"ws://127.0.0.1:{playground.port}/"
+        with connect(url, additional_headers=forged) as ws, pytest.raises(ConnectionClosedOK):
+            ws.recv(timeout=TIMEOUT)
+    finally:
+        playground.stop()
+    assert seen == [("127.0.0.1", "ws")]

@@ -134,6 +134,10 @@ class ServerThread:
             ws_ping_timeout=self.options.ping_timeout,
             timeout_graceful_shutdown=1,
             backlog=BACKLOG,
+            # uvicorn believes X-Forwarded-For and X-Forwarded-Proto from 127.0.0.1 by
+            # default, and every local program is 127.0.0.1: the app would see whatever
+            # address or scheme a client claims. The playground has no proxy of its own.
+            proxy_headers=False,
         )
 
     def _wait_until_started(self) -> None:
