@@ -64,6 +64,30 @@ class Close:
         return describe_close_code(self.code)
 
 
+class Ending:
+    """How a connection ended, read from its one ``Close`` record (``ending``, None while
+    it is open): the client's core and the server's connection each keep one, and nothing
+    else, so what they say cannot disagree with itself."""
+
+    ending: Close | None = None
+
+    @property
+    def closed_by(self) -> ClosedBy | None:
+        return self.ending.by if self.ending is not None else None
+
+    @property
+    def close_code(self) -> int | None:
+        return self.ending.code if self.ending is not None else None
+
+    @property
+    def close_reason(self) -> str:
+        return self.ending.reason if self.ending is not None else ""
+
+    @property
+    def closed(self) -> bool:
+        return self.ending is not None
+
+
 CLOSE_CODE_MEANINGS: dict[int, str] = {
     1000: "Normal Closure: the conversation is over",
     1001: "Going Away: the server is shutting down or the page is leaving",

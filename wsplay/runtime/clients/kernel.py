@@ -29,7 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from ..._loop import LoopThread
 from ..._session import Headers, MessageSession, header_pairs, require_path
-from ...framework.close_codes import Close, ClosedBy, check_close_code
+from ...framework.close_codes import Close, ClosedBy, Ending, check_close_code
 from ...framework.exceptions import (
     HandshakeRejectedError,
     InvalidPathError,
@@ -81,7 +81,7 @@ class Refusal:
     body: bytes
 
 
-class ClientCore(MessageSession):
+class ClientCore(Ending, MessageSession):
     """The client's state and I/O; every coroutine here runs on the playground's loop."""
 
     def __init__(
@@ -188,22 +188,6 @@ class ClientCore(MessageSession):
         nothing). The kernel's client calls it, and the page's client for its own ends."""
         if self.ending is None:
             self.ending = Close(code, reason, by)
-
-    @property
-    def closed_by(self) -> ClosedBy | None:
-        return self.ending.by if self.ending is not None else None
-
-    @property
-    def close_code(self) -> int | None:
-        return self.ending.code if self.ending is not None else None
-
-    @property
-    def close_reason(self) -> str:
-        return self.ending.reason if self.ending is not None else ""
-
-    @property
-    def closed(self) -> bool:
-        return self.ending is not None
 
     @property
     def is_open(self) -> bool:

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from ...framework.close_codes import Close, ClosedBy, check_close_code, check_close_reason
+from ...framework.close_codes import Close, ClosedBy, Ending, check_close_code, check_close_reason
 from ..timeline.store import KERNEL, STOPPING
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class ConnectionClosedOnServer(OSError):
         super().__init__(f"Connection #{connection} has already ended ({how}).")
 
 
-class ServerConnection:
+class ServerConnection(Ending):
     """The server's end of one open connection, as a cell sees it in ``pg.connections``.
 
     ``close()`` is a plain call (no ``await``) that ends the conversation from the server's
@@ -99,18 +99,6 @@ class ServerConnection:
 
     def ended(self, by: ClosedBy, code: int | None, reason: str) -> None:
         self.ending = Close(code, reason, by)
-
-    @property
-    def closed_by(self) -> ClosedBy | None:
-        return self.ending.by if self.ending is not None else None
-
-    @property
-    def close_code(self) -> int | None:
-        return self.ending.code if self.ending is not None else None
-
-    @property
-    def close_reason(self) -> str:
-        return self.ending.reason if self.ending is not None else ""
 
     def ended_how(self) -> str:
         if self.closed_by == ClosedBy.DROPPED:
