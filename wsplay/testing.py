@@ -26,7 +26,7 @@ from urllib.parse import unquote
 from ._loop import Blocking, LoopThread
 from ._session import Headers, MessageSession, header_pairs, require_path
 from ._watchdog import HandlerInterrupted, LoopWatchdog
-from .framework.close_codes import ClosedBy, check_close_code
+from .framework.close_codes import CloseCode, ClosedBy, check_close_code
 from .framework.exceptions import (
     HandshakeRejectedError,
     WebSocketClosedError,
@@ -171,7 +171,7 @@ class WebSocketTestSession(MessageSession):
         if message["type"] == "websocket.close" and not self._closed:
             # A real client answers the server's close with its own: the handler (this
             # one, or one waiting on this connection) then hears websocket.disconnect.
-            code = message.get("code", 1000)
+            code = message.get("code", CloseCode.NORMAL_CLOSURE.value)
             await self._to_app.put(
                 {"type": "websocket.disconnect", "code": code, "reason": message.get("reason")}
             )
@@ -223,7 +223,7 @@ class WebSocketTestSession(MessageSession):
             raise HandshakeRejectedError(message.get("status", 403))
         raise HandshakeRejectedError(500, f"the app sent {message['type']!r} instead of accepting")
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
+    async def close(self, code: int = CloseCode.NORMAL_CLOSURE.value, reason: str = "") -> None:
         """Close from the client side, as a browser would, and wait for the handler to end."""
         check_close_code(code)
         if not self._closed:
@@ -269,12 +269,16 @@ class WebSocketTestSession(MessageSession):
         message = await self._next_from_app("receive()", timeout)
         if message is None:
             self._closed = True
-            raise WebSocketClosedError(1006, "the app returned without closing", ClosedBy.DROPPED)
+            raise WebSocketClosedError(
+                CloseCode.ABNORMAL_CLOSURE.value,
+                "the app returned without closing",
+                ClosedBy.DROPPED,
+            )
         if message["type"] == "websocket.send":
             return message
         if message["type"] == "websocket.close":
             self._closed = True
-            self.close_code = message.get("code", 1000)
+            self.close_code = message.get("code", CloseCode.NORMAL_CLOSURE.value)
             self.close_reason = message.get("reason") or ""
             await self._finish_app()
             raise WebSocketClosedError(self.close_code, self.close_reason)

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from .binding import auth_refusal
+from .close_codes import CloseCode
 from .errors import Host, host_of
 from .exceptions import WebSocketDisconnectError
 from .routing import Route, Router, default_router
@@ -93,7 +94,7 @@ class Application:
                     f"The handler for {shown_text(websocket.path)} returned without calling "
                     "`await websocket.accept()`, so the handshake is refused (HTTP 403).",
                 )
-            await _close_quietly(websocket, 1000, None)
+            await _close_quietly(websocket, CloseCode.NORMAL_CLOSURE.value, None)
 
     async def _handler_failed(
         self, route: Route, websocket: WebSocket, error: Exception, host: Host | None
@@ -110,9 +111,10 @@ class Application:
                 exc_info=error,
             )
         if websocket.accepted:
-            await _close_quietly(websocket, 1011, format_reason(str(error)))
+            reason = format_reason(str(error))
+            await _close_quietly(websocket, CloseCode.INTERNAL_ERROR.value, reason)
         else:
-            await _close_quietly(websocket, 1000, None)
+            await _close_quietly(websocket, CloseCode.NORMAL_CLOSURE.value, None)
 
     async def _handle_http(self, scope: Scope, send: Any) -> None:
         if self.router.match(self._route_path(scope)) is not None:
@@ -142,7 +144,8 @@ async def refuse_handshake(scope: Scope, send: Any, status: int, text: str) -> N
     can send a denial response (ASGI's ``websocket.http.response``); else a close before
     accept, which servers turn into a bare 403."""
     if "websocket.http.response" not in scope.get("extensions", {}):
-        await send({"type": "websocket.close", "code": 1000, "reason": None})
+        code = CloseCode.NORMAL_CLOSURE.value
+        await send({"type": "websocket.close", "code": code, "reason": None})
         return
     await _respond_with_text(send, "websocket.http.response", status, text)
 

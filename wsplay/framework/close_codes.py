@@ -16,8 +16,11 @@ from enum import IntEnum, StrEnum
 class CloseCode(IntEnum):
     """The close codes with a name (RFC 6455 §7.4.1 and IANA's registry): ``CloseCode(1011)``.
 
-    An IntEnum, so ``CloseCode.GOING_AWAY == 1001``; wsplay hands them out wherever it knows a
-    code's name (the timeline, the exceptions), and takes plain ints everywhere.
+    An IntEnum, so ``CloseCode.GOING_AWAY == 1001``; wsplay takes plain ints everywhere. Its
+    own source names every code it means with one (tests/test_close_code_names.py checks),
+    and hands out plain ints: ``CloseCode.GOING_AWAY.value`` where a code is kept or sent
+    (an ASGI message, the timeline, an exception, generated code), the member where it is
+    only compared.
     """
 
     NORMAL_CLOSURE = 1000

@@ -27,13 +27,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .close_codes import CloseCode
 from .exceptions import WebSocketDisconnectError
 from .shown import shown_text
 
 HOST_KEY = "wsplay.host"
 # The close codes of a client that simply left: it said goodbye (1000), went away (1001),
 # or closed with no code (1005). 1006 (no close frame) counts once the client is gone.
-NORMAL_CLOSE_CODES = frozenset({1000, 1001, 1005})
+NORMAL_CLOSE_CODES = frozenset(
+    {CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY, CloseCode.NO_STATUS_RECEIVED}
+)
 REMEMBERED_REPORTS = 100  # as many as pg.errors keeps
 LOGGED_CHARS = 2_000  # of a warning an app logged (it may quote the client's text)
 

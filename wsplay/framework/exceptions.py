@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from .close_codes import Close, ClosedBy, describe_close_code
+from .close_codes import Close, CloseCode, ClosedBy, describe_close_code
 from .tracebacks import render_for_ipython
 
 
@@ -89,7 +89,7 @@ class WebSocketDisconnectError(WebSocketError):
     'The client closed the connection. WebSocket close code: 1001.'
     """
 
-    def __init__(self, code: int = 1000, reason: str = "") -> None:
+    def __init__(self, code: int = CloseCode.NORMAL_CLOSURE.value, reason: str = "") -> None:
         super().__init__(code)
         self.code = code
         self.reason = reason

@@ -17,7 +17,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from .close_codes import MAX_REASON_SIZE, check_close_code, check_close_reason
+from .close_codes import MAX_REASON_SIZE, CloseCode, check_close_code, check_close_reason
 from .exceptions import (
     InvalidWebSocketStateError,
     WebSocketDisconnectError,
@@ -209,7 +209,8 @@ class WebSocket:
         message = await self._receive()
         if message["type"] == "websocket.disconnect":
             self._mark_disconnected()
-            raise WebSocketDisconnectError(message.get("code", 1005), message.get("reason") or "")
+            code = message.get("code", CloseCode.NO_STATUS_RECEIVED.value)
+            raise WebSocketDisconnectError(code, message.get("reason") or "")
         if message["type"] != "websocket.connect":
             raise WebSocketError(f"Expected a 'websocket.connect' message, got {message!r}")
         self.client_state = CONNECTED
@@ -279,7 +280,9 @@ class WebSocket:
         else:
             await self.send_bytes(text.encode())
 
-    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+    async def close(
+        self, code: int = CloseCode.NORMAL_CLOSURE.value, reason: str | None = None
+    ) -> None:
         """Close the connection; before ``accept()`` this refuses the handshake (HTTP 403).
 
         Closing a connection that is already closed does nothing.
@@ -295,7 +298,8 @@ class WebSocket:
     # --- internals ---------------------------------------------------------------------
     def _disconnected(self, message: dict[str, Any]) -> WebSocketDisconnectError:
         self._mark_disconnected()
-        return WebSocketDisconnectError(message.get("code", 1005), message.get("reason") or "")
+        code = message.get("code", CloseCode.NO_STATUS_RECEIVED.value)
+        return WebSocketDisconnectError(code, message.get("reason") or "")
 
     def _payload(self, message: dict[str, Any], key: str) -> Any:
         """The message's ``text`` or ``bytes``; or why a receive_text() or receive_bytes()
@@ -312,7 +316,7 @@ class WebSocket:
     def _lost(self) -> WebSocketDisconnectError:
         """The server saw the peer vanish before we read its disconnect message."""
         self._mark_disconnected()
-        return WebSocketDisconnectError(1006, "the connection was lost")
+        return WebSocketDisconnectError(CloseCode.ABNORMAL_CLOSURE.value, "the connection was lost")
 
     def _mark_disconnected(self) -> None:
         self.client_state = DISCONNECTED
