@@ -29,6 +29,7 @@ from .._loop import LoopThread
 from .._session import Headers
 from .._watchdog import Stall, stuck_in_one_call_sentence
 from ..framework import Application
+from ..framework.close_codes import CloseCode
 from ..framework.errors import logged_failures
 from ..framework.shown import shown_text
 from .clients.faces import Connects
@@ -275,8 +276,9 @@ class Playground(Connects):
             return
 
         async def close_all() -> None:
+            going_away = CloseCode.GOING_AWAY.value
             for connection in sorted(running.recorder.connections.values(), key=lambda c: c.id):
-                await connection.end_async(1001, "the playground is stopping")
+                await connection.end_async(going_away, "the playground is stopping")
             await asyncio.gather(
                 *(client.drain() for client in list(self._clients)), return_exceptions=True
             )

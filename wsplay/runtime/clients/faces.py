@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TypedDict, Unpack
 
 from ..._loop import Awaiting, Blocking
 from ..._session import Headers
-from ...framework.close_codes import Close, ClosedBy
+from ...framework.close_codes import Close, CloseCode, ClosedBy
 from ...framework.messages import MessageMode
 from .kernel import ClientCore
 from .wire import Wire
@@ -143,7 +143,7 @@ class Connection(_Readable, Awaiting):
         """Send a ping and wait for its pong: the round trip, in seconds."""
         return await self._face("ping", self._target.ping)(timeout)
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
+    async def close(self, code: int = CloseCode.NORMAL_CLOSURE.value, reason: str = "") -> None:
         await self._face("close", self._target.close)(code, reason)
 
     async def drop(self) -> None:
@@ -188,7 +188,7 @@ class BlockingConnection(_Readable, Blocking):
         """Send a ping and wait for its pong: the round trip, in seconds."""
         return self._face("ping", self._target.ping)(timeout)
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE.value, reason: str = "") -> None:
         self._face("close", self._target.close)(code, reason)
 
     def drop(self) -> None:

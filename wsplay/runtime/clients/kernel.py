@@ -29,7 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from ..._loop import LoopThread
 from ..._session import Headers, MessageSession, header_pairs, require_path
-from ...framework.close_codes import Close, ClosedBy, Ending, check_close_code
+from ...framework.close_codes import Close, CloseCode, ClosedBy, Ending, check_close_code
 from ...framework.exceptions import (
     HandshakeRejectedError,
     InvalidPathError,
@@ -162,7 +162,12 @@ class ClientCore(Ending, MessageSession):
         except TimeoutError:
             self.ended(ClosedBy.CLIENT, None)
             why = self._explain_silence(self.id, self.path).rstrip(".")
-            self._event(CLOSE, by=ClosedBy.CLIENT, code=1006, reason="no answer to the handshake")
+            self._event(
+                CLOSE,
+                by=ClosedBy.CLIENT,
+                code=CloseCode.ABNORMAL_CLOSURE.value,
+                reason="no answer to the handshake",
+            )
             raise TimeoutError(
                 f"{why[:1].upper()}{why[1:]}. (Connecting to {self.path}: no answer to the "
                 f"handshake within {self.timeout:g} s.)"
@@ -254,7 +259,7 @@ class ClientCore(Ending, MessageSession):
                 f"No pong came back on {self.path} within {timeout:g} s: the server is busy "
                 "(is a handler blocking its loop?) or the connection is stuck."
             ) from None
-        self._event(PONG, direction=OUT, preview=f"round trip {latency * 1000:.1f} ms")
+        self._event(PONG, direction=OUT, preview=f"round trip {latency * 1_000:.1f} ms")
         return latency
 
     def start(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
@@ -304,12 +309,12 @@ class ClientCore(Ending, MessageSession):
             return
         received = closed.rcvd
         if received is None:
-            self.ended(ClosedBy.DROPPED, 1006)
+            self.ended(ClosedBy.DROPPED, CloseCode.ABNORMAL_CLOSURE.value)
         else:
             self.ended(ClosedBy.SERVER, received.code, received.reason)
         self._event(CLOSE, by=self.closed_by, code=self.close_code, reason=self.close_reason)
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
+    async def close(self, code: int = CloseCode.NORMAL_CLOSURE.value, reason: str = "") -> None:
         """Close from the client's side with ``code`` and ``reason``."""
         __tracebackhide__ = True
         check_close_code(code)
@@ -324,8 +329,9 @@ class ClientCore(Ending, MessageSession):
         __tracebackhide__ = True
         if self._ws is None or self.closed_by is not None:
             return
-        self.ended(ClosedBy.DROPPED, 1006)
-        self._event(CLOSE, by=ClosedBy.DROPPED, code=1006, reason="dropped by the client")
+        dropped = CloseCode.ABNORMAL_CLOSURE.value
+        self.ended(ClosedBy.DROPPED, dropped)
+        self._event(CLOSE, by=ClosedBy.DROPPED, code=dropped, reason="dropped by the client")
         self._ws.transport.abort()
 
     @property

@@ -22,7 +22,14 @@ from collections import OrderedDict
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from ...framework.close_codes import Close, ClosedBy, Ending, check_close_code, check_close_reason
+from ...framework.close_codes import (
+    Close,
+    CloseCode,
+    ClosedBy,
+    Ending,
+    check_close_code,
+    check_close_reason,
+)
 from ..timeline.store import KERNEL, STOPPING
 
 if TYPE_CHECKING:
@@ -61,7 +68,7 @@ class ServerConnection(Ending):
         self._conversation = conversation
         self._loop = loop
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE.value, reason: str = "") -> None:
         """Close this connection from the server's side with ``code`` and ``reason``."""
         conversation = self._conversation
         if conversation is None:  # over, and let go of (see Conversation.let_go)
@@ -70,7 +77,11 @@ class ServerConnection(Ending):
         self._loop.run(self.close_async(code, reason), timeout, f"Closing #{self.id}")
 
     async def close_async(
-        self, code: int = 1000, reason: str = "", *, asked_by: str = KERNEL
+        self,
+        code: int = CloseCode.NORMAL_CLOSURE.value,
+        reason: str = "",
+        *,
+        asked_by: str = KERNEL,
     ) -> None:
         """Close, or raise ConnectionClosedOnServer saying how it had already ended.
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-from ...framework.close_codes import ClosedBy
+from ...framework.close_codes import CloseCode, ClosedBy
 from ...framework.errors import (
     NORMAL_CLOSE_CODES,
     Host,
@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("wsplay")
 
 MAX_DENIAL_BYTES = 4 * FIELD_CHARS["body"]  # of an HTTP denial's body, read for the timeline
+# No close frame (RFC 6455's 1006), as a plain int: it goes into ASGI messages and the
+# timeline, which keeps plain values (see Timeline).
+_DROPPED = CloseCode.ABNORMAL_CLOSURE.value
 
 
 class Conversation:
@@ -135,7 +138,7 @@ class Conversation:
             self.recorder.finished(self)
             if self.connection.closed_by is None:
                 # The app returned, or failed, and the server ended the connection for it.
-                self._end(ClosedBy.SERVER, 1006, "the app ended without closing")
+                self._end(ClosedBy.SERVER, _DROPPED, "the app ended without closing")
             self.let_go()
 
     def _client_left(self, error: BaseException) -> bool:
@@ -146,7 +149,7 @@ class Conversation:
         if code is None or ended is None:
             return False  # e.g. another connection's client, gone during a broadcast
         return code in NORMAL_CLOSE_CODES or (
-            code == 1006 and ended in (ClosedBy.CLIENT, ClosedBy.DROPPED)
+            code == CloseCode.ABNORMAL_CLOSURE and ended in (ClosedBy.CLIENT, ClosedBy.DROPPED)
         )
 
     def let_go(self) -> None:
@@ -165,10 +168,11 @@ class Conversation:
             return
         with contextlib.suppress(OSError):
             if self.connection.accepted:
+                code = CloseCode.INTERNAL_ERROR.value
                 reason = format_reason(f"{type(error).__name__}: {error}".rstrip(": "))
-                await self.send({"type": "websocket.close", "code": 1011, "reason": reason})
+                await self.send({"type": "websocket.close", "code": code, "reason": reason})
             else:
-                await self.send({"type": "websocket.close", "code": 1000})
+                await self.send({"type": "websocket.close", "code": CloseCode.NORMAL_CLOSURE.value})
 
     async def _refuse(self, refusal: Refusal) -> None:
         """HTTP 403 before the app runs, with a body that says why (browsers hide it)."""
@@ -190,7 +194,7 @@ class Conversation:
             await self._send({**start, "headers": headers})
             await self._deny({"type": "websocket.http.response.body", "body": body})
         else:
-            await self._send({"type": "websocket.close", "code": 1008})
+            await self._send({"type": "websocket.close", "code": CloseCode.POLICY_VIOLATION.value})
 
     def report(self, error: BaseException) -> None:
         """An exception in the app: into the timeline, and to the playground's listeners."""
@@ -246,15 +250,15 @@ class Conversation:
         # though the app is told 1005 or 1006; a protocol error the server's 1002): ask it.
         self.notice_ending()
         if self.connection.closed_by == ClosedBy.DROPPED:
-            return {**message, "code": 1006, "reason": ""}  # as RFC 6455 names it
+            return {**message, "code": _DROPPED, "reason": ""}  # as RFC 6455 names it
         if self.connection.closed_by is not None:
             return message
-        if message.get("code") == 1005 and "reason" not in message:
+        if message.get("code") == CloseCode.NO_STATUS_RECEIVED and "reason" not in message:
             # uvicorn reports a connection lost without a close frame as 1005 (ASGI's
             # "no code received"); RFC 6455 calls it 1006, and so does the playground.
-            message = {**message, "code": 1006, "reason": ""}
-        code = message.get("code", 1005)
-        by = ClosedBy.DROPPED if code == 1006 else ClosedBy.CLIENT
+            message = {**message, "code": _DROPPED, "reason": ""}
+        code = message.get("code", CloseCode.NO_STATUS_RECEIVED.value)
+        by = ClosedBy.DROPPED if code == _DROPPED else ClosedBy.CLIENT
         self._end(by, code, message.get("reason") or "")
         return message
 
@@ -342,14 +346,14 @@ class Conversation:
         """
         if self.connection.closed_by is not None:
             return  # already over: a second close would make the server raise
-        code = message.get("code", 1000)
+        code = message.get("code", CloseCode.NORMAL_CLOSURE.value)
         reason = reason_text(message.get("reason"))
         try:
             await self._send(message)
         except OSError:
             self.notice_ending()
             if self.connection.closed_by is None:
-                self._end(ClosedBy.DROPPED, 1006, "")
+                self._end(ClosedBy.DROPPED, _DROPPED, "")
             raise ConnectionClosedOnServer(self.id, self.connection.ended_how()) from None
         if self.connection.accepted:
             self._end(ClosedBy.SERVER, code, reason, asked_by)
@@ -379,7 +383,7 @@ class Conversation:
 
 
 async def _ended_receive() -> dict[str, Any]:
-    return {"type": "websocket.disconnect", "code": 1006}
+    return {"type": "websocket.disconnect", "code": _DROPPED}
 
 
 async def _ended_send(message: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from ...framework.close_codes import ClosedBy
+from ...framework.close_codes import CloseCode, ClosedBy
 
 
 class ConnectionObserver(Protocol):
@@ -90,7 +90,7 @@ class ProtocolView:
         sent = getattr(connection, "close_sent", None)
         if sent is not None and hasattr(sent, "code"):
             return ClosedBy.SERVER, sent.code, sent.reason
-        return ClosedBy.DROPPED, 1006, ""
+        return ClosedBy.DROPPED, CloseCode.ABNORMAL_CLOSURE.value, ""
 
     def failure(self) -> ProtocolFailure | None:
         """The protocol error the playground's protocol answered, if any (protocols.py)."""

@@ -31,6 +31,7 @@ from typing import Any
 
 from websockets.frames import Close
 
+from ...framework.close_codes import CloseCode
 from .protocol_state import ConnectionObserver, ProtocolFailure
 from .uvicorn_check import require_supported_uvicorn
 
@@ -136,7 +137,7 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         failure = self.conn.parser_exc
         why = str(failure) if failure is not None else (close.reason if close else "")
         why = _PLAIN_WORDS.get(why, why)
-        if not why and close is not None and close.code == 1007:
+        if not why and close is not None and close.code == CloseCode.INVALID_PAYLOAD_DATA:
             why = "a text message is not valid UTF-8"
         self.failure = ProtocolFailure(
             f"{CLIENT_BROKE_PROTOCOL}: {why}", *refused_close_frame(failure)
@@ -144,7 +145,7 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue.put_nowait(
             {
                 "type": "websocket.disconnect",
-                "code": close.code if close else 1002,
+                "code": close.code if close else CloseCode.PROTOCOL_ERROR.value,
                 "reason": close.reason if close else "",
             }
         )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...framework.close_codes import ClosedBy
+from ...framework.close_codes import CloseCode, ClosedBy
 from .store import (
     ACCEPT,
     CLOSE,
@@ -45,20 +45,20 @@ KINDS = [kind.value for kind in Kind]  # the picture's filter offers these, in t
 
 def close_explanation(code: int | None, reason: str) -> str:
     """A sentence for closes a learner cannot read from the code alone, else ""."""
-    if code == 1011 and reason == "keepalive ping timeout":
+    if code == CloseCode.INTERNAL_ERROR and reason == "keepalive ping timeout":
         return (
             "The server pinged and no pong came back within ping_timeout: the client is "
             "gone or stuck (wsplay.start(ping_interval=..., ping_timeout=...) sets both)."
         )
-    if code == 1006:
+    if code == CloseCode.ABNORMAL_CLOSURE:
         return "No close frame: the TCP connection just ended (a crash, a network cut, a drop)."
-    if code == 1005:
+    if code == CloseCode.NO_STATUS_RECEIVED:
         return "A close frame with no code in it."
     return ""
 
 
 def _clock(moment: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(moment)) + f".{int(moment * 1000) % 1000:03d}"
+    return time.strftime("%H:%M:%S", time.localtime(moment)) + f".{int(moment * 1_000) % 1_000:03d}"
 
 
 def _label(event: Event) -> tuple[str, str]:

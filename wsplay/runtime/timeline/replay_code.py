@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...framework.close_codes import is_sendable_close_code
+from ...framework.close_codes import CloseCode, is_sendable_close_code
 from ..deploy.literals import docstring_literal, name_part
 
 
@@ -97,7 +97,10 @@ def _action(
             return [f"{ws}.close({code!r}, {reason!r})"]
         return [f"{ws}.send_message({{'type': 'websocket.disconnect', 'code': {code!r}}})"]
     if step.action == "drop":
-        return [f"{ws}.send_message({{'type': 'websocket.disconnect', 'code': 1006}})  # dropped"]
+        dropped = CloseCode.ABNORMAL_CLOSURE.value
+        return [
+            f"{ws}.send_message({{'type': 'websocket.disconnect', 'code': {dropped}}})  # dropped"
+        ]
     if step.action == "ended":
         code, by = step.fields["code"], step.fields["by"]
         return [
@@ -107,7 +110,7 @@ def _action(
         ]
     code, reason = step.fields["code"], step.fields["reason"]
     check = f"closed.value.code == {code!r}"
-    if code != 1006:  # a dropped connection's reason is each library's own words
+    if code != CloseCode.ABNORMAL_CLOSURE:  # a dropped connection's reason: each library's
         check = f"(closed.value.code, closed.value.reason) == ({code!r}, {reason!r})"
     return [
         "with pytest.raises(WebSocketClosedError) as closed:",
