@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..framework import CloseCode
 from .conversation import Run
-from .harness import PEER_HEADER
+from .harness import NORMAL, PEER_HEADER
 from .registry import exercise
 from .seen import ANY_TEXT, Seen
 
@@ -89,7 +90,7 @@ class _BeyondRun(Run):
         got = seen.describe(self.timeout)
         client = self.clients.pop(name, None)
         if client is not None:
-            self._close(client, 1000, "")
+            self._close(client, NORMAL, "")
         errors, _ = self.capture.drain()
         crash = f" Your handler raised {errors[0]!r}." if errors else ""
         self._fail(step, "the handshake refused (HTTP 403)", got, f"{fix}{crash}")
@@ -248,13 +249,18 @@ def _feed(outer: Run) -> None:
             "carol stops reading; bob says 'still there?': alice and bob receive it anyway",
             slow_fix,
         )
-    run.expect_close("carol", 1008, "carol is closed with 1008 (too slow)", slow_fix)
+    run.expect_close(
+        "carol", CloseCode.POLICY_VIOLATION, "carol is closed with 1008 (too slow)", slow_fix
+    )
     # A broadcast that crashes on carol shows in this one, or (sent to her last) in the next.
     for text in ("after carol", "and again"):
         run.says("alice", text, ["alice", "bob"], forget_fix)
     if run.send("bob", "x" * BIG):
         run.expect_close(
-            "bob", 1009, f"bob sends {BIG:,} characters: bob is closed with 1009", big_fix
+            "bob",
+            CloseCode.MESSAGE_TOO_BIG,
+            f"bob sends {BIG:,} characters: bob is closed with 1009",
+            big_fix,
         )
     run.says("alice", "ok", ["alice"], big_fix, note=" (and never bob's big text)")
     run.leave("alice", "alice leaves; the handler ends quietly", relay_fix)

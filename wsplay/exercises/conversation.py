@@ -18,7 +18,7 @@ from ..framework import (
 )
 from ..framework.exceptions import BindingError
 from ..testing import TestClient
-from .harness import PEER_HEADER, Capture, Harness
+from .harness import DROPPED, NORMAL, PEER_HEADER, Capture, Harness
 from .registry import Exercise
 from .report import FAIL, PASS, SKIP, Report, StepResult
 from .seen import (
@@ -329,9 +329,9 @@ class Run:
         if self.failed or client is None or client.left:
             return
         self.harness.gone(name)
-        client.session.send_message({"type": "websocket.disconnect", "code": 1006, "reason": ""})
+        client.session.send_message({"type": "websocket.disconnect", "code": DROPPED, "reason": ""})
 
-    def leave(self, name: str, step: str, fix: str, code: int = 1000, reason: str = "") -> None:
+    def leave(self, name: str, step: str, fix: str, code: int = NORMAL, reason: str = "") -> None:
         """``name`` closes with ``code``; the handler must end within the timeout, quietly."""
         if self._skip(step):
             return
@@ -377,7 +377,7 @@ class Run:
     def leave_all(self) -> None:
         for client in list(self.clients.values()):
             if not client.left:
-                self._close(client, 1000, "")
+                self._close(client, NORMAL, "")
         self.clients.clear()
         self.capture.drain()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..framework import CloseCode
 from .conversation import Run
 from .registry import exercise
 
@@ -47,14 +48,18 @@ def _goodbye(run: Run) -> None:
     run.send("client", b"\x00\x01", "bytes")
     run.expect_close(
         "client",
-        1003,
+        CloseCode.UNSUPPORTED_DATA,
         "a binary frame → a close 1003 (Unsupported Data)",
         "Read with `message = await websocket.receive()`; if message.get('text') is None it "
         "was binary: `await websocket.close(1003, ...)`.",
     )
     run.leave("client", "the handler ends without an error", quiet)
 
-    for code, reason in ((1000, ""), (1001, "tab closed"), (4321, "custom")):
+    for code, reason in (
+        (CloseCode.NORMAL_CLOSURE.value, ""),
+        (CloseCode.GOING_AWAY.value, "tab closed"),
+        (4321, "custom"),
+    ):
         run.conversation()
         run.connect("client", "/talk", fix="Call `await websocket.accept()` first.")
         run.send("client", "hi")

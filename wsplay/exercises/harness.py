@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..framework import Application
+from ..framework import Application, CloseCode
 from ..framework.errors import Host, hosted, hosting, is_disconnect, unfilled_parameters
 
 PEER_HEADER = "x-wsplay-exercise-peer"  # names each scripted client for the harness
+# How a scripted client leaves: it closes normally, or its connection drops. Plain ints, as
+# an ASGI message the learner's handler reads holds them.
+NORMAL, DROPPED = CloseCode.NORMAL_CLOSURE.value, CloseCode.ABNORMAL_CLOSURE.value
 
 
 class Harness:
@@ -101,7 +104,7 @@ def _unfilled_parameters(message: dict[str, Any], peer: _Peer) -> bool:
     return (
         peer.state == "connecting"
         and message["type"] == "websocket.close"
-        and message.get("code") == 1008
+        and message.get("code") == CloseCode.POLICY_VIOLATION
         and isinstance(message.get("reason"), list)
     )
 
@@ -124,7 +127,8 @@ class _Peer:
             await send({"type": "websocket.http.response.start", "status": 500, "headers": []})
             await send({"type": "websocket.http.response.body", "body": b""})
         elif self.state == "accepted" and not self.gone:
-            await send({"type": "websocket.close", "code": 1011 if failed else 1000})
+            code = CloseCode.INTERNAL_ERROR if failed else CloseCode.NORMAL_CLOSURE
+            await send({"type": "websocket.close", "code": code.value})
         self.state = "closed"
 
 

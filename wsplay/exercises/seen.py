@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..framework import describe_close_code
+from ..framework import CloseCode, describe_close_code
 from ..framework.exceptions import BindingError
 from ..framework.routing import compile_pattern
 from ..testing import HandlerInterrupted
@@ -172,9 +172,9 @@ def hint_for(
             "Your handler sent nothing back: is it waiting for another message, missing a "
             f"send, or blocked by a call that is not awaited (e.g. time.sleep)? {fix}"
         )
-    if seen.kind == "close" and seen.code == 1000:
+    if seen.kind == "close" and seen.code == CloseCode.NORMAL_CLOSURE:
         return f"Your handler returned (wsplay then closes with 1000) before sending this. {fix}"
-    if seen.kind == "close" and seen.code == 1006:
+    if seen.kind == "close" and seen.code == CloseCode.ABNORMAL_CLOSURE:
         return (
             "Your handler stopped without closing the connection, e.g. a "
             f"WebSocketDisconnectError about another client ended it. {fix}"

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
+from ..framework.close_codes import CloseCode
 from ..framework.exceptions import InvalidPathError
 from ..framework.routing import example_path
 from ..runtime.clients.kernel import refuse_route_pattern
@@ -169,7 +170,10 @@ class ClientView(widgets.VBox):
         )
         self.saved = SavedMessages(title, self._saved_current, self.send_saved)
         self.code = widgets.Text(
-            value="1000", description="Code", style=NARROW, layout={"width": "100px"}
+            value=str(CloseCode.NORMAL_CLOSURE.value),
+            description="Code",
+            style=NARROW,
+            layout={"width": "100px"},
         )
         self.reason = widgets.Text(placeholder="reason", layout={"width": "110px"})
         self.close_button = _button("Close", "Close with this code and reason")

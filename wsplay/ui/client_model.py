@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..framework.close_codes import ClosedBy, describe_close_code
+from ..framework.close_codes import CloseCode, ClosedBy, describe_close_code
 from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.clients.kernel import ClientCore
 from ..runtime.clients.wire import Frame, Opcode
@@ -56,7 +56,7 @@ class Repeat:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def describe(self) -> str:
-        wait = f", the longest send waited {self.longest_wait * 1000:.1f} ms"
+        wait = f", the longest send waited {self.longest_wait * 1_000:.1f} ms"
         if self.longest_wait >= BACKPRESSURE:
             wait += " (backpressure: the server reads slower than you send)"
         state = self.ended or "running"
@@ -180,7 +180,7 @@ class ClientModel:
         extra = f" with subprotocol {core.subprotocol!r}" if core.subprotocol else ""
         self.note(Mark.EVENT, "open", f"connected to {core.path} (#{core.id}){extra}")
         if self._leaving is not None:  # the client went away during the handshake
-            await self._close_now(core, 1001, self._leaving)
+            await self._close_now(core, CloseCode.GOING_AWAY.value, self._leaving)
             return
         try:
             ending = await core.read_all(self._received)
@@ -274,7 +274,9 @@ class ClientModel:
             self.note(Mark.FAILURE, "error", f"Ping failed: {error}")
             return
         frames = newest_control(core.wire, sent=Opcode.PING, received=Opcode.PONG)
-        self.note(Mark.RECEIVED, "pong", f"pong: round trip {latency * 1000:.1f} ms", frames=frames)
+        self.note(
+            Mark.RECEIVED, "pong", f"pong: round trip {latency * 1_000:.1f} ms", frames=frames
+        )
 
     def repeat(self, payload: str | bytes, every: float, times: int) -> None:
         """Send ``payload`` every ``every`` seconds, ``times`` times (stop_repeat ends it)."""
@@ -362,7 +364,7 @@ class ClientModel:
     async def _leave(self, core: ClientCore, reason: str) -> None:
         # On the loop, as _open_and_read is: the handshake ends either before this or after.
         if core.is_open:
-            await self._close_now(core, 1001, reason)
+            await self._close_now(core, CloseCode.GOING_AWAY.value, reason)
         else:
             self._leaving = reason
 

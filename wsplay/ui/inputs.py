@@ -161,7 +161,7 @@ def parse_repeat(every_ms: str, times: str) -> tuple[float, int]:
         raise InputError(f"'times' is a whole number, such as 10, not {times!r}.") from None
     if not 1 <= count <= MAX_REPEAT:
         raise InputError(f"'times' is between 1 and {MAX_REPEAT}.")
-    return every / 1000, count
+    return every / 1_000, count
 
 
 def check_handshake(headers: list[tuple[str, str]], subprotocols: list[str]) -> None:

@@ -46,7 +46,7 @@ class LogLine:
         stamp = time.strftime("%H:%M:%S", time.localtime(self.time))
         row: dict[str, Any] = {
             "seq": self.seq,
-            "t": f"{stamp}.{int(self.time * 1000) % 1000:03d}",
+            "t": f"{stamp}.{int(self.time * 1_000) % 1_000:03d}",
             "dir": self.direction.value,
             "kind": self.kind,
             "size": self.size,

@@ -22,6 +22,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..framework.close_codes import CloseCode
 from ..runtime.playground import HandlerError, LoopBlocked, Playground
 from ..runtime.timeline.budget import cut_middle
 from .client import ClientView
@@ -68,7 +69,7 @@ class Panel(widgets.VBox):
             description="Connection", options=[], style={"description_width": "initial"}
         )
         self.server_close_code = widgets.Text(
-            value="1000",
+            value=str(CloseCode.NORMAL_CLOSURE.value),
             description="Code",
             style={"description_width": "initial"},
             layout=widgets.Layout(width="100px"),
