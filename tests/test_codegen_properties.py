@@ -33,8 +33,9 @@ from tests.apps import echo
 from tests.test_codegen_safety import import_quietly, routes_of
 from wsplay import InvalidRouteError, Router
 from wsplay.runtime.deploy.export import ExportError, export_app
+from wsplay.runtime.timeline.kinds import ACCEPT, CLOSE, HANDSHAKE, REJECT
 from wsplay.runtime.timeline.replay import ReplayError, write_test
-from wsplay.runtime.timeline.store import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline
+from wsplay.runtime.timeline.store import Event, Timeline
 
 EXAMPLES = 500
 PROPERTY = settings(

@@ -32,8 +32,9 @@ import wsplay
 from tests.apps import echo
 from wsplay import Application, Router
 from wsplay.runtime.deploy.export import export_app
+from wsplay.runtime.timeline.kinds import ACCEPT, CLOSE, HANDSHAKE, REJECT
 from wsplay.runtime.timeline.replay import write_test
-from wsplay.runtime.timeline.store import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Timeline
+from wsplay.runtime.timeline.store import Event, Timeline
 
 TIMEOUT = 10
 INJECTED = "INJECTED"

@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.jupyterlab import TIMEOUT_MS, require_chromium
-from wsplay.runtime.timeline.store import ACCEPT, CLOSE, HANDSHAKE, REJECT, Event, Kind, Timeline
+from wsplay.runtime.timeline.kinds import ACCEPT, CLOSE, HANDSHAKE, REJECT, Kind
+from wsplay.runtime.timeline.store import Event, Timeline
 
 RAN = "window.__injected = (window.__injected || 0) + 1"
 PAYLOADS = [

@@ -24,7 +24,7 @@ from websockets.sync.client import connect
 
 import wsplay
 from tests.rawws import OP_CLOSE, RawClient, close_payload, raw_frame
-from wsplay.runtime.timeline.store import CLOSE, HANDSHAKE
+from wsplay.runtime.timeline.kinds import CLOSE, HANDSHAKE
 
 TIMEOUT = 10
 

@@ -32,17 +32,8 @@ from tests.rawws import (
     read_until_closed,
 )
 from wsplay.runtime.timeline.budget import FIELD_CHARS, is_cut
-from wsplay.runtime.timeline.store import (
-    ACCEPT,
-    CLOSE,
-    ERROR,
-    HANDSHAKE,
-    MAX_EVENT_BYTES,
-    MAX_TIMELINE_BYTES,
-    REJECT,
-    Event,
-    Timeline,
-)
+from wsplay.runtime.timeline.kinds import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT
+from wsplay.runtime.timeline.store import MAX_EVENT_BYTES, MAX_TIMELINE_BYTES, Event, Timeline
 
 EMOJI = "😀"  # 4 bytes in a str: the widest a character can be
 LINE = 8_000  # bytes of one header line, under websockets' 8 KiB limit

@@ -27,7 +27,8 @@ from tests.rawws import OP_CLOSE, TIMEOUT, RawClient, close_payload, raw_frame
 from wsplay import Application, Router, WebSocket
 from wsplay.runtime.server.uvicorn_check import FIX, OLDEST_UVICORN
 from wsplay.runtime.timeline.export import event_row
-from wsplay.runtime.timeline.store import ACCEPT, CLOSE, Event
+from wsplay.runtime.timeline.kinds import ACCEPT, CLOSE
+from wsplay.runtime.timeline.store import Event
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -51,7 +51,8 @@ from .server.thread import (
     ServerThread,
     switch_intervals,
 )
-from .timeline.store import DEFAULT_MAX_EVENTS, SERVER, WARNING, Event, Timeline
+from .timeline.kinds import SERVER, WARNING
+from .timeline.store import DEFAULT_MAX_EVENTS, Event, Timeline
 
 __all__ = ["HandlerError", "LoopBlocked", "Playground", "PortInUseError", "route_patterns"]
 

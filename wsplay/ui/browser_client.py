@@ -34,18 +34,8 @@ import traitlets
 from ..framework.close_codes import ClosedBy, describe_close_code
 from ..runtime.clients.kernel import ClientCore
 from ..runtime.playground import Playground
-from ..runtime.timeline.store import (
-    ACCEPT,
-    CLIENT,
-    CLOSE,
-    HANDSHAKE,
-    IN,
-    OUT,
-    PREVIEW_CHARS,
-    REJECT,
-    SERVER,
-    Event,
-)
+from ..runtime.timeline.kinds import ACCEPT, CLIENT, CLOSE, HANDSHAKE, IN, OUT, REJECT, SERVER
+from ..runtime.timeline.store import PREVIEW_CHARS, Event
 from .inputs import InputError, parse_path, parse_subprotocols
 from .log_line import MAX_LOG_LINES, MAX_TEXT_KEPT
 

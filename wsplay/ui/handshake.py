@@ -21,7 +21,8 @@ from ..framework.exceptions import HandshakeRejectedError
 from ..runtime.clients.kernel import ClientCore
 from ..runtime.clients.wire import GUID, Wire, accept_worked_out, expected_accept
 from ..runtime.recording.connections import CONNECTION_HEADER
-from ..runtime.timeline.store import HANDSHAKE, SERVER, Event
+from ..runtime.timeline.kinds import HANDSHAKE, SERVER
+from ..runtime.timeline.store import Event
 
 MAX_BODY = 2000  # characters of a refusal's body shown
 _SEARCH = 400  # newest timeline events searched for the server's record of the request

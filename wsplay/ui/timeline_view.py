@@ -17,7 +17,8 @@ from typing import Any
 import traitlets
 
 from ..runtime.timeline.export import KINDS, PICTURE_CSS, PICTURE_JS, RowFilter, event_row
-from ..runtime.timeline.store import HANDSHAKE, SERVER, Event, Timeline
+from ..runtime.timeline.kinds import HANDSHAKE, SERVER
+from ..runtime.timeline.store import Event, Timeline
 from .stream_view import StreamView
 
 SHOWN_ROWS = 200  # rows the page keeps

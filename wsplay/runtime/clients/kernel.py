@@ -38,21 +38,9 @@ from ...framework.exceptions import (
 )
 from ...framework.routing import example_path, is_route_pattern
 from ..recording.connections import CONNECTION_HEADER
-from ..timeline.store import (
-    ACCEPT,
-    CLIENT,
-    CLOSE,
-    HANDSHAKE,
-    IN,
-    OUT,
-    PING,
-    PONG,
-    REJECT,
-    SERVER,
-    Event,
-    Timeline,
-    kept_headers,
-)
+from ..timeline.budget import kept_headers
+from ..timeline.kinds import ACCEPT, CLIENT, CLOSE, HANDSHAKE, IN, OUT, PING, PONG, REJECT, SERVER
+from ..timeline.store import Event, Timeline
 from .wire import TappedClientConnection, Wire
 
 

@@ -14,7 +14,8 @@ from ...framework import Router
 from ..recording.connections import ServerConnection
 from ..reports import HandlerError, LoopBlocked, refused_unexplained
 from ..server.origins import Refusal
-from ..timeline.store import GATE, REJECT, SERVER, Timeline
+from ..timeline.kinds import GATE, REJECT, SERVER
+from ..timeline.store import Timeline
 
 
 def why_refused(

@@ -30,7 +30,7 @@ from ...framework.close_codes import (
     check_close_code,
     check_close_reason,
 )
-from ..timeline.store import KERNEL, STOPPING
+from ..timeline.kinds import KERNEL, STOPPING
 
 if TYPE_CHECKING:
     from .conversation import Conversation

@@ -29,18 +29,9 @@ from ...framework.websocket import format_reason
 from ..server.origins import REFUSED_STATUS, Refusal
 from ..server.protocol_state import ProtocolView
 from ..timeline.budget import FIELD_CHARS
-from ..timeline.store import (
-    ACCEPT,
-    CLOSE,
-    GATE,
-    HANDSHAKE,
-    IN,
-    OUT,
-    REJECT,
-    SERVER,
-    Event,
-    refused_because,
-)
+from ..timeline.kinds import ACCEPT, CLOSE, GATE, HANDSHAKE, IN, OUT, REJECT, SERVER
+from ..timeline.store import Event
+from ..timeline.words import refused_because
 from .connections import ConnectionClosedOnServer, ServerConnection
 from .refusals import plain_text
 

@@ -22,7 +22,8 @@ from ...framework.errors import first_report
 from ..reports import HandlerError, handler_error, say
 from ..server.gil import GilShare
 from ..server.origins import Gate, Refusal
-from ..timeline.store import ERROR, Event, Timeline
+from ..timeline.kinds import ERROR
+from ..timeline.store import Event, Timeline
 from .connections import ServerConnection, Tickets
 from .conversation import Conversation
 from .refusals import refuse_http

@@ -13,7 +13,8 @@ from typing import Any
 
 from ...framework.shown import shown_text
 from ..server.origins import REFUSED_STATUS, Refusal
-from ..timeline.store import GATE, SERVER, WARNING, Event, Timeline
+from ..timeline.kinds import GATE, SERVER, WARNING
+from ..timeline.store import Event, Timeline
 
 
 def plain_text(text: str) -> tuple[list[tuple[bytes, bytes]], bytes]:

@@ -19,20 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...framework.close_codes import CloseCode, ClosedBy
-from .store import (
-    ACCEPT,
-    CLOSE,
-    HANDSHAKE,
-    MESSAGE,
-    PING,
-    PONG,
-    REJECT,
-    SERVER,
-    WARNING,
-    Event,
-    Kind,
-    refused_because,
-)
+from .kinds import ACCEPT, CLOSE, HANDSHAKE, MESSAGE, PING, PONG, REJECT, SERVER, WARNING, Kind
+from .store import Event
+from .words import refused_because
 
 if TYPE_CHECKING:
     from .store import Timeline

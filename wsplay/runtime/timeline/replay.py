@@ -43,20 +43,8 @@ from ...framework.close_codes import ClosedBy
 from ..server.origins import Refusal
 from ..server.protocols import CLIENT_BROKE_PROTOCOL
 from .budget import cut_headers, is_cut
-from .store import (
-    ACCEPT,
-    CLIENT,
-    CLOSE,
-    GATE,
-    HANDSHAKE,
-    IN,
-    MESSAGE,
-    PREVIEW_BYTES,
-    PREVIEW_CHARS,
-    REJECT,
-    SERVER,
-    Event,
-)
+from .kinds import ACCEPT, CLIENT, CLOSE, GATE, HANDSHAKE, IN, MESSAGE, REJECT, SERVER
+from .store import PREVIEW_BYTES, PREVIEW_CHARS, Event
 
 if TYPE_CHECKING:
     from .store import Timeline

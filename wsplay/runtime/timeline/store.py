@@ -13,8 +13,7 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
-from enum import StrEnum
+from collections.abc import Iterator
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
@@ -22,7 +21,7 @@ from time import perf_counter as _clock
 from time import time as _now
 from typing import Any, NamedTuple
 
-from ...framework.close_codes import ClosedBy, describe_close_code, is_sendable_close_code
+from ...framework.close_codes import describe_close_code
 from .budget import (
     DEFAULT_MAX_EVENTS,
     FIELD_CHARS,
@@ -33,53 +32,11 @@ from .budget import (
     text_of,
     worst_event_bytes,
 )
+from .kinds import ASKED_BY_WORDS, CLOSE, MESSAGE
+from .words import what_happened
 
 MAX_TRACKED_CONNECTIONS = 1_000
 PREVIEW_BYTES = PREVIEW_CHARS // 2  # of a binary message, kept (shown in hex: PREVIEW_CHARS)
-
-
-class Kind(StrEnum):
-    """What an event records. The picture's filter lists these (sent with its rows)."""
-
-    HANDSHAKE = "handshake"  # the client asked to connect (path, headers, subprotocols)
-    ACCEPT = "accept"  # the server accepted (subprotocol, headers)
-    REJECT = "reject"  # the server refused the handshake (HTTP 403)
-    MESSAGE = "message"  # a data frame, in a Direction
-    PING = "ping"  # a ping frame; preview: the round trip, when known
-    PONG = "pong"  # a pong frame, the answer to a ping
-    CLOSE = "close"  # the connection ended; ``by``: a ClosedBy
-    ERROR = "error"  # a handler raised; traceback attached
-    WARNING = "warning"  # a handler blocked the server's loop (by "wsplay": and was stopped)
-
-
-class Side(StrEnum):
-    """Whose view an event is: the server's (recorded at the ASGI app) or a client's."""
-
-    SERVER = "server"
-    CLIENT = "client"
-
-
-class Direction(StrEnum):
-    """Which way a frame went, whichever side recorded it."""
-
-    IN = "in"  # client -> server
-    OUT = "out"  # server -> client
-
-
-# Events keep the plain values: a tuple of plain str, int and float is one the garbage
-# collector stops tracking (see Timeline), an enum member would keep it tracked.
-HANDSHAKE, ACCEPT, REJECT = Kind.HANDSHAKE.value, Kind.ACCEPT.value, Kind.REJECT.value
-MESSAGE, PING, PONG = Kind.MESSAGE.value, Kind.PING.value, Kind.PONG.value
-CLOSE, ERROR, WARNING = Kind.CLOSE.value, Kind.ERROR.value, Kind.WARNING.value
-SERVER, CLIENT = Side.SERVER.value, Side.CLIENT.value
-IN, OUT = Direction.IN.value, Direction.OUT.value
-# Who asked for a server's CLOSE its handler did not make (Event.asked_by), and its words.
-KERNEL = "kernel"  # a cell or the panel (pg.connections[i].close(), "Close from server")
-STOPPING = "stop"  # the playground stopping or restarting
-# The playground's gate (its Origin and Host check) refused a request before the app saw
-# it: a REJECT, or a WARNING for plain HTTP, whose one header is the refused one.
-GATE = "gate"
-ASKED_BY_WORDS = {KERNEL: "from a cell or the panel", STOPPING: "the playground stopped"}
 
 
 class Event(NamedTuple):
@@ -137,77 +94,7 @@ class Event(NamedTuple):
 
     def describe(self) -> str:
         """One line for logs and plain-text views: ``[server] #3 closed by client: ...``."""
-        return f"[{self.side}] {self._what()}"
-
-    def _what(self) -> str:
-        return f"#{self.connection} {_WHAT.get(self.kind, _error)(self)}"
-
-
-def _suffix(template: str, value: Any) -> str:
-    """``template`` filled with ``value``, or nothing when there is no value."""
-    return template.format(value) if value else ""
-
-
-def _arrow(event: Event) -> str:
-    return {"in": "client → server", "out": "server → client"}.get(event.direction or "", "")
-
-
-def _closed(event: Event) -> str:
-    who = "dropped (no close frame)" if event.by == ClosedBy.DROPPED else f"closed by {event.by}"
-    asked = _suffix(" ({})", event.asked_by_words)
-    said = f"{who}{asked}: {event.code} ({event.meaning}){_suffix(' {!r}', event.reason)}"
-    return f"{_answered(event)}{said}{_suffix(' — {}', event.note)}"
-
-
-def _answered(event: Event) -> str:
-    """``client sent 999 (not allowed) 'bye' → `` when the closer answered another frame."""
-    if event.peer_code is None and not event.peer_reason:
-        return ""
-    peer = ClosedBy.CLIENT if event.by == ClosedBy.SERVER else ClosedBy.SERVER
-    code = event.peer_code
-    allowed = " (not allowed)" if code is not None and not is_sendable_close_code(code) else ""
-    sent = "a close frame" if code is None else f"{code}{allowed}"
-    return f"{peer} sent {sent}{_suffix(' {!r}', event.peer_reason)} → "
-
-
-def refused_because(event: Event) -> str:
-    """Why a REJECT, as the server answered: ``: closed before accepting, with 1008 ...``
-    (a close before the accept), ``: 'Unauthorized'`` (a denial's body), or nothing."""
-    asked = _suffix(", {}", event.asked_by_words)
-    if event.close_code is not None:
-        meaning = describe_close_code(event.close_code).split(":")[0]
-        return (
-            f"{asked}: closed before accepting, with {event.close_code} ({meaning})"
-            f"{_suffix(' {!r}', event.reason)}"
-        )
-    return f"{asked}{_suffix(': {}', event.reason)}{_suffix(': {!r}', event.body)}"
-
-
-def _error(event: Event) -> str:
-    return f"error: {event.preview}"
-
-
-def _control_frame(event: Event) -> str:
-    return f"{_arrow(event)} {event.kind}{_suffix(' ({})', event.preview)}"
-
-
-# What each kind of event says after its connection's number (Event.describe).
-_WHAT: dict[str, Callable[[Event], str]] = {
-    MESSAGE: lambda e: f"{_arrow(e)} {e.type} ({e.size} B): {e.preview}",
-    HANDSHAKE: lambda e: (
-        f"handshake {e.path}{_suffix('?{}', e.query)}"
-        f"{_suffix(', offering subprotocols {}', e.preview)}"
-    ),
-    ACCEPT: lambda e: (
-        f"accepted{_suffix(' with subprotocol {!r}', e.subprotocol)}"
-        f"{_suffix(', extensions {}', e.extensions)}"
-    ),
-    REJECT: lambda e: f"handshake refused (HTTP {e.code or 403}){refused_because(e)}",
-    CLOSE: _closed,
-    WARNING: lambda e: f"warning: {e.preview}",
-    PING: _control_frame,
-    PONG: _control_frame,
-}
+        return f"[{self.side}] #{self.connection} {what_happened(self)}"
 
 
 # Where each (side, direction) is counted in a connection's row of message counts. All rows
