@@ -79,12 +79,14 @@ class Conversation:
         """A ping or pong the server's protocol handled (the app never sees them)."""
         self._event(kind, direction=direction)
 
-    def _event(self, kind: str, by: ClosedBy | None = None, **fields: Any) -> None:
+    def _event(
+        self, kind: str, by: ClosedBy | None = None, headers: Any = (), **fields: Any
+    ) -> None:
         # Who closed goes in as a plain str: an event of plain values only is a tuple the
         # garbage collector stops tracking (see Timeline), an enum member would keep it.
         if by is not None:
             fields["by"] = by.value
-        self.timeline.record(Event(time.time(), self.id, SERVER, kind, **fields))
+        self.timeline.add(time.time(), self.id, SERVER, kind, fields, headers)
 
     async def run(self) -> None:
         scope = self.scope

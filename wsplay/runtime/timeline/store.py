@@ -13,9 +13,8 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import chain
-from operator import itemgetter
 from pathlib import Path
 from time import perf_counter as _clock
 from time import time as _now
@@ -100,8 +99,8 @@ class Event(NamedTuple):
 # Where each (side, direction) is counted in a connection's row of message counts. All rows
 # are in one array of integers (an object with two lists per connection, kept for the last
 # thousand, were three more objects per connection for every garbage collection to walk).
-_SLOTS = {("server", "in"): 0, ("server", "out"): 1, ("client", "in"): 2, ("client", "out"): 3}
-_ROW = len(_SLOTS)
+_SLOTS = {"server": {"in": 0, "out": 1}, "client": {"in": 2, "out": 3}}
+_ROW = 4
 _ZEROS = array("q", bytes(8 * _ROW))
 
 
@@ -130,11 +129,22 @@ class Timeline:
         self._rows: OrderedDict[int, int] = OrderedDict()
         self._table = _empty_table()
         self._ids = itertools.count(1)
-        self.recorded = 0  # events ever recorded, including those dropped from the window
+        # What ``recorded`` adds to the table's messages: the other events, and the
+        # messages of connections whose rows were reused or cleared.
+        self._other = 0
         self.enabled = True
         # Paces the loop thread, looked at on every message (see message()): the
         # playground's server sets its GIL sharing here (gil.GilShare: ``next`` and ``look``).
-        self.pacer: Any = None
+        self.pacer: Any = NO_PACER
+
+    @property
+    def recorded(self) -> int:
+        """Events ever recorded, including those dropped from the window.
+
+        Counted from the message table rather than on every message (the hot path): a
+        property read by live views a few times a second.
+        """
+        return self._other + sum(self._table)
 
     @property
     def max_events(self) -> int:
@@ -149,16 +159,52 @@ class Timeline:
             row = len(self._rows) * _ROW
         else:
             row = self._rows.popitem(last=False)[1]
+            self._other += sum(self._table[row : row + _ROW])
             self._table[row : row + _ROW] = _ZEROS
         self._rows[connection] = row
         return row
 
     def record(self, event: Event) -> None:
         """Record a handshake, accept, reject, close or error (messages: see ``message``)."""
+        fields = {
+            name: value
+            for name, value, default in zip(
+                _FIELD_NAMES, event[4:_DATA], _FIELD_DEFAULTS, strict=True
+            )
+            if value != default and name != "headers"
+        }
+        self.add(event.time, event.connection, event.side, event.kind, fields, event.headers)
+
+    def add(
+        self,
+        moment: float,
+        connection: int,
+        side: str,
+        kind: str,
+        fields: dict[str, Any],
+        headers: Sequence[tuple[Any, Any]] = (),
+    ) -> None:
+        """``record`` without building an Event first: the Event's other ``fields`` by
+        name, and the ``headers`` (pairs of str, or of bytes as a server's scope has them).
+
+        What the server records three times a handshake: each field cut to its budget
+        (budget.py) as it goes into the flat tuple the window keeps.
+        """
         if not self.enabled:
             return
-        self._events.append(_kept(event))
-        self.recorded += 1
+        values = [moment, connection, side, kind, *_FLAT_DEFAULTS]
+        for name, value in fields.items():
+            place = _PLACE.get(name)
+            if place is None:
+                raise TypeError(f"An Event has no field {name!r} to record.")
+            limit = _BUDGET.get(name)
+            if limit is not None and value and len(value) > limit:
+                value = (cut_middle if name == "traceback" else cut)(value, limit)
+            values[place] = value
+        if headers:
+            values += chain.from_iterable(kept_headers(headers))
+        self._events.append(tuple(values))
+        self._other += 1
 
     def message(
         self, connection: int, side: str, direction: str, data: str | bytes, size: int | None = None
@@ -174,9 +220,8 @@ class Timeline:
         client's, which can read thousands of messages in one go), recording on or off; what
         to do about it is the pacer's business, not the timeline's.
         """
-        pacer = self.pacer
-        if pacer is not None and _clock() >= pacer.next:
-            pacer.look()
+        if _clock() >= self.pacer.next:
+            self.pacer.look()
         if not self.enabled:
             return
         if size is None:
@@ -186,11 +231,10 @@ class Timeline:
         else:
             shown = data if size <= PREVIEW_BYTES else data[:PREVIEW_BYTES]  # hex when read
         self._events.append((_now(), connection, side, direction, size, shown))
-        self.recorded += 1
         row = self._rows.get(connection)
         if row is None:
             row = self._new_row(connection)
-        self._table[row + _SLOTS[side, direction]] += 1
+        self._table[row + _SLOTS[side][direction]] += 1
 
     def events(self, connection: int | None = None, kind: str | None = None) -> list[Event]:
         """The events kept, oldest first; of one connection, or of one kind, if asked."""
@@ -221,9 +265,10 @@ class Timeline:
         """Messages per side and direction for one connection, exact even past the window."""
         row = self._rows.get(connection)
         result: dict[str, dict[str, int]] = {}
-        for (side, direction), slot in _SLOTS.items():
-            if row is not None and self._table[row + slot]:
-                result.setdefault(side, {})[direction] = self._table[row + slot]
+        for side, slots in _SLOTS.items():
+            for direction, slot in slots.items():
+                if row is not None and self._table[row + slot]:
+                    result.setdefault(side, {})[direction] = self._table[row + slot]
         return result
 
     # --- out of the notebook (export.py and replay.py, next to this file) ---
@@ -247,6 +292,7 @@ class Timeline:
         return write_test(self, path, app, **options)
 
     def clear(self) -> None:
+        self._other += sum(self._table)
         self._events.clear()
         self._rows.clear()
         self._table = _empty_table()
@@ -273,32 +319,33 @@ _DATA = Event._fields.index("data")  # the last field: record() keeps none (see 
 _PLAIN_FIELDS = _DATA - 1  # the fields record() keeps, then the headers spread after them
 
 
-_BUDGETS = tuple((Event._fields.index(name), limit) for name, limit in FIELD_CHARS.items())
-_budgeted = itemgetter(*(index for index, _ in _BUDGETS))
-_SMALLEST_BUDGET = min(FIELD_CHARS.values())
-_TRACEBACK = Event._fields.index("traceback")
+# What add() keeps, by name: the fields after (time, connection, side, kind), headers and
+# data left out, in the flat tuple's order, with their defaults and budgets.
+_FIELD_NAMES = Event._fields[4:_DATA]
+_FIELD_DEFAULTS = [Event._field_defaults[name] for name in _FIELD_NAMES]
+_FLAT_DEFAULTS = [
+    default
+    for name, default in zip(_FIELD_NAMES, _FIELD_DEFAULTS, strict=True)
+    if name != "headers"
+]
+_PLACE = {name: 4 + place for place, name in enumerate(n for n in _FIELD_NAMES if n != "headers")}
+_BUDGET = {name: FIELD_CHARS[name] for name in _PLACE if name in FIELD_CHARS}
 # The most bytes one event keeps (its flat tuple and every value in it), and the window:
 # a bound whatever clients send (budget.py), tested in tests/test_timeline_budget.py.
 MAX_EVENT_BYTES = worst_event_bytes(Event._fields[:_DATA], "headers")
 MAX_TIMELINE_BYTES = DEFAULT_MAX_EVENTS * (MAX_EVENT_BYTES + 8)  # + the deque's pointer
 
 
-def _kept(event: Event) -> tuple:
-    """The flat tuple kept for ``event``: each field within its budget, headers spread."""
-    fields = event[:_HEADERS] + event[_HEADERS + 1 : _DATA]
-    # The common case, every budgeted field under the smallest budget, is told apart with
-    # calls into C only: this runs three times a handshake.
-    lengths = list(map(len, filter(None, _budgeted(event))))
-    if lengths and max(lengths) > _SMALLEST_BUDGET:  # rare: what a client or handler made large
-        over = [(index, limit) for index, limit in _BUDGETS if len(event[index] or "") > limit]
-        cut_fields = list(fields)
-        for index, limit in over:
-            place = index if index < _HEADERS else index - 1
-            cut_fields[place] = (cut_middle if index == _TRACEBACK else cut)(event[index], limit)
-        fields = tuple(cut_fields)
-    if event.headers:
-        fields += tuple(chain.from_iterable(kept_headers(event.headers)))
-    return fields
+class _NoPacer:
+    """A timeline's pacer until a server sets its own: never due."""
+
+    next = float("inf")
+
+    def look(self) -> None:
+        """Nothing to do: ``next`` is never reached."""
+
+
+NO_PACER = _NoPacer()
 
 
 def _as_event(item: tuple) -> Event:
