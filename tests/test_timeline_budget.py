@@ -205,3 +205,33 @@ def test_a_message_event_carries_the_start_it_kept_as_data_not_only_as_text() ->
     assert binary.data == (b"\x00\xff" * 100)[:PREVIEW_BYTES] and binary.preview.endswith(" …")
     assert long_text.data == "x" * PREVIEW_CHARS and long_text.preview == "x" * PREVIEW_CHARS + "…"
     assert (short.data, short.preview) == ("short", "short")
+
+
+def test_the_kernel_clients_events_are_kept_as_plain_values_too(pg: wsplay.Playground):
+    """Its side of a conversation (handshake, accept, close by the client; a drop) is kept
+    as the server's is: tuples of plain values, which the garbage collector stops tracking
+    (an enum member for who closed kept them tracked)."""
+    offer = {"subprotocols": ["chat"]}  # the greedy app picks the longest offered
+    closed = pg.connect_sync("/2/closed", headers={"X-Long": "v" * 5_000}, **offer)
+    closed.close()
+    dropped = pg.connect_sync("/4/dropped", **offer)
+    dropped.drop()
+    client_side = [
+        item
+        for item in kept_tuples(pg.timeline)
+        if item[1] in (closed.id, dropped.id) and item[2] == "client"
+    ]
+    kinds = [item[3] for item in client_side]
+    assert kinds.count(HANDSHAKE) == 2 and kinds.count(CLOSE) == 2, kinds
+    gc.collect()
+    tracked = [item for item in client_side if gc.is_tracked(item)]
+    assert not tracked, [[type(value) for value in item] for item in tracked[:1]]
+    (handshake,) = [
+        event
+        for event in pg.timeline.events(connection=closed.id, kind=HANDSHAKE)
+        if event.side == "client"
+    ]
+    long_header = dict(handshake.headers)["X-Long"]
+    assert len(long_header) < 5_000 and long_header.endswith("…"), long_header[-20:]
+    by = {event.connection: event.by for event in pg.timeline.events(kind=CLOSE)}
+    assert type(by[closed.id]) is str and by[closed.id] == "client"

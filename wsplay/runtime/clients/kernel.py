@@ -38,9 +38,8 @@ from ...framework.exceptions import (
 )
 from ...framework.routing import example_path, is_route_pattern
 from ..recording.connections import CONNECTION_HEADER
-from ..timeline.budget import kept_headers
 from ..timeline.kinds import ACCEPT, CLIENT, CLOSE, HANDSHAKE, IN, OUT, PING, PONG, REJECT, SERVER
-from ..timeline.store import Event, Timeline
+from ..timeline.store import Timeline
 from .wire import TappedClientConnection, Wire
 
 
@@ -109,14 +108,20 @@ class ClientCore(Ending, MessageSession):
         self._unread: deque[str | bytes] = deque()  # drained when the server stopped
         self.wire = Wire()  # every byte this client wrote and read, frame by frame
 
-    def _event(self, kind: str, **fields: Any) -> None:
-        self.timeline.record(Event(time.time(), self.id, CLIENT, kind, **fields))
+    def _event(
+        self, kind: str, by: ClosedBy | None = None, headers: Any = (), **fields: Any
+    ) -> None:
+        # Plain values only, as the server's side records them (see Timeline): who closed
+        # as its str, the headers cut to their budget by the timeline.
+        if by is not None:
+            fields["by"] = ClosedBy(by).value
+        self.timeline.add(time.time(), self.id, CLIENT, kind, fields, headers)
 
     async def open(self) -> None:
         self._event(
             HANDSHAKE,
             path=self.path,
-            headers=kept_headers(tuple(self.headers)),
+            headers=tuple(self.headers),
             preview=", ".join(self.subprotocols),
         )
         ticket = [(CONNECTION_HEADER.decode(), self.ticket)] if self.ticket else []
@@ -165,7 +170,7 @@ class ClientCore(Ending, MessageSession):
         self._event(
             ACCEPT,
             subprotocol=self.subprotocol,
-            headers=kept_headers(tuple(self.response_headers.items())),
+            headers=tuple(self.response_headers.items()),
         )
 
     def _closed_before_accept(self) -> tuple[int | None, str]:
