@@ -60,7 +60,8 @@ class Close:
     def __post_init__(self) -> None:
         # One check for every way a close is built: "server" from a page's report becomes
         # ClosedBy.SERVER, and a value that names nobody is refused here, not compared later.
-        object.__setattr__(self, "by", ClosedBy(self.by))
+        if type(self.by) is not ClosedBy:  # the server's own are members already
+            object.__setattr__(self, "by", ClosedBy(self.by))
 
     @property
     def meaning(self) -> str:

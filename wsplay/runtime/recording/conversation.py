@@ -82,10 +82,11 @@ class Conversation:
     def _event(
         self, kind: str, by: ClosedBy | None = None, headers: Any = (), **fields: Any
     ) -> None:
-        # Who closed goes in as a plain str: an event of plain values only is a tuple the
-        # garbage collector stops tracking (see Timeline), an enum member would keep it.
+        # Who closed goes in as a plain str (a StrEnum's str() is its value): an event of
+        # plain values only is a tuple the garbage collector stops tracking (see Timeline),
+        # an enum member would keep it tracked.
         if by is not None:
-            fields["by"] = by.value
+            fields["by"] = str(by)
         self.timeline.add(time.time(), self.id, SERVER, kind, fields, headers)
 
     async def run(self) -> None:
@@ -123,13 +124,13 @@ class Conversation:
             if self._client_left(error):
                 return  # as wsplay's own handlers end: quietly (Starlette's did not catch it)
             self.report(error)
-            if not self.connection.accepted and self.connection.closed_by is None:
+            if not self.connection.accepted and self.connection.ending is None:
                 # The server answers HTTP 500; what it logs is not said again (reported once).
                 raise
             await self._close_after(error)
         finally:
             self.recorder.finished(self)
-            if self.connection.closed_by is None:
+            if self.connection.ending is None:
                 # The app returned, or failed, and the server ended the connection for it.
                 self._end(ClosedBy.SERVER, _DROPPED, "the app ended without closing")
             self.let_go()
@@ -157,7 +158,7 @@ class Conversation:
 
     async def _close_after(self, error: BaseException) -> None:
         """An app's failure, as wsplay's own apps end one: 1011 after accept, else refused."""
-        if self.connection.closed_by is not None:
+        if self.connection.ending is not None:
             return
         with contextlib.suppress(OSError):
             if self.connection.accepted:
@@ -203,7 +204,7 @@ class Conversation:
 
     def notice_ending(self) -> None:
         """Record an ending the transport knows of and the app has not been told yet."""
-        if self.connection.closed_by is not None:
+        if self.connection.ending is not None:
             return
         ended = self.protocol.ending()
         if ended is None:
@@ -233,7 +234,7 @@ class Conversation:
             self.timeline.message(
                 self.id, SERVER, IN, data if data is not None else message.get("bytes") or b""
             )
-        elif kind == "websocket.disconnect" and self.connection.closed_by is None:
+        elif kind == "websocket.disconnect" and self.connection.ending is None:
             message = self._disconnected(message)
         return message
 
@@ -244,7 +245,7 @@ class Conversation:
         self.notice_ending()
         if self.connection.closed_by == ClosedBy.DROPPED:
             return {**message, "code": _DROPPED, "reason": ""}  # as RFC 6455 names it
-        if self.connection.closed_by is not None:
+        if self.connection.ending is not None:
             return message
         if message.get("code") == CloseCode.NO_STATUS_RECEIVED and "reason" not in message:
             # uvicorn reports a connection lost without a close frame as 1005 (ASGI's
@@ -337,7 +338,7 @@ class Conversation:
         The app's own (from ``send``), or one the kernel asked for (``asked_by``, see
         ServerConnection.close_async): the timeline says which.
         """
-        if self.connection.closed_by is not None:
+        if self.connection.ending is not None:
             return  # already over: a second close would make the server raise
         code = message.get("code", CloseCode.NORMAL_CLOSURE.value)
         reason = reason_text(message.get("reason"))
@@ -345,7 +346,7 @@ class Conversation:
             await self._send(message)
         except OSError:
             self.notice_ending()
-            if self.connection.closed_by is None:
+            if self.connection.ending is None:
                 self._end(ClosedBy.DROPPED, _DROPPED, "")
             raise ConnectionClosedOnServer(self.id, self.connection.ended_how()) from None
         if self.connection.accepted:

@@ -194,11 +194,11 @@ class Timeline:
             return
         values = [moment, connection, side, kind, *_FLAT_DEFAULTS]
         for name, value in fields.items():
-            place = _PLACE.get(name)
-            if place is None:
-                raise TypeError(f"An Event has no field {name!r} to record.")
-            limit = _BUDGET.get(name)
-            if limit is not None and value and len(value) > limit:
+            try:
+                place, limit = _FIELDS[name]
+            except KeyError:
+                raise TypeError(f"An Event has no field {name!r} to record.") from None
+            if limit and value and len(value) > limit:
                 value = (cut_middle if name == "traceback" else cut)(value, limit)
             values[place] = value
         if headers:
@@ -328,8 +328,11 @@ _FLAT_DEFAULTS = [
     for name, default in zip(_FIELD_NAMES, _FIELD_DEFAULTS, strict=True)
     if name != "headers"
 ]
-_PLACE = {name: 4 + place for place, name in enumerate(n for n in _FIELD_NAMES if n != "headers")}
-_BUDGET = {name: FIELD_CHARS[name] for name in _PLACE if name in FIELD_CHARS}
+# name -> (its place in the flat tuple, its budget in characters or 0 for none)
+_FIELDS = {
+    name: (4 + place, FIELD_CHARS.get(name, 0))
+    for place, name in enumerate(n for n in _FIELD_NAMES if n != "headers")
+}
 # The most bytes one event keeps (its flat tuple and every value in it), and the window:
 # a bound whatever clients send (budget.py), tested in tests/test_timeline_budget.py.
 MAX_EVENT_BYTES = worst_event_bytes(Event._fields[:_DATA], "headers")
