@@ -33,7 +33,13 @@ from tests.rawws import (
 )
 from wsplay.runtime.timeline.budget import FIELD_CHARS, is_cut
 from wsplay.runtime.timeline.kinds import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT
-from wsplay.runtime.timeline.store import MAX_EVENT_BYTES, MAX_TIMELINE_BYTES, Event, Timeline
+from wsplay.runtime.timeline.store import (
+    MAX_EVENT_BYTES,
+    MAX_TIMELINE_BYTES,
+    MAX_TRACKED_CONNECTIONS,
+    Event,
+    Timeline,
+)
 
 EMOJI = "😀"  # 4 bytes in a str: the widest a character can be
 LINE = 8_000  # bytes of one header line, under websockets' 8 KiB limit
@@ -235,3 +241,44 @@ def test_the_kernel_clients_events_are_kept_as_plain_values_too(pg: wsplay.Playg
     assert len(long_header) < 5_000 and long_header.endswith("…"), long_header[-20:]
     by = {event.connection: event.by for event in pg.timeline.events(kind=CLOSE)}
     assert type(by[closed.id]) is str and by[closed.id] == "client"
+
+
+def test_record_and_add_keep_the_same_event_and_add_names_a_field_it_does_not_know():
+    """``record(Event(...))`` and the server's ``add(...)`` are one path: the same event
+    read back, each field cut to its budget; a misspelt field is refused by name."""
+    by_event, by_fields = Timeline(), Timeline()
+    long_reason = "r" * (FIELD_CHARS["reason"] + 50)
+    headers = ((b"host", b"127.0.0.1"), (b"x-long", b"v" * 5_000))
+    by_event.record(
+        Event(1.5, 7, "server", CLOSE, code=1011, reason=long_reason, by="server", headers=headers)
+    )
+    by_fields.add(
+        1.5, 7, "server", CLOSE, {"code": 1011, "reason": long_reason, "by": "server"}, headers
+    )
+    assert by_event.events() == by_fields.events()
+    (event,) = by_fields.events()
+    assert is_cut(event.reason) and event.code == 1011 and event.by == "server"
+    assert dict(event.headers)["host"] == "127.0.0.1"
+    assert by_fields.recorded == 1
+    with pytest.raises(TypeError, match="'reasn'"):
+        by_fields.add(2.0, 7, "server", CLOSE, {"reasn": "typo"})
+    assert len(by_fields) == 1  # nothing half-recorded
+
+
+def test_recorded_counts_every_event_ever_even_past_the_window_and_a_clear():
+    """``recorded`` is read from the message table (not counted per message): it still
+    counts what left the window, what a reused row held, and what came before clear()."""
+    timeline = Timeline(max_events=5)
+    for connection in range(1, 4):
+        timeline.add(1.0, connection, "server", HANDSHAKE, {"path": "/"})
+        for _ in range(4):
+            timeline.message(connection, "server", "in", "hello")
+    assert timeline.recorded == 3 + 12 and len(timeline) == 5
+    timeline.clear()
+    timeline.message(9, "client", "out", b"\x00")
+    assert timeline.recorded == 16 and timeline.counts(9) == {"client": {"out": 1}}
+    many = Timeline(max_events=10)
+    for connection in range(1, MAX_TRACKED_CONNECTIONS + 2):
+        many.message(connection, "server", "out", "x")
+    assert many.recorded == MAX_TRACKED_CONNECTIONS + 1
+    assert many.counts(1) == {} and many.counts(2) == {"server": {"out": 1}}
