@@ -30,12 +30,9 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +40,7 @@ RATIO_TARGET = 1.5  # p99 during the flood / idle p99 (the absolute 30 ms was wi
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harness import ratio_cell  # noqa: E402
+from harness import ratio_cell, worktree  # noqa: E402
 
 from tests.kernel import Kernel  # noqa: E402
 
@@ -166,19 +163,6 @@ def one_flood(variant: Variant) -> None:
             sum(sample[3] for sample in flooding) / covered,
         )
     )
-
-
-@contextlib.contextmanager
-def worktree(revision: str) -> Iterator[Path]:
-    """The repository at ``revision``, checked out in a temporary directory."""
-    with tempfile.TemporaryDirectory(prefix="wsplay-before-") as parent:
-        path = Path(parent) / "tree"
-        git = ["git", "-C", str(REPO)]
-        subprocess.run([*git, "worktree", "add", "--detach", str(path), revision], check=True)
-        try:
-            yield path
-        finally:
-            subprocess.run([*git, "worktree", "remove", "--force", str(path)], check=False)
 
 
 def report(args: argparse.Namespace, variants: list[Variant]) -> None:

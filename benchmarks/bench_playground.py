@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_playground.py            # the default run, ~5 minutes
     .venv/bin/python benchmarks/bench_playground.py --quick    # a smoke run, ~30 s
     .venv/bin/python benchmarks/bench_playground.py --only overhead --profile /tmp/prof
+    .venv/bin/python benchmarks/bench_playground.py --only overhead --before a086404
 
 It prints one Markdown table with the figures of the four parts (``--only`` picks parts),
 then the overhead part's table, scenario by scenario. Every server listens on 127.0.0.1
@@ -45,7 +46,9 @@ Method, part by part (the counts are those of ``DEFAULT``):
    Server and client are pinned to two different CPUs when there are two, and the servers
    get fixed glibc malloc thresholds. The client's own CPU per operation is reported to
    show which side is the bottleneck. ``--profile DIR`` profiles each server (a
-   Playground's loop thread) with cProfile.
+   Playground's loop thread) with cProfile. ``--before REV`` adds a fifth server, the
+   Playground as the repository had it at ``REV`` (from a temporary git worktree), and
+   the columns ``before / bare`` and ``now / before``: a change's effect, side by side.
 
 4. memory: 500 connections are opened (in batches) to a playground running in a process
    of its own and left idle; the server's RSS growth divided by their number is the memory
@@ -59,6 +62,7 @@ Method, part by part (the counts are those of ``DEFAULT``):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import math
 import os
@@ -77,6 +81,7 @@ from harness import (
     BYTES_ECHO_PATH,
     ECHO_PATH,
     HOST,
+    REPO,
     UVICORN_SETTINGS,
     BenchmarkError,
     Job,
@@ -89,6 +94,7 @@ from harness import (
     answer_control,
     choose_pinning,
     fixed_malloc_thresholds,
+    import_wsplay_from,
     interleaved_round,
     load_client,
     measure_scenarios,
@@ -97,9 +103,9 @@ from harness import (
     ratio_cell,
     rotated,
     running_servers,
+    worktree,
 )
 
-REPO = Path(__file__).resolve().parent.parent
 # What the playground runs uvicorn with (its ws="auto" is sansio): the variants that parts 3
 # and 4 serve under plain uvicorn run as the playground would run them.
 PLAYGROUND_SETTINGS = {**UVICORN_SETTINGS, "loop": "asyncio", "interface": "asgi3"}
@@ -114,6 +120,7 @@ PLAYGROUND = "playground"  # a whole Playground (defaults: recording, watchdog, 
 # Recorder (recording, Origin policy on) under uvicorn, a Playground with no watchdog, and
 # the Playground as a notebook runs it.
 VARIANTS = ("bare", "recorder", "unwatched", PLAYGROUND)
+BEFORE = "before"  # with --before REV: a Playground as a notebook ran it at REV
 WATCHDOG_TARGET = 1.02  # watchdog on / off, server CPU per echo (from the resilience issue)
 
 
@@ -287,8 +294,17 @@ async def _call(function: Callable[[], object]) -> None:
     function()
 
 
-def server_spec(name: str) -> ServerSpec:
-    """``playground``: the echo in a Playground; else a variant under plain uvicorn."""
+def run_before(tree: str, spec: ServerSpec, control: Connection, profile_dir: str | None) -> None:
+    """A server process's runner: ``run_in_playground`` with wsplay as ``tree`` holds it."""
+    import_wsplay_from(tree)
+    run_in_playground(spec, control, profile_dir)
+
+
+def server_spec(name: str, tree: str | None = None) -> ServerSpec:
+    """``playground``: the echo in a Playground; ``before``: the same, with wsplay from
+    ``tree`` (another checkout); else a variant under plain uvicorn."""
+    if name == BEFORE and tree is not None:
+        return ServerSpec(name, echo_app, runner=functools.partial(run_before, tree))
     if name == PLAYGROUND:
         return ServerSpec(name, echo_app, runner=run_in_playground)
     if name == "unwatched":
@@ -406,11 +422,14 @@ def run_round(
     number: int,
     cpu: int | None,
     profile_dir: str | None,
+    tree: str | None = None,
 ) -> Round:
     """Fresh servers, their order rotated by ``number``, each warmed up by a tenth of every
-    scenario; then passes that run each scenario's slice on every server in turn."""
+    scenario; then passes that run each scenario's slice on every server in turn. With a
+    ``tree``, the Playground as that checkout had it is one more server (``before``)."""
+    names = [*VARIANTS, BEFORE] if tree is not None else list(VARIANTS)
     return interleaved_round(
-        [server_spec(name) for name in rotated(VARIANTS, number)],
+        [server_spec(name, tree) for name in rotated(names, number)],
         settings.slices,
         warm_up=lambda server: measure_scenarios(
             client, server, scenarios, 0.1 / settings.slices, settings.timeout
@@ -430,7 +449,11 @@ def per_op_ratio(round_: Round, name: str, base: str, key: str) -> float:
 
 
 def measure_overhead(
-    settings: Settings, scenarios: Sequence[Scenario], pin: bool, profile_dir: str | None
+    settings: Settings,
+    scenarios: Sequence[Scenario],
+    pin: bool,
+    profile_dir: str | None,
+    tree: str | None = None,
 ) -> list[Round]:
     """``settings.rounds`` rounds; the servers (not the client) get fixed malloc thresholds."""
     pinning = choose_pinning(pin)
@@ -438,7 +461,9 @@ def measure_overhead(
     with load_client(pinning.client) as client:
         for number in range(settings.rounds):
             with fixed_malloc_thresholds():
-                round_ = run_round(client, settings, scenarios, number, pinning.server, profile_dir)
+                round_ = run_round(
+                    client, settings, scenarios, number, pinning.server, profile_dir, tree
+                )
             rounds.append(round_)
             ratios = "/".join(
                 f"{per_op_ratio(round_, PLAYGROUND, 'bare', s.key):.2f}" for s in scenarios
@@ -454,12 +479,17 @@ def measure_overhead(
 
 def overhead_table(rounds: list[Round], scenarios: Sequence[Scenario]) -> str:
     """Per scenario: the bare app's µs, each layer's ratio, the client's µs, the targets."""
-    columns = (
+    columns = [
         ("recorder", "bare", "Recorder / bare"),
         ("unwatched", "bare", "playground, no watchdog / bare"),
         (PLAYGROUND, "bare", "**playground / bare**"),
         (PLAYGROUND, "unwatched", "watchdog on / off"),
-    )
+    ]
+    if BEFORE in rounds[0]:  # --before REV: the same playground as REV had it
+        columns += [
+            (BEFORE, "bare", "playground before / bare"),
+            (PLAYGROUND, BEFORE, "now / before"),
+        ]
     lines = [
         "| scenario | bare µs/op | "
         + " | ".join(title for _, _, title in columns)
@@ -469,7 +499,7 @@ def overhead_table(rounds: list[Round], scenarios: Sequence[Scenario]) -> str:
     verdicts = []
     for scenario in scenarios:
         key = scenario.key
-        samples = [r[name][key] for r in rounds for name in VARIANTS]
+        samples = [sample[key] for r in rounds for sample in r.values()]
         cells = [
             ratio_cell([per_op_ratio(r, name, base, key) for r in rounds])
             for name, base, _ in columns
@@ -504,9 +534,13 @@ def overhead_table(rounds: list[Round], scenarios: Sequence[Scenario]) -> str:
 
 
 def overhead_rows(
-    settings: Settings, scenarios: Sequence[Scenario], pin: bool, profile_dir: str | None
+    settings: Settings,
+    scenarios: Sequence[Scenario],
+    pin: bool,
+    profile_dir: str | None,
+    tree: str | None = None,
 ) -> tuple[list[Row], str]:
-    rounds = measure_overhead(settings, scenarios, pin, profile_dir)
+    rounds = measure_overhead(settings, scenarios, pin, profile_dir, tree)
     worst = max(
         scenarios,
         key=lambda s: statistics.median(per_op_ratio(r, PLAYGROUND, "bare", s.key) for r in rounds),
@@ -621,6 +655,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--idle", type=int, help=f"idle connections (default {DEFAULT.idle})")
     add("--no-pin", action="store_true", help="let the OS place the processes")
     add("--profile", metavar="DIR", help="cProfile the overhead servers (their loop thread)")
+    add("--before", metavar="REV", help="overhead: also the playground as it was at REV")
     return parser.parse_args(argv)
 
 
@@ -640,10 +675,21 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = pick_scenarios(args.scenarios, settings.scale)
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        tree = str(stack.enter_context(worktree(args.before))) if args.before else None
+        return run_parts(args, settings, scenarios, tree)
+
+
+def run_parts(
+    args: argparse.Namespace,
+    settings: Settings,
+    scenarios: Sequence[Scenario],
+    tree: str | None,
+) -> int:
     parts: dict[str, Callable[[], list[Row] | Part]] = {
         "startstop": lambda: start_stop_rows(settings),
         "cells": lambda: cell_rows(settings),
-        "overhead": lambda: overhead_rows(settings, scenarios, not args.no_pin, args.profile),
+        "overhead": lambda: overhead_rows(settings, scenarios, not args.no_pin, args.profile, tree),
         "memory": lambda: memory_rows(settings),
     }
     began = time.perf_counter()
@@ -654,6 +700,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += part_rows
         tables += [table] if table else []
     print(describe_setup(time.perf_counter() - began))
+    if tree is not None:
+        print(f"\n`before`: the playground as it was at {args.before}, from a worktree at {tree}.")
     print()
     print(format_table(rows))
     for table in tables:

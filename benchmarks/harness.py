@@ -30,6 +30,9 @@ import multiprocessing
 import os
 import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -39,6 +42,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+REPO = Path(__file__).resolve().parent.parent  # the checkout these scripts belong to
 HOST = "127.0.0.1"  # the only address the benchmarks ever serve on or connect to
 ECHO_PATH = "/echo"  # every app under test echoes text here (receive_text, send_text)
 BYTES_ECHO_PATH = "/echo/bytes"  # ... and binary here (receive_bytes, send_bytes)
@@ -67,6 +71,32 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 AppFactory = Callable[[], Any]  # called in the server process: returns the app to serve
+
+
+@contextlib.contextmanager
+def worktree(revision: str) -> Iterator[Path]:
+    """This repository at ``revision``, checked out in a temporary directory (removed at
+    the end): what "before" runs, side by side with the working tree."""
+    with tempfile.TemporaryDirectory(prefix="wsplay-before-") as parent:
+        path = Path(parent) / "tree"
+        git = ["git", "-C", str(REPO)]
+        subprocess.run([*git, "worktree", "add", "--detach", str(path), revision], check=True)
+        try:
+            yield path
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(path)], check=False)
+
+
+def import_wsplay_from(tree: str) -> None:
+    """In a server process: import ``wsplay`` from ``tree`` (another checkout), not from
+    wherever this process found it; fails if it cannot."""
+    for name in [name for name in sys.modules if name.split(".")[0] == "wsplay"]:
+        del sys.modules[name]
+    sys.path.insert(0, tree)
+    import wsplay
+
+    if not Path(wsplay.__file__).resolve().is_relative_to(Path(tree).resolve()):
+        raise BenchmarkError(f"wsplay came from {wsplay.__file__}, not from {tree}")
 
 
 class BenchmarkError(RuntimeError):
