@@ -80,7 +80,12 @@ def worktree(revision: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="wsplay-before-") as parent:
         path = Path(parent) / "tree"
         git = ["git", "-C", str(REPO)]
-        subprocess.run([*git, "worktree", "add", "--detach", str(path), revision], check=True)
+        # git's own lines go to stderr with the progress: stdout is the report.
+        subprocess.run(
+            [*git, "worktree", "add", "--detach", str(path), revision],
+            check=True,
+            stdout=sys.stderr,
+        )
         try:
             yield path
         finally:
