@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import html
 import logging
-import threading
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,13 +26,13 @@ from ..runtime.timeline.budget import cut_middle
 from .client import ClientView
 from .client_model import ClientModel
 from .inputs import InputError, error_html, parse_close_code, parse_close_reason
+from .refresher import refresher
 from .route_list import RouteList
 from .saved import offer
 from .timeline_view import TimelineView
 
 logger = logging.getLogger("wsplay")
 
-REFRESH_INTERVAL = 0.05  # seconds: at most ~20 redraws a second
 CLIENT_WIDTH = 230  # px: the narrowest a client gets (three fit side by side in 900 px)
 
 
@@ -135,7 +133,7 @@ class Panel(widgets.VBox):
         self.add_class("wsplay-panel")
         self.add_client()
         self.refresh()
-        _refresher.add(self)
+        refresher.add(self)
 
     # --- actions -----------------------------------------------------------------------
     def add_client(self) -> ClientView:
@@ -261,7 +259,7 @@ class Panel(widgets.VBox):
         if self.closed:
             return
         self.closed = True
-        _refresher.remove(self)
+        refresher.remove(self)
         for view in self.clients:
             view.model.leave()
         _close_tree(self)
@@ -277,44 +275,6 @@ def _close_tree(widget: widgets.Widget) -> None:
     widgets.Widget.close(widget)
 
 
-class _Refresher:
-    """One thread that redraws every live panel; it ends when the last panel closes."""
-
-    def __init__(self) -> None:
-        self._panels: list[Panel] = []
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def add(self, panel: Panel) -> None:
-        with self._lock:
-            self._panels.append(panel)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, daemon=True, name="wsplay-panel-refresher"
-                )
-                self._thread.start()
-
-    def remove(self, panel: Panel) -> None:
-        with self._lock:
-            if panel in self._panels:
-                self._panels.remove(panel)
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(REFRESH_INTERVAL)
-            with self._lock:
-                panels = list(self._panels)
-                if not panels:
-                    self._thread = None
-                    return
-            for panel in panels:
-                try:
-                    panel.refresh()
-                except Exception:
-                    logger.debug("The panel could not redraw", exc_info=True)
-
-
-_refresher = _Refresher()
 _kernel_panel: Panel | None = None
 
 
