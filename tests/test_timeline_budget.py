@@ -31,6 +31,7 @@ from tests.rawws import (
     raw_frame,
     read_until_closed,
 )
+from wsplay import CloseCode
 from wsplay.runtime.timeline.budget import FIELD_CHARS, is_cut
 from wsplay.runtime.timeline.kinds import ACCEPT, CLOSE, ERROR, HANDSHAKE, REJECT
 from wsplay.runtime.timeline.store import (
@@ -219,7 +220,7 @@ def test_the_kernel_clients_events_are_kept_as_plain_values_too(pg: wsplay.Playg
     (an enum member for who closed kept them tracked)."""
     offer = {"subprotocols": ["chat"]}  # the greedy app picks the longest offered
     closed = pg.connect_sync("/2/closed", headers={"X-Long": "v" * 5_000}, **offer)
-    closed.close()
+    closed.close(CloseCode.GOING_AWAY)  # a member, as a learner may pass it: kept as 1001
     dropped = pg.connect_sync("/4/dropped", **offer)
     dropped.drop()
     client_side = [
@@ -241,6 +242,8 @@ def test_the_kernel_clients_events_are_kept_as_plain_values_too(pg: wsplay.Playg
     assert len(long_header) < 5_000 and long_header.endswith("…"), long_header[-20:]
     by = {event.connection: event.by for event in pg.timeline.events(kind=CLOSE)}
     assert type(by[closed.id]) is str and by[closed.id] == "client"
+    codes = [event.code for event in pg.timeline.events(connection=closed.id, kind=CLOSE)]
+    assert 1001 in codes and all(type(code) is int for code in codes), codes
 
 
 def test_record_and_add_keep_the_same_event_and_add_names_a_field_it_does_not_know():

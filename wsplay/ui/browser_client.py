@@ -162,7 +162,7 @@ class BrowserClient(anywidget.AnyWidget):
     def _closed(self, core: ClientCore, content: dict[str, Any]) -> None:
         if not content.get("opened"):
             core.ended(ClosedBy.SERVER, None)
-            _record(core, REJECT, by=ClosedBy.SERVER, preview="the page could not connect")
+            _record(core, REJECT, by=ClosedBy.SERVER.value, preview="the page could not connect")
             self._compare(core, HANDSHAKE, self._failure_note, want_missing=True)
             return
         by = content.get("by")

@@ -311,6 +311,7 @@ class ClientCore(Ending, MessageSession):
         """Close from the client's side with ``code`` and ``reason``."""
         __tracebackhide__ = True
         check_close_code(code)
+        code = int(code)  # a CloseCode is kept as its number (see Timeline)
         if self._ws is None or self.closed_by is not None:
             return
         self.ended(ClosedBy.CLIENT, code, reason)

@@ -129,22 +129,11 @@ class Timeline:
         self._rows: OrderedDict[int, int] = OrderedDict()
         self._table = _empty_table()
         self._ids = itertools.count(1)
-        # What ``recorded`` adds to the table's messages: the other events, and the
-        # messages of connections whose rows were reused or cleared.
-        self._other = 0
+        self.recorded = 0  # events ever recorded, including those dropped from the window
         self.enabled = True
         # Paces the loop thread, looked at on every message (see message()): the
         # playground's server sets its GIL sharing here (gil.GilShare: ``next`` and ``look``).
         self.pacer: Any = NO_PACER
-
-    @property
-    def recorded(self) -> int:
-        """Events ever recorded, including those dropped from the window.
-
-        Counted from the message table rather than on every message (the hot path): a
-        property read by live views a few times a second.
-        """
-        return self._other + sum(self._table)
 
     @property
     def max_events(self) -> int:
@@ -159,7 +148,6 @@ class Timeline:
             row = len(self._rows) * _ROW
         else:
             row = self._rows.popitem(last=False)[1]
-            self._other += sum(self._table[row : row + _ROW])
             self._table[row : row + _ROW] = _ZEROS
         self._rows[connection] = row
         return row
@@ -204,7 +192,7 @@ class Timeline:
         if headers:
             values += chain.from_iterable(kept_headers(headers))
         self._events.append(tuple(values))
-        self._other += 1
+        self.recorded += 1
 
     def message(
         self, connection: int, side: str, direction: str, data: str | bytes, size: int | None = None
@@ -231,6 +219,7 @@ class Timeline:
         else:
             shown = data if size <= PREVIEW_BYTES else data[:PREVIEW_BYTES]  # hex when read
         self._events.append((_now(), connection, side, direction, size, shown))
+        self.recorded += 1
         row = self._rows.get(connection)
         if row is None:
             row = self._new_row(connection)
@@ -292,7 +281,6 @@ class Timeline:
         return write_test(self, path, app, **options)
 
     def clear(self) -> None:
-        self._other += sum(self._table)
         self._events.clear()
         self._rows.clear()
         self._table = _empty_table()
