@@ -162,7 +162,7 @@ class BrowserClient(anywidget.AnyWidget):
     def _closed(self, core: ClientCore, content: dict[str, Any]) -> None:
         if not content.get("opened"):
             core.ended(ClosedBy.SERVER, None)
-            _record(core, REJECT, by=ClosedBy.SERVER.value, preview="the page could not connect")
+            _record(core, REJECT, by=ClosedBy.SERVER, preview="the page could not connect")
             self._compare(core, HANDSHAKE, self._failure_note, want_missing=True)
             return
         by = content.get("by")
@@ -171,9 +171,7 @@ class BrowserClient(anywidget.AnyWidget):
             content.get("code"),
             content.get("reason") or "",
         )
-        _record(
-            core, CLOSE, by=core.closed_by.value, code=core.close_code, reason=core.close_reason
-        )
+        _record(core, CLOSE, by=core.closed_by, code=core.close_code, reason=core.close_reason)
         self._compare(core, CLOSE, self._close_note)
 
     # --- what the two sides saw differently, said in the widget --------------------------

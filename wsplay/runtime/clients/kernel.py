@@ -108,13 +108,9 @@ class ClientCore(Ending, MessageSession):
         self._unread: deque[str | bytes] = deque()  # drained when the server stopped
         self.wire = Wire()  # every byte this client wrote and read, frame by frame
 
-    def _event(
-        self, kind: str, by: ClosedBy | None = None, headers: Any = (), **fields: Any
-    ) -> None:
-        # Plain values only, as the server's side records them (see Timeline): who closed
-        # as its str, the headers cut to their budget by the timeline.
-        if by is not None:
-            fields["by"] = ClosedBy(by).value
+    def _event(self, kind: str, headers: Any = (), **fields: Any) -> None:
+        # As the server's side records: the timeline cuts the headers to their budget and
+        # keeps an enum member (who closed, a code) as its value.
         self.timeline.add(time.time(), self.id, CLIENT, kind, fields, headers)
 
     async def open(self) -> None:
@@ -311,7 +307,6 @@ class ClientCore(Ending, MessageSession):
         """Close from the client's side with ``code`` and ``reason``."""
         __tracebackhide__ = True
         check_close_code(code)
-        code = int(code)  # a CloseCode is kept as its number (see Timeline)
         if self._ws is None or self.closed_by is not None:
             return
         self.ended(ClosedBy.CLIENT, code, reason)

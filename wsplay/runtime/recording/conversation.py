@@ -79,14 +79,8 @@ class Conversation:
         """A ping or pong the server's protocol handled (the app never sees them)."""
         self._event(kind, direction=direction)
 
-    def _event(
-        self, kind: str, by: ClosedBy | None = None, headers: Any = (), **fields: Any
-    ) -> None:
-        # Who closed goes in as a plain str (a StrEnum's str() is its value): an event of
-        # plain values only is a tuple the garbage collector stops tracking (see Timeline),
-        # an enum member would keep it tracked.
-        if by is not None:
-            fields["by"] = str(by)
+    def _event(self, kind: str, headers: Any = (), **fields: Any) -> None:
+        # Who closed and the codes may be enum members: the timeline keeps their values.
         self.timeline.add(time.time(), self.id, SERVER, kind, fields, headers)
 
     async def run(self) -> None:
@@ -369,9 +363,6 @@ class Conversation:
         ProtocolView.failure).
         """
         self.connection.ended(by, code, reason)
-        # A plain int: websockets' codes are enum members, which would keep the event's
-        # tuple tracked by the garbage collector (see Timeline).
-        code = int(code)
         self._event(CLOSE, by=by, code=code, reason=reason, asked_by=asked_by, **wire)
         self.recorder.forget(self)
 

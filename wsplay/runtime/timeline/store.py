@@ -183,10 +183,12 @@ class Timeline:
         values = [moment, connection, side, kind, *_FLAT_DEFAULTS]
         for name, value in fields.items():
             try:
-                place, limit = _FIELDS[name]
+                place, limit, plain = _FIELDS[name]
             except KeyError:
                 raise TypeError(f"An Event has no field {name!r} to record.") from None
-            if limit and value and len(value) > limit:
+            if plain is not None and type(value) is not plain and isinstance(value, plain):
+                value = plain(value)  # an enum member: its value (see the class docstring)
+            elif limit and value and len(value) > limit:
                 value = (cut_middle if name == "traceback" else cut)(value, limit)
             values[place] = value
         if headers:
@@ -316,9 +318,13 @@ _FLAT_DEFAULTS = [
     for name, default in zip(_FIELD_NAMES, _FIELD_DEFAULTS, strict=True)
     if name != "headers"
 ]
-# name -> (its place in the flat tuple, its budget in characters or 0 for none)
+# The fields a caller may pass an enum member for (a ClosedBy; a CloseCode, or websockets'
+# own codes), kept as the plain str or int it stands for: a tuple holding a member would
+# stay tracked by the garbage collector (see Timeline).
+_PLAIN = {"by": str, "code": int, "peer_code": int, "close_code": int}
+# name -> (its place in the flat tuple, its budget in characters or 0 for none, its plain type)
 _FIELDS = {
-    name: (4 + place, FIELD_CHARS.get(name, 0))
+    name: (4 + place, FIELD_CHARS.get(name, 0), _PLAIN.get(name))
     for place, name in enumerate(n for n in _FIELD_NAMES if n != "headers")
 }
 # The most bytes one event keeps (its flat tuple and every value in it), and the window:
