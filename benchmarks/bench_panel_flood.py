@@ -2,17 +2,17 @@
 
 Method: a kernel (jupyter_client) runs the playground and a panel. A handler sends
 ``--messages`` text messages as fast as it can to the panel's client. While it does, this
-script executes trivial cells (``1+1``) one after another and times each, from the
-execute request to the kernel going idle. Only samples taken while the flood was running
-count. The same cells are timed with the server idle, and the table shows both and their
-ratio. While the server works flat out, each of a cell's thread hops inside ipykernel
-waits for the GIL: the playground lowers CPython's switch interval to 1 ms while it runs and
-pauses its thread briefly while the kernel's threads want the GIL (``--switch-interval``
-sets the interpreter's own value before the playground starts; the playground only ever
-lowers it). It also reports how many times the client's log was pushed to the page (the
-panel throttles to ~20 a second) and how many log lines were kept, and what the front end
-was sent during the flood: the comm messages on IOPub (widget updates, whichever thread
-sent them), counted and sized as their JSON content, per second of flood.
+script executes trivial cells (``1+1``) one after another and times each, from the execute
+request to the kernel going idle. Only samples taken while the flood was running count. The
+same cells are timed with the server idle before each flood (``--idle-cells``), and the
+table shows both and their ratio. While the server works flat out, each of a cell's thread
+hops inside ipykernel waits for the GIL: the playground lowers CPython's switch interval to
+1 ms while it runs and pauses its thread briefly while the kernel's threads want the GIL
+(``--switch-interval`` sets the interpreter's own value before the playground starts; the
+playground only ever lowers it). It also reports how many times the client's log was pushed
+to the page (the panel throttles to ~20 a second) and how many log lines were kept, and
+what the front end was sent during the flood: the comm messages on IOPub (widget updates,
+whichever thread sent them), counted and sized as their JSON content, per second of flood.
 
 ``--before REV`` runs the same floods, round by round in turn, in a second kernel that
 imports wsplay as it was at the git revision ``REV`` (checked out in a temporary worktree,
@@ -82,6 +82,7 @@ closed = next(l.time for l in log if l.kind == "close")
 print(json.dumps([view.model.received, len(log), len(redraws), opened, closed]))
 """
 FLOOD_DEADLINE = 120.0  # seconds one flood may take (its cells are timed until then)
+WARM_UP_CELLS = 20
 
 
 def time_cell(kernel: Kernel) -> tuple[float, float, int, int]:
@@ -131,9 +132,15 @@ class Variant:
 def start(kernel: Kernel, name: str, args: argparse.Namespace) -> Variant:
     setup = SETUP.format(count=args.messages, switch_interval=args.switch_interval)
     kernel.run(textwrap.dedent(setup))
-    variant = Variant(name, kernel, kernel.value("wsplay.__file__"))
-    variant.idle = [time_cell(kernel)[1] for _ in range(args.idle_cells)]
-    return variant
+    for _ in range(WARM_UP_CELLS):  # imports and caches: not counted
+        time_cell(kernel)
+    return Variant(name, kernel, kernel.value("wsplay.__file__"))
+
+
+def idle_cells(variant: Variant, count: int) -> None:
+    """``count`` cells with the server idle, before each flood: the idle p99 is taken over
+    the same stretch of the machine's time as the flood's (a shared VM's tail drifts)."""
+    variant.idle += [time_cell(variant.kernel)[1] for _ in range(count)]
 
 
 def one_flood(variant: Variant) -> None:
@@ -182,7 +189,10 @@ def report(args: argparse.Namespace, variants: list[Variant]) -> None:
             )
     now = variants[0]
     ratio = percentile(now.during, 0.99) / percentile(now.idle, 0.99)
-    print(f"\np99 during / idle ({now.name}): {ratio:.2f}x")
+    print()
+    for variant in variants:
+        during_idle = percentile(variant.during, 0.99) / percentile(variant.idle, 0.99)
+        print(f"p99 during / idle ({variant.name}): {during_idle:.2f}x")
     print(
         "\n| wsplay | round | received | log lines kept | log redraws | flood (s) | "
         "redraws/s | front-end updates/s | front-end KB/s | slowest cell (ms) |"
@@ -241,7 +251,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--idle-cells", type=int, default=100)
+    parser.add_argument("--idle-cells", type=int, default=100, help="before each flood")
     parser.add_argument(
         "--switch-interval",
         type=float,
@@ -259,6 +269,7 @@ def main() -> None:
             variants.append(start(stack.enter_context(Kernel(env)), args.before, args))
         for _ in range(args.rounds):
             for variant in variants:
+                idle_cells(variant, args.idle_cells)
                 one_flood(variant)
     report(args, variants)
 

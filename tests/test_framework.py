@@ -111,6 +111,8 @@ def test_patterns_reject_other_paths(pattern: str, path: str) -> None:
         ("/ws/client_id}", ["unbalanced", "'}'"]),
         ("/ws/<name", ["unbalanced", "'<'"]),
         ("/ws/{decimal:x}", ["unknown parameter type 'decimal'", "int"]),
+        ("/ws/{count:int}", ["Write the type first, '{int:count}'", "Starlette"]),
+        ("/ws/{user_id:UUID}", ["'{uuid:user_id}'"]),
         ("/ws/{a}/{a}", ["'a' twice"]),
         ("/ws/{}", ["not a valid Python name"]),
         ("/ws/{client-id}", ["'client-id'", "not a valid Python name"]),

@@ -21,6 +21,7 @@ class FakeClocks:
         self.pauses: list[float] = []
         self.threads: dict[int, float] = {}  # CPU clock id -> that thread's CPU time
         self.ended: set[int] = set()
+        self.used_pauses = 0.0  # the share of each pause the other threads use
 
     def work(self, seconds: float, others: float = 0.0, by: int | None = None) -> None:
         """The server thread works ``seconds``; the other threads use ``others`` of CPU
@@ -52,6 +53,7 @@ class FakeClocks:
     def sleep(self, seconds: float) -> None:
         self.pauses.append(seconds)
         self.wall += seconds
+        self.process += self.used_pauses * seconds
 
 
 @pytest.fixture
@@ -96,6 +98,42 @@ def test_the_pauses_go_on_for_the_hold_time_then_stop(clocks: FakeClocks) -> Non
     later = len(clocks.pauses)
     serve(share, clocks, slices=100)
     assert len(clocks.pauses) == later
+
+
+def test_pauses_go_on_while_the_others_use_them_up_to_the_longest(clocks: FakeClocks) -> None:
+    """A cell's work runs through, rather than in turns with the server's slices."""
+    share = gil.GilShare()
+    serve(share, clocks, slices=1)  # the first look reads the clocks
+    clocks.used_pauses = 0.9
+    serve(share, clocks, slices=1, others=0.5)  # a cell starts, and keeps the CPU busy
+    assert len(clocks.pauses) == round(gil.LONGEST / gil.PAUSE)
+    clocks.pauses.clear()
+    clocks.used_pauses = gil.FOLLOW / 2  # it waits on I/O: pauses it barely uses
+    serve(share, clocks, slices=1)
+    assert clocks.pauses == [gil.PAUSE]
+
+
+def test_unused_pauses_end_the_hold_early(clocks: FakeClocks) -> None:
+    """A panel's redraw (a short burst, then nothing) costs the server a few pauses, not
+    HOLD seconds of them."""
+    share = gil.GilShare()
+    serve(share, clocks, slices=1)  # the first look reads the clocks
+    serve(share, clocks, slices=1, others=0.5)  # the burst; its pause goes unused
+    serve(share, clocks, slices=200)
+    assert len(clocks.pauses) == gil.UNUSED
+    assert gil.UNUSED * (gil.SLICE + gil.PAUSE) < gil.HOLD  # else the test shows nothing
+
+
+def test_a_used_pause_starts_the_count_of_unused_ones_again(clocks: FakeClocks) -> None:
+    share = gil.GilShare()
+    serve(share, clocks, slices=1)  # the first look reads the clocks
+    serve(share, clocks, slices=1, others=0.5)  # 1 unused pause
+    clocks.used_pauses = 0.9
+    serve(share, clocks, slices=1)  # pauses used: the hold goes on, the count is 0 again
+    clocks.used_pauses = 0.0
+    before = len(clocks.pauses)
+    serve(share, clocks, slices=200)
+    assert len(clocks.pauses) - before == gil.UNUSED
 
 
 def test_a_little_background_work_is_no_demand(clocks: FakeClocks) -> None:

@@ -160,6 +160,13 @@ def _parameter(pattern: str, match: re.Match[str]) -> tuple[str, str]:
             f"handler receives each as an argument, and {name!r} in route {pattern!r} is not "
             "a valid Python name."
         )
+    if kind not in _VALUE_PATTERNS and name.lower() in _VALUE_PATTERNS and kind.isidentifier():
+        # '{count:int}': Starlette's and FastAPI's order (the name first), not BlackSheep's.
+        raise InvalidRouteError(
+            f"Write the type first, '{{{name.lower()}:{kind}}}': route {pattern!r} has "
+            f"{match[0]!r}, the name before the type as Starlette and FastAPI write it; "
+            "wsplay, like BlackSheep, puts the type first."
+        )
     if kind not in _VALUE_PATTERNS:
         known = ", ".join(sorted(set(_VALUE_PATTERNS) - {"string"}))
         raise InvalidRouteError(

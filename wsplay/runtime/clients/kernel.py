@@ -130,7 +130,9 @@ class ClientCore(Ending, MessageSession):
                 max_size=None,
                 ping_interval=None,
                 compression=None,  # both ends live in this process: zlib would cost memory
-                create_connection=functools.partial(TappedClientConnection, wire=self.wire),
+                create_connection=functools.partial(
+                    TappedClientConnection, wire=self.wire, pacer=self.timeline.pacer
+                ),
             )
         except InvalidStatus as error:
             status = error.response.status_code

@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 from websockets.asyncio.client import ClientConnection
 
+from ..pacing import NO_PACER, Pacer, feed_in_pieces
+
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3: the same for every server
 PREVIEW_BYTES = 16  # of each frame's payload, kept (and shown in hex)
 MAX_FRAMES = 256  # the newest frames kept per connection, both directions
@@ -347,15 +349,26 @@ class _TappedTransport:
 class TappedClientConnection(ClientConnection):
     """The ``websockets`` client connection, feeding a ``Wire`` every byte it writes and
     reads (``connect(..., create_connection=TappedClientConnection)``, or a ``partial`` of
-    it with the ``wire`` to feed: a refused handshake's bytes outlive the connection)."""
+    it with the ``wire`` to feed: a refused handshake's bytes outlive the connection).
 
-    def __init__(self, *args: Any, wire: Wire | None = None, **kwargs: Any) -> None:
+    It parses what it reads in pieces, looking at ``pacer`` in between: on the server's
+    loop thread, a flood's read of 256 KiB parsed in one go held the GIL for tens of
+    milliseconds, and a cell waited that long (see pacing.py).
+    """
+
+    def __init__(
+        self, *args: Any, wire: Wire | None = None, pacer: Pacer = NO_PACER, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.wire = Wire() if wire is None else wire
+        self.pacer = pacer
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(_TappedTransport(transport, self.wire))
 
     def data_received(self, data: bytes) -> None:
-        self.wire.received(bytes(data))
-        super().data_received(data)
+        feed_in_pieces(data, self._piece_received, self.pacer)
+
+    def _piece_received(self, piece: bytes) -> None:
+        self.wire.received(bytes(piece))  # both parse every frame: paced alike
+        super().data_received(piece)

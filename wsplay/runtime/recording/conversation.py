@@ -59,6 +59,7 @@ class Conversation:
         known, self.from_kernel_client, scope = recorder.tickets.claim(scope)
         self.recorder = recorder
         self.timeline = recorder.timeline
+        self.pacer = recorder.gil  # looked at by the protocol, between pieces of a read
         self.scope = scope
         self._receive = receive
         self._send = send

@@ -20,16 +20,25 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from ...framework.close_codes import CloseCode, ClosedBy
+from ..pacing import Pacer
 
 
 class ConnectionObserver(Protocol):
     """What one connection's recorder is told by the protocol that carries it."""
+
+    # Looked at between the pieces of a long read (pacing.py), as at each message recorded.
+    pacer: Pacer
 
     def control(self, kind: str, direction: str) -> None:
         """A control frame the protocol handled: ``("ping", "in")``, ``("pong", "out")``."""
 
     def seen(self, message: dict[str, Any]) -> dict[str, Any]:
         """A message on its way to the app, returned as the app is to read it."""
+
+    def notice_ending(self) -> None:
+        """The protocol ended the connection itself (it answered a protocol error): record
+        it now. Messages read before the error may still wait for the app, and its sends
+        must meanwhile be told the connection is over (uvicorn raises a RuntimeError)."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from typing import Any
 from websockets.frames import Close
 
 from ...framework.close_codes import CloseCode
+from ..pacing import PIECE_BYTES, feed_in_pieces
 from .protocol_state import ConnectionObserver, ProtocolFailure
 from .uvicorn_check import require_supported_uvicorn
 
@@ -118,6 +119,18 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         if not self.read_paused:  # uvicorn pauses reading too, until the app reads
             self.transport.resume_reading()
 
+    def data_received(self, data: bytes) -> None:
+        # uvicorn's, in pieces once a recorder observes (see pacing.py): a flood of small
+        # messages read in one go was parsed with the GIL held for tens of milliseconds.
+        if len(data) <= PIECE_BYTES or self.observer is None:
+            super().data_received(data)
+        else:
+            feed_in_pieces(data, self._piece_received, self.observer.pacer)
+
+    def _piece_received(self, piece: bytes) -> None:
+        if not self.transport.is_closing():  # a protocol error closed it: read no further
+            super().data_received(piece)
+
     async def receive(self) -> Any:
         # uvicorn's, except that reading resumes only while the peer reads what it is sent
         # (else each message the app reads would undo the pause of pause_writing), and that
@@ -152,6 +165,8 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.close_sent = True
         self.transport.close()
+        if self.observer is not None:
+            self.observer.notice_ending()
 
 
 _CLOSE_PARSE = Close.parse.__func__.__code__  # type: ignore[attr-defined]

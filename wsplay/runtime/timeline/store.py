@@ -21,6 +21,7 @@ from time import time as _now
 from typing import Any, NamedTuple
 
 from ...framework.close_codes import describe_close_code
+from ..pacing import NO_PACER, Pacer
 from .budget import (
     DEFAULT_MAX_EVENTS,
     FIELD_CHARS,
@@ -133,7 +134,7 @@ class Timeline:
         self.enabled = True
         # Paces the loop thread, looked at on every message (see message()): the
         # playground's server sets its GIL sharing here (gil.GilShare: ``next`` and ``look``).
-        self.pacer: Any = NO_PACER
+        self.pacer: Pacer = NO_PACER
 
     @property
     def max_events(self) -> int:
@@ -331,18 +332,6 @@ _FIELDS = {
 # a bound whatever clients send (budget.py), tested in tests/test_timeline_budget.py.
 MAX_EVENT_BYTES = worst_event_bytes(Event._fields[:_DATA], "headers")
 MAX_TIMELINE_BYTES = DEFAULT_MAX_EVENTS * (MAX_EVENT_BYTES + 8)  # + the deque's pointer
-
-
-class _NoPacer:
-    """A timeline's pacer until a server sets its own: never due."""
-
-    next = float("inf")
-
-    def look(self) -> None:
-        """Nothing to do: ``next`` is never reached."""
-
-
-NO_PACER = _NoPacer()
 
 
 def _as_event(item: tuple) -> Event:

@@ -1,0 +1,193 @@
+"""Long reads are parsed in pieces, with a look at the pacer between them (runtime/pacing.py).
+
+Why: one read can bring thousands of small messages; parsed in one go, the server's thread
+held the GIL for tens of milliseconds and a cell waited that long (benchmarks/bench_yield.py,
+bench_panel_flood.py). These tests check that nothing else changes: every message arrives,
+in order, whether the server or the kernel's client reads it, and a protocol error in the
+middle of a long read is answered once and recorded with what the client sent.
+
+No kernel: a ``wsplay.Playground`` in this process (real uvicorn on 127.0.0.1), a raw socket
+client (tests/rawws.py) and the playground's own client.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from websockets.frames import Opcode
+from websockets.sync.client import connect
+
+import wsplay
+from tests.apps import echo
+from tests.rawws import OP_CLOSE, OP_TEXT, RawClient, close_payload, raw_frame
+from wsplay import Application, Router, WebSocket
+from wsplay.runtime import pacing
+from wsplay.runtime.clients import wire
+from wsplay.runtime.server import protocols
+from wsplay.runtime.timeline.kinds import CLOSE
+
+MESSAGES = 3_000  # ~70 KB of small frames: many pieces in one read
+HOLD_LIMIT = 5.0  # seconds a holder may keep the loop, at most
+
+
+class CountingPacer:
+    """A pacer always due, counting its looks."""
+
+    def __init__(self, due: bool = True) -> None:
+        self.next = 0.0 if due else float("inf")
+        self.looks = 0
+
+    def look(self) -> None:
+        self.looks += 1
+
+
+def test_a_short_read_is_handed_on_whole_with_no_look() -> None:
+    pieces: list[bytes] = []
+    pacer = CountingPacer()
+    pacing.feed_in_pieces(b"x" * pacing.PIECE_BYTES, pieces.append, pacer)
+    assert pieces == [b"x" * pacing.PIECE_BYTES]
+    assert pacer.looks == 0
+
+
+def test_a_long_read_goes_in_pieces_in_order_with_a_look_after_each() -> None:
+    data = bytes(range(256)) * (3 * pacing.PIECE_BYTES // 256) + b"tail!"
+    pieces: list[bytes] = []
+    pacer = CountingPacer()
+    pacing.feed_in_pieces(data, pieces.append, pacer)
+    assert b"".join(pieces) == data
+    assert [len(piece) for piece in pieces] == [pacing.PIECE_BYTES] * 3 + [5]
+    assert pacer.looks == 4
+
+
+def test_a_pacer_that_is_not_due_is_not_looked_at() -> None:
+    pacer = CountingPacer(due=False)
+    pacing.feed_in_pieces(b"y" * (5 * pacing.PIECE_BYTES), lambda piece: None, pacer)
+    assert pacer.looks == 0
+
+
+# --- the server's protocol, reading a long burst -----------------------------------------
+released = threading.Event()
+
+
+async def hold(websocket: WebSocket) -> None:
+    """Holds the server's loop (on purpose, briefly): meanwhile a client's burst piles up
+    in the socket, and the loop then reads it in one go."""
+    await websocket.accept()
+    released.wait(HOLD_LIMIT)
+    await websocket.close()
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[wsplay.Playground]:
+    router = Router()
+    router.add_ws("/echo", echo)
+    router.add_ws("/hold", hold)
+    router.add_ws("/flood/{int:count}", flood)
+    # No watchdog: holding the loop is this test's method, not a learner's mistake.
+    playground = wsplay.Playground(Application(router=router), block_threshold=None).start()
+    try:
+        yield playground
+    finally:
+        playground.stop()
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The size of every read the server's protocol parsed in pieces."""
+    sizes: list[int] = []
+    real = pacing.feed_in_pieces
+
+    def recorded(data: bytes, consume, pacer) -> None:  # type: ignore[no-untyped-def]
+        sizes.append(len(data))
+        real(data, consume, pacer)
+
+    monkeypatch.setattr(protocols, "feed_in_pieces", recorded)
+    yield sizes
+
+
+def burst_while_held(port: int, client: RawClient, data: bytes) -> None:
+    """Send ``data`` while the server's loop is held, so that it reads it at once."""
+    released.clear()
+    with connect(f"ws://127.0.0.1:{port}/hold", open_timeout=HOLD_LIMIT):
+        try:
+            client.send(data)
+        finally:
+            released.set()
+
+
+def test_the_server_parses_a_long_burst_in_pieces_and_loses_nothing(
+    pg: wsplay.Playground, reads: list[int]
+) -> None:
+    texts = [f"message {index}" for index in range(MESSAGES)]
+    with RawClient(pg.port, "/echo") as client:
+        burst_while_held(pg.port, client, b"".join(raw_frame(OP_TEXT, t.encode()) for t in texts))
+        assert [client.read_text() for _ in texts] == texts
+    assert max(reads) > pacing.PIECE_BYTES  # the burst came in one read, parsed in pieces
+
+
+def test_a_protocol_error_inside_a_long_read_is_answered_once(
+    pg: wsplay.Playground, reads: list[int]
+) -> None:
+    """A close code of 999 between two long runs of messages: 1002, once; what came after
+    it is not read; the timeline says what the client sent; and the handler, still reading
+    what came before, is told the connection is over when it answers (a disconnect, as
+    ASGI says), not hit by uvicorn's RuntimeError for a send after its close."""
+    errors = len(pg.errors)
+    before = [b"before %d" % index for index in range(500)]
+    after = [b"after %d" % index for index in range(500)]
+    data = b"".join(
+        [*(raw_frame(OP_TEXT, t) for t in before), raw_frame(OP_CLOSE, close_payload(999))]
+        + [raw_frame(OP_TEXT, t) for t in after]
+    )
+    with RawClient(pg.port, "/echo", marker="burst-999") as client:
+        burst_while_held(pg.port, client, data)
+        frames = []
+        while (frame := client.read_frame()) is not None:
+            frames.append(frame)
+    closes = [frame for frame in frames if frame.opcode is Opcode.CLOSE]
+    echoed = [frame.data for frame in frames if frame.opcode is Opcode.TEXT]
+    assert len(closes) == 1 and closes[0].data[:2] == (1002).to_bytes(2, "big")
+    assert echoed == before[: len(echoed)]  # in order, none of what came after the error
+    assert max(reads) > pacing.PIECE_BYTES
+    ends = [
+        event
+        for event in pg.timeline.events(kind=CLOSE)
+        if event.side == "server" and event.peer_code == 999
+    ]
+    assert len(ends) == 1
+    assert "broke the WebSocket protocol" in ends[0].note
+    assert len(pg.errors) == errors, pg.errors[-1].traceback
+
+
+# --- the kernel's client, reading a flood ---------------------------------------------
+async def flood(websocket: WebSocket, count: int) -> None:
+    """Small messages as fast as the server can send them: the client's reads pile up."""
+    await websocket.accept()
+    for index in range(count):
+        await websocket.send_text(f"flood {index}")
+    await websocket.close()
+
+
+def test_the_kernel_client_parses_a_flood_in_pieces_and_its_wire_keeps_up(
+    pg: wsplay.Playground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes: list[int] = []
+    real = pacing.feed_in_pieces
+
+    def recorded(data: bytes, consume, pacer) -> None:  # type: ignore[no-untyped-def]
+        sizes.append(len(data))
+        real(data, consume, pacer)
+
+    monkeypatch.setattr(wire, "feed_in_pieces", recorded)
+    count = 20_000  # beyond the server's write buffer: the client reads in long reads
+    connection = pg.connect_sync(f"/flood/{count}")
+    try:
+        received = [connection.receive_text() for _ in range(count)]
+    finally:
+        connection.close()
+    assert received == [f"flood {index}" for index in range(count)]
+    assert max(sizes) > pacing.PIECE_BYTES
+    last = [frame for frame in connection.wire.frames if frame.opcode == OP_TEXT][-1]
+    assert last.message == count  # the wire parsed every piece, frame by frame
