@@ -1,8 +1,9 @@
 """The runtime is split by concern: one idea a folder, each named where a newcomer looks.
 
 Every module of ``wsplay/runtime`` lives in one of the folders below, except the playground
-itself and what every folder reports through; each folder's ``__init__`` says what it holds
-and names each of its modules; the README's architecture section names each folder.
+itself, what every folder reports through, and how their work on the loop thread is paced;
+each folder's ``__init__`` says what it holds and names each of its modules; the README's
+architecture section names each folder.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 RUNTIME = Path(__file__).resolve().parent.parent / "wsplay" / "runtime"
 README = (RUNTIME.parent.parent / "README.md").read_text()
 FOLDERS = ("server", "recording", "timeline", "clients", "guests", "deploy")
-TOP_LEVEL = {"__init__.py", "playground.py", "reports.py", "notices.py"}
+TOP_LEVEL = {"__init__.py", "playground.py", "reports.py", "notices.py", "pacing.py"}
 
 
 def test_every_runtime_module_lives_in_a_named_folder() -> None:
