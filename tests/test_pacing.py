@@ -33,7 +33,7 @@ HOLD_LIMIT = 5.0  # seconds a holder may keep the loop, at most
 
 
 class CountingPacer:
-    """A pacer always due, counting its looks."""
+    """A pacer always due (or never), counting its looks."""
 
     def __init__(self, due: bool = True) -> None:
         self.next = 0.0 if due else float("inf")
@@ -43,27 +43,66 @@ class CountingPacer:
         self.looks += 1
 
 
-def test_a_short_read_is_handed_on_whole_with_no_look() -> None:
-    pieces: list[bytes] = []
-    pacer = CountingPacer()
-    pacing.feed_in_pieces(b"x" * pacing.PIECE_BYTES, pieces.append, pacer)
-    assert pieces == [b"x" * pacing.PIECE_BYTES]
+class Parser:
+    """A parser on a clock of its own: each byte takes ``cost`` seconds to parse."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, cost: float) -> None:
+        self.now, self.cost = 0.0, cost
+        self.pieces: list[bytes] = []
+        monkeypatch.setattr(pacing, "perf_counter", lambda: self.now)
+
+    def __call__(self, piece: bytes | memoryview) -> None:
+        self.pieces.append(bytes(piece))
+        self.now += len(piece) * self.cost
+
+
+SMALL_MESSAGES = 100 * pacing.DENSE  # per byte: what a flood of small messages costs
+BIG_MESSAGES = pacing.DENSE / 100  # per byte: one big message, parsed in C
+LONG_READ = bytes(range(256)) * (3 * pacing.PIECE_BYTES // 256) + b"tail!"
+
+
+def test_a_short_read_is_handed_on_whole_with_no_look(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser, pacer = Parser(monkeypatch, SMALL_MESSAGES), CountingPacer()
+    data = b"x" * pacing.PIECE_BYTES
+    assert pacing.feed_in_pieces(data, parser, pacer, dense=True) is True
+    assert parser.pieces == [data]
     assert pacer.looks == 0
 
 
-def test_a_long_read_goes_in_pieces_in_order_with_a_look_after_each() -> None:
-    data = bytes(range(256)) * (3 * pacing.PIECE_BYTES // 256) + b"tail!"
-    pieces: list[bytes] = []
-    pacer = CountingPacer()
-    pacing.feed_in_pieces(data, pieces.append, pacer)
-    assert b"".join(pieces) == data
-    assert [len(piece) for piece in pieces] == [pacing.PIECE_BYTES] * 3 + [5]
+def test_a_dense_read_goes_in_pieces_in_order_with_a_look_after_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parser, pacer = Parser(monkeypatch, SMALL_MESSAGES), CountingPacer()
+    assert pacing.feed_in_pieces(LONG_READ, parser, pacer, dense=True) is True
+    assert b"".join(parser.pieces) == LONG_READ
+    assert [len(piece) for piece in parser.pieces] == [pacing.PIECE_BYTES] * 3 + [5]
     assert pacer.looks == 4
 
 
-def test_a_pacer_that_is_not_due_is_not_looked_at() -> None:
+def test_a_read_of_big_messages_goes_on_at_once_after_its_first_piece(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each piece is a parser's turn: a big message's read is not cut more than once."""
+    parser = Parser(monkeypatch, BIG_MESSAGES)
+    assert pacing.feed_in_pieces(LONG_READ, parser, CountingPacer(), dense=True) is False
+    assert [len(piece) for piece in parser.pieces] == [pacing.PIECE_BYTES, len(LONG_READ) - 4096]
+    assert b"".join(parser.pieces) == LONG_READ
+
+
+def test_after_a_read_of_big_messages_the_next_goes_whole_until_one_is_dense(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parser = Parser(monkeypatch, SMALL_MESSAGES)
+    assert pacing.feed_in_pieces(LONG_READ, parser, CountingPacer(), dense=False) is True
+    assert parser.pieces == [LONG_READ]  # once: the next read of this connection is cut
+    parser.pieces.clear()
+    assert pacing.feed_in_pieces(LONG_READ, parser, CountingPacer(), dense=True) is True
+    assert len(parser.pieces) == 4
+
+
+def test_a_pacer_that_is_not_due_is_not_looked_at(monkeypatch: pytest.MonkeyPatch) -> None:
     pacer = CountingPacer(due=False)
-    pacing.feed_in_pieces(b"y" * (5 * pacing.PIECE_BYTES), lambda piece: None, pacer)
+    pacing.feed_in_pieces(LONG_READ, Parser(monkeypatch, SMALL_MESSAGES), pacer, dense=True)
     assert pacer.looks == 0
 
 
@@ -93,18 +132,23 @@ def pg() -> Iterator[wsplay.Playground]:
         playground.stop()
 
 
-@pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """The size of every read the server's protocol parsed in pieces."""
+def record_reads(monkeypatch: pytest.MonkeyPatch, module: object) -> list[int]:
+    """The size of every long read ``module`` hands to ``feed_in_pieces`` from now on."""
     sizes: list[int] = []
     real = pacing.feed_in_pieces
 
-    def recorded(data: bytes, consume, pacer) -> None:  # type: ignore[no-untyped-def]
+    def recorded(data: bytes, consume, pacer, dense) -> bool:  # type: ignore[no-untyped-def]
         sizes.append(len(data))
-        real(data, consume, pacer)
+        return real(data, consume, pacer, dense)
 
-    monkeypatch.setattr(protocols, "feed_in_pieces", recorded)
-    yield sizes
+    monkeypatch.setattr(module, "feed_in_pieces", recorded)
+    return sizes
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every long read the server's protocol parsed in pieces."""
+    return record_reads(monkeypatch, protocols)
 
 
 def burst_while_held(port: int, client: RawClient, data: bytes) -> None:
@@ -173,14 +217,7 @@ async def flood(websocket: WebSocket, count: int) -> None:
 def test_the_kernel_client_parses_a_flood_in_pieces_and_its_wire_keeps_up(
     pg: wsplay.Playground, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sizes: list[int] = []
-    real = pacing.feed_in_pieces
-
-    def recorded(data: bytes, consume, pacer) -> None:  # type: ignore[no-untyped-def]
-        sizes.append(len(data))
-        real(data, consume, pacer)
-
-    monkeypatch.setattr(wire, "feed_in_pieces", recorded)
+    sizes = record_reads(monkeypatch, wire)
     count = 20_000  # beyond the server's write buffer: the client reads in long reads
     connection = pg.connect_sync(f"/flood/{count}")
     try:

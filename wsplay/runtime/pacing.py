@@ -15,9 +15,14 @@ from typing import Protocol
 
 # Bytes of one read handed on at a time. A read can bring 256 KiB (asyncio's size): two
 # thousand small messages, which websockets parses in one go, tens of milliseconds with
-# the GIL held and nothing recorded, so no look. Parsing in pieces costs nothing measurable
-# (benchmarks/bench_yield.py; websockets' parser alone: 0.9-1.0x the time of a whole read).
+# the GIL held and nothing recorded, so no look.
 PIECE_BYTES = 4096
+# Seconds per byte above which a read was dense (many small messages: websockets parses
+# each in Python, ~2 us, so 4 KiB of them take ~0.5 ms), and the connection's next read is
+# cut into pieces too. A big message's bytes are copied, unmasked and decoded in C, a few
+# hundred times faster: such reads go whole (cut into pieces, a 64 KiB message cost the
+# server 10% more: each piece is a parser's turn; benchmarks/bench_playground.py).
+DENSE = 1 / 50e6  # 50 bytes a microsecond
 
 
 class Pacer(Protocol):
@@ -40,16 +45,36 @@ class _NoPacer:
 NO_PACER: Pacer = _NoPacer()
 
 
-def feed_in_pieces(data: bytes, consume: Callable[[bytes], object], pacer: Pacer) -> None:
-    """Hand ``data`` to ``consume`` a piece at a time, with a look at ``pacer`` after each.
+def feed_in_pieces(
+    data: bytes, consume: Callable[[bytes | memoryview], object], pacer: Pacer, dense: bool
+) -> bool:
+    """Hand ``data`` to ``consume`` (a protocol's parser) a piece at a time while it is
+    dense, with a look at ``pacer`` after each piece; whether the last piece was dense.
 
-    A protocol's ``data_received`` does this with its parser: the bytes arrive as they
-    would have in smaller reads, so nothing changes but when the thread may pause.
+    ``dense``: what the previous call said, for the same connection (start with True).
+    The bytes arrive as they would have in smaller reads, so nothing changes but when the
+    thread may pause.
     """
-    if len(data) <= PIECE_BYTES:
+    size = len(data)
+    if size <= PIECE_BYTES:
         consume(data)
-        return
-    for start in range(0, len(data), PIECE_BYTES):
-        consume(data[start : start + PIECE_BYTES])
-        if perf_counter() >= pacer.next:
+        return dense
+    if not dense:  # the last read was of big messages: this one goes whole, timed
+        began = perf_counter()
+        consume(data)
+        now = perf_counter()
+        if now >= pacer.next:
             pacer.look()
+        return now - began > size * DENSE
+    view = memoryview(data)  # pieces without copies: the parser copies what it keeps
+    start = 0
+    while start < size:
+        end = min(start + PIECE_BYTES, size) if dense else size
+        began = perf_counter()
+        consume(view[start:end])
+        now = perf_counter()
+        dense = now - began > (end - start) * DENSE
+        start = end
+        if now >= pacer.next:
+            pacer.look()
+    return dense

@@ -158,8 +158,8 @@ class _Stream:
         self._left = 0  # payload bytes of the current frame still to come
         self._messages = 0  # data messages begun in this direction
 
-    def feed(self, data: bytes) -> None:
-        view = memoryview(data)
+    def feed(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)  # read through, never kept: what is kept is copied
         while view:
             if not self._head_done:
                 view = self._feed_head(view)
@@ -252,7 +252,7 @@ class Wire:
     def sent(self, data: bytes) -> None:
         self._sent.feed(data)
 
-    def received(self, data: bytes) -> None:
+    def received(self, data: bytes | memoryview) -> None:
         self._received.feed(data)
 
     @property
@@ -362,13 +362,14 @@ class TappedClientConnection(ClientConnection):
         super().__init__(*args, **kwargs)
         self.wire = Wire() if wire is None else wire
         self.pacer = pacer
+        self.dense_reads = True  # whether the last long read was of small messages
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(_TappedTransport(transport, self.wire))
 
     def data_received(self, data: bytes) -> None:
-        feed_in_pieces(data, self._piece_received, self.pacer)
+        self.dense_reads = feed_in_pieces(data, self._piece_received, self.pacer, self.dense_reads)
 
-    def _piece_received(self, piece: bytes) -> None:
-        self.wire.received(bytes(piece))  # both parse every frame: paced alike
+    def _piece_received(self, piece: bytes | memoryview) -> None:
+        self.wire.received(piece)  # both parse every frame: paced alike
         super().data_received(piece)

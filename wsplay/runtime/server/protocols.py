@@ -37,6 +37,7 @@ from .protocol_state import ConnectionObserver, ProtocolFailure
 from .uvicorn_check import require_supported_uvicorn
 
 WebSocketsSansIOProtocol, H11Protocol, _FastestHttp = require_supported_uvicorn()
+_parse = WebSocketsSansIOProtocol.data_received
 
 MAX_UNFINISHED = 256
 # How a close's note starts when the client broke the protocol (a replay cannot do that).
@@ -66,6 +67,7 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     observer: ConnectionObserver | None = None
     # Set on a protocol error it answered: what the client sent, and why.
     failure: ProtocolFailure | None = None
+    dense_reads = True  # whether the last long read was of small messages (pacing.py)
 
     def observe(self, observer: ConnectionObserver | None) -> None:
         """Report this connection to ``observer`` from now on (None: to nobody)."""
@@ -122,14 +124,13 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     def data_received(self, data: bytes) -> None:
         # uvicorn's, in pieces once a recorder observes (see pacing.py): a flood of small
         # messages read in one go was parsed with the GIL held for tens of milliseconds.
-        if len(data) <= PIECE_BYTES or self.observer is None:
-            super().data_received(data)
+        observer = self.observer
+        if observer is None or len(data) <= PIECE_BYTES:
+            _parse(self, data)  # the base class's, named: super() costs each message more
         else:
-            feed_in_pieces(data, self._piece_received, self.observer.pacer)
-
-    def _piece_received(self, piece: bytes) -> None:
-        if not self.transport.is_closing():  # a protocol error closed it: read no further
-            super().data_received(piece)
+            self.dense_reads = feed_in_pieces(
+                data, super().data_received, observer.pacer, self.dense_reads
+            )
 
     async def receive(self) -> Any:
         # uvicorn's, except that reading resumes only while the peer reads what it is sent
@@ -145,7 +146,10 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def handle_parser_exception(self) -> None:
         # uvicorn's, except that what the client sent and why the server answered as it
-        # did are kept for the recorder (failure): websockets sends only its close.
+        # did are kept for the recorder (failure): websockets sends only its close. Once:
+        # the pieces of a read that follow the error come here again (data_received).
+        if self.failure is not None:
+            return
         close = self.conn.close_sent
         failure = self.conn.parser_exc
         why = str(failure) if failure is not None else (close.reason if close else "")
