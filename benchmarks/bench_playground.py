@@ -28,27 +28,29 @@ Method, part by part (the counts are those of ``DEFAULT``):
    p99 of both conditions (200 cells each) and their ratios: what a busy server costs
    the notebook.
 
-3. overhead: server CPU time per operation in every scenario of ``harness.SCENARIOS``
-   (32 B text echoes over 1 and 50 connections, 64 KiB and 1 MiB text and binary echoes,
+3. overhead: server CPU time per operation in every scenario of ``harness.SCENARIOS`` (32 B
+   text echoes over 1 and 50 connections, 64 KiB and 1 MiB text and binary echoes,
    handshakes with a page's Origin), for the same wsplay echo app (text and binary routes)
-   served four ways, each in a process of its own: ``bare`` (plain uvicorn with the
-   playground's settings: websockets-sansio, the asyncio loop), ``recorder`` (the same app
-   inside the Recorder, recording, with the playground's Origin policy, under plain
-   uvicorn), ``unwatched`` (a whole Playground with ``block_threshold=None``) and
-   ``playground`` (a Playground as a notebook starts it: recording, the watchdog, the Origin
-   policy, the hardened protocols, the GIL sharing). Each server reads its own CPU time
-   (``time.process_time()``, all threads) just before and after each slice; connections
-   are opened before and closed after the window. Rounds use fresh server processes; in a
-   round each scenario is cut into slices that visit every variant in turn, the order
-   rotating, and each variant is divided by ``bare`` of the same round. The headline is the
-   median of these per-round ratios with their range. Target from issue 14: ``playground``
-   ≤ 1.10 × ``bare`` in every scenario; and the watchdog (playground / unwatched) ≤ 1.02.
-   Server and client are pinned to two different CPUs when there are two, and the servers
-   get fixed glibc malloc thresholds. The client's own CPU per operation is reported to
-   show which side is the bottleneck. ``--profile DIR`` profiles each server (a
-   Playground's loop thread) with cProfile. ``--before REV`` adds a fifth server, the
-   Playground as the repository had it at ``REV`` (from a temporary git worktree), and
-   the columns ``before / bare`` and ``now / before``: a change's effect, side by side.
+   served five ways, each in a process of its own: ``bare`` (plain uvicorn with the
+   playground's settings: websockets-sansio, the asyncio loop), ``floor`` (the same app
+   inside the least any recording middleware does, ``floor_recorder.py``: what no recorder
+   around an ASGI app can shed), ``recorder`` (the same app inside the Recorder, recording,
+   with the playground's Origin policy, under plain uvicorn), ``unwatched`` (a whole
+   Playground with ``block_threshold=None``) and ``playground`` (a Playground as a notebook
+   starts it: recording, the watchdog, the Origin policy, the hardened protocols, the GIL
+   sharing). Each server reads its own CPU time (``time.process_time()``, all threads) just
+   before and after each slice; connections are opened before and closed after the window.
+   Rounds use fresh server processes; in a round each scenario is cut into slices that
+   visit every variant in turn, the order rotating, and each variant is divided by ``bare``
+   of the same round. The headline is the median of these per-round ratios with their
+   range. Target from issue 14: ``playground`` ≤ 1.10 × ``bare`` in every scenario; and the
+   watchdog (playground / unwatched) ≤ 1.02. Server and client are pinned to two different
+   CPUs when there are two, and the servers get fixed glibc malloc thresholds. The client's
+   own CPU per operation is reported to show which side is the bottleneck. ``--profile
+   DIR`` profiles each server (a Playground's loop thread) with cProfile. ``--before REV``
+   adds a sixth server, the Playground as the repository had it at ``REV`` (from a
+   temporary git worktree), and the columns ``before / bare`` and ``now / before``: a
+   change's effect, side by side.
 
 4. memory: 500 connections are opened (in batches) to a playground running in a process
    of its own and left idle; the server's RSS growth divided by their number is the memory
@@ -119,7 +121,7 @@ PLAYGROUND = "playground"  # a whole Playground (defaults: recording, watchdog, 
 # part 3, in the order of the table: the bare app under uvicorn, the same app inside the
 # Recorder (recording, Origin policy on) under uvicorn, a Playground with no watchdog, and
 # the Playground as a notebook runs it.
-VARIANTS = ("bare", "recorder", "unwatched", PLAYGROUND)
+VARIANTS = ("bare", "floor", "recorder", "unwatched", PLAYGROUND)
 BEFORE = "before"  # with --before REV: a Playground as a notebook ran it at REV
 WATCHDOG_TARGET = 1.02  # watchdog on / off, server CPU per echo (from the resilience issue)
 
@@ -207,8 +209,11 @@ def echo_app() -> Any:
 
 
 def variant_app(name: str) -> Any:
-    """``bare``: the app alone; ``recorder``: inside the Recorder, recording, with the
+    """``bare``: the app alone; ``floor``: inside the least a recorder can do
+    (floor_recorder.py); ``recorder``: inside the Recorder, recording, with the
     playground's default Origin policy, as a Playground builds it."""
+    from floor_recorder import FloorRecorder
+
     from wsplay.runtime.recording.recorder import Recorder
     from wsplay.runtime.server.origins import Gate
     from wsplay.runtime.timeline.store import Timeline
@@ -216,6 +221,8 @@ def variant_app(name: str) -> Any:
     app = echo_app()
     if name == "bare":
         return app
+    if name == "floor":
+        return FloorRecorder(app)
     # loop is only used by ServerConnection.close() (a cell closing a connection).
     return Recorder(app, Timeline(), loop=None, on_error=lambda *_: None, gate=Gate())
 
@@ -480,6 +487,7 @@ def measure_overhead(
 def overhead_table(rounds: list[Round], scenarios: Sequence[Scenario]) -> str:
     """Per scenario: the bare app's µs, each layer's ratio, the client's µs, the targets."""
     columns = [
+        ("floor", "bare", "floor / bare"),
         ("recorder", "bare", "Recorder / bare"),
         ("unwatched", "bare", "playground, no watchdog / bare"),
         (PLAYGROUND, "bare", "**playground / bare**"),
