@@ -1,11 +1,13 @@
 """The least any recorder around an ASGI app can do: the floor under the playground's cost.
 
 ``bench_playground.py`` runs it as the ``floor`` server: one record per connection, and the
-handshake, the accept, each message and the close appended to a bounded deque as a tuple,
-the record dropped at the end. No Origin policy, no tickets, no budgets, no counts, no
-pacing, no error hosting, no connection objects: what wsplay's Recorder adds on top of this
-is what the ``recorder / floor`` gap measures, and the floor itself is the part no
-recording middleware can shed.
+handshake, the accept, each message (its size and its first bytes) and the close appended
+to a bounded deque as a tuple, the record dropped at the end. Its ``receive`` is a
+coroutine around the server's, as any ASGI middleware's must be (the playground's protocol
+hands it each message instead: see server/protocols.py). No Origin policy, no tickets, no
+budgets, no counts, no pacing, no error hosting, no connection objects: what wsplay's
+Recorder adds on top of this is what the ``recorder / floor`` gap measures, and the floor
+itself is the part no recording middleware can shed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from time import time
 from typing import Any
 
 MAX_EVENTS = 10_000
+PREVIEW = 80  # characters or bytes of a message kept, as the timeline keeps (bounded memory)
 
 
 class FloorRecorder:
@@ -40,7 +43,8 @@ class FloorRecorder:
         def recorded_send(message: dict[str, Any]) -> Any:
             kind = message["type"]
             if kind == "websocket.send":
-                events.append((time(), connection, "out", message.get("text")))
+                data = message.get("text") or message.get("bytes") or b""
+                events.append((time(), connection, "out", len(data), data[:PREVIEW]))
             elif kind == "websocket.accept":
                 events.append((time(), connection, "accept"))
             elif kind == "websocket.close":
@@ -49,7 +53,8 @@ class FloorRecorder:
 
         async def recorded_receive() -> dict[str, Any]:
             message = await receive()
-            events.append((time(), connection, "in", message.get("text")))
+            data = message.get("text") or message.get("bytes") or b""
+            events.append((time(), connection, "in", len(data), data[:PREVIEW]))
             return message
 
         try:
