@@ -113,6 +113,15 @@ def test_pauses_go_on_while_the_others_use_them_up_to_the_longest(clocks: FakeCl
     assert clocks.pauses == [gil.PAUSE]
 
 
+def test_the_pauses_are_counted_for_the_watchdog(clocks: FakeClocks) -> None:
+    share = gil.GilShare()
+    serve(share, clocks, slices=1)
+    clocks.used_pauses = 0.9
+    serve(share, clocks, slices=3, others=0.5)
+    assert clocks.pauses
+    assert share.paused_seconds() == pytest.approx(sum(clocks.pauses))
+
+
 def test_unused_pauses_end_the_hold_early(clocks: FakeClocks) -> None:
     """A panel's redraw (a short burst, then nothing) costs the server a few pauses, not
     HOLD seconds of them."""
@@ -199,6 +208,8 @@ def test_the_playground_leaves_its_watchdog_out() -> None:
         assert running is not None and running.server.watchdog is not None
         watchdog = time.pthread_getcpuclockid(running.server.watchdog.thread.ident)
         assert [clock for clock, _ in running.recorder.gil._left_out] == [watchdog]
+        # and the watchdog does not count the pauses as the loop being blocked
+        assert running.server.watchdog.excused == running.recorder.gil.paused_seconds
         assert unwatched._running is not None
         assert unwatched._running.recorder.gil._left_out == []
     finally:

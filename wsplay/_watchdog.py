@@ -100,6 +100,10 @@ class LoopWatchdog:
         self.interrupt_after = interrupt_after
         self.on_stall = on_stall
         self.describe_task = describe_task
+        # Seconds the loop's thread has paused on purpose so far, to let other threads run
+        # (the playground's GIL sharing sets it): that time is nobody's handler's either.
+        self.excused: Callable[[], float] = lambda: 0.0
+        self._excused_seen = 0.0
         self.stall: Stall | None = None  # the episode going on now, if any
         self._beat = time.monotonic()
         self._beat_handle: asyncio.TimerHandle | None = None
@@ -155,6 +159,10 @@ class LoopWatchdog:
                 # machine, or another thread holding the GIL in C code). Nobody's handler is
                 # to blame for that time, so the loop is credited with it.
                 self._beat += overslept
+            excused = self.excused()
+            if excused > self._excused_seen:  # the loop paused for others meanwhile
+                self._beat += excused - self._excused_seen
+                self._excused_seen = excused
             lag = now - self._beat
             if lag <= self.threshold:
                 self._end_episode()

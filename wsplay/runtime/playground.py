@@ -239,7 +239,10 @@ class Playground(Connects):
             self._notices.app_notice,
         )
         if loop.watchdog is not None:
+            # Each leaves the other's time out: the watchdog's wakes are no demand for the
+            # GIL, and the pauses for the kernel are no handler blocking the loop.
             recorder.gil.leave_out(loop.watchdog.thread)
+            loop.watchdog.excused = recorder.gil.paused_seconds
         made.append(recorder)
         return recorder
 

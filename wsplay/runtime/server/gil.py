@@ -73,6 +73,7 @@ class GilShare:
         "_left_out",
         "_longest",
         "_pause",
+        "_paused",
         "_process",
         "_slice",
         "_thread",
@@ -89,6 +90,7 @@ class GilShare:
         self._slice, self._pause, self._demand, self._hold = SLICE, PAUSE, DEMAND, HOLD
         self._longest, self._unused_limit = LONGEST, UNUSED
         self._unused = 0  # pauses in a row the others left unused
+        self._paused = 0.0  # seconds paused in all
         self._until = 0.0  # perf_counter() until which the pauses go on
         self.next = 0.0  # time.perf_counter() at which the running slice is over
         self._wall = self._process = self._thread = 0.0  # the clocks at the last look
@@ -118,6 +120,11 @@ class GilShare:
         if now < self._until:
             self._give_way()
 
+    def paused_seconds(self) -> float:
+        """Seconds this thread has paused for the others so far: not its handlers' time
+        (the watchdog does not count it as the loop being blocked)."""
+        return self._paused
+
     def _give_way(self) -> None:
         """Pause, and pause again while the others use the pauses, ``LONGEST`` at most.
 
@@ -138,6 +145,7 @@ class GilShare:
             self._until, self._unused = now + self._hold, 0
             if paused >= self._longest:
                 break
+        self._paused += paused
         self.next = now + self._slice
 
     def _clocks(self) -> tuple[float, float, float, float]:
