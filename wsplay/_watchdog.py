@@ -5,7 +5,9 @@ connection on its loop, and nothing on that loop can say so. A second thread can
 beats every few milliseconds, the watchdog notices when the beat stops, reads the loop
 thread's current frame to find the learner's line, and, when asked (or after a while),
 raises ``HandlerInterrupted`` inside that thread, which the handler sees as an exception at
-the line it is stuck on.
+the line it is stuck on. Time the loop's thread did not run through nobody's fault is
+credited to it: the process as a whole not running, and pauses the thread takes on purpose
+for other threads (``excused``: the playground's GIL sharing reports them).
 
     watchdog = LoopWatchdog(loop_thread, threshold=0.25, interrupt_after=5, on_stall=print)
     watchdog.start()
