@@ -12,7 +12,10 @@ client (tests/rawws.py) and the playground's own client.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,8 +26,11 @@ import wsplay
 from tests.apps import echo
 from tests.rawws import OP_CLOSE, OP_TEXT, RawClient, close_payload, raw_frame
 from wsplay import Application, Router, WebSocket
+from wsplay.framework.close_codes import CloseCode
+from wsplay.framework.exceptions import WebSocketClosedError
 from wsplay.runtime import pacing
 from wsplay.runtime.clients import wire
+from wsplay.runtime.clients.kernel import READ_TURN, ClientCore
 from wsplay.runtime.server import protocols
 from wsplay.runtime.timeline.kinds import CLOSE
 
@@ -228,3 +234,42 @@ def test_the_kernel_client_parses_a_flood_in_pieces_and_its_wire_keeps_up(
     assert max(sizes) > pacing.PIECE_BYTES
     last = [frame for frame in connection.wire.frames if frame.opcode == OP_TEXT][-1]
     assert last.message == count  # the wire parsed every piece, frame by frame
+
+
+# --- the panel's reader, with a backlog -------------------------------------------------
+def test_a_reader_of_a_backlog_lets_the_loop_turn() -> None:
+    """Messages already received are read without a wait: ``read_all`` (the panel's reader)
+    gives the loop a turn every READ_TURN, so the server's other connections are served and
+    the watchdog's beat goes on (it took the reader for a handler blocking the loop)."""
+    backlog = 40  # messages, each handled in 5 ms: 0.2 s, twenty READ_TURNs
+
+    class Backlogged:
+        """A client whose messages have all arrived: receive never waits."""
+
+        left = backlog
+
+        async def receive(self, timeout: float | None) -> str:
+            if not self.left:
+                raise WebSocketClosedError(CloseCode.NORMAL_CLOSURE.value)
+            self.left -= 1
+            return "queued"
+
+    def handle(data: str | bytes) -> None:
+        time.sleep(0.005)  # a log line drawn, say
+
+    async def read_while_ticking() -> list[float]:
+        loop = asyncio.get_running_loop()
+        ticks: list[float] = []
+
+        def tick() -> None:
+            ticks.append(time.perf_counter())
+            loop.call_soon(tick)
+
+        loop.call_soon(tick)
+        await ClientCore.read_all(Backlogged(), handle)  # type: ignore[arg-type]
+        return ticks
+
+    ticks = asyncio.run(read_while_ticking())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(ticks)]
+    assert len(ticks) >= backlog * 0.005 / READ_TURN / 2
+    assert max(gaps) < 4 * READ_TURN

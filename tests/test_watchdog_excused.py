@@ -1,4 +1,5 @@
-"""The watchdog does not blame a handler for the pauses its loop takes on purpose.
+"""The watchdog does not blame a handler for the pauses its loop takes on purpose, and
+names the right fix for a flood of sends.
 
 The playground's server pauses while a cell runs (runtime/server/gil.py), in the middle of
 a handler's work when that work records messages: a flood that never really awaits then
@@ -15,7 +16,7 @@ from __future__ import annotations
 import time
 
 from wsplay._loop import LoopThread
-from wsplay._watchdog import LoopWatchdog, Stall
+from wsplay._watchdog import LoopWatchdog, Stall, stall_sentence
 
 THRESHOLD = 0.2  # seconds
 PAUSES = 80  # of 5 ms: 0.4 s in all, twice the threshold
@@ -54,3 +55,22 @@ def test_the_same_pauses_untold_are_a_stall() -> None:
     """The control: without the credit, the same coroutine is a blocked loop."""
     stalls = stalls_of_a_pausing_handler(excused=False)
     assert stalls and stalls[0].function == "pausing"
+
+
+def test_a_flood_of_sends_is_told_to_wait_now_and_then() -> None:
+    """A loop of sends never waits while the client's buffers have room: the fix named is
+    a sleep(0) now and then, not the advice for time.sleep or CPU work."""
+    stall = Stall(
+        started=0.0,
+        blocked_for=0.7,
+        where="Cell In[1], line 8",
+        code="await websocket.send_text(f'message {index}')",
+        task=None,
+        handler="the handler for /flood (connection #1)",
+        function="flood",
+        over=True,
+    )
+    sentence = stall_sentence(stall)
+    assert sentence.startswith("a loop of sends waits for nothing")
+    assert "`await asyncio.sleep(0)` every few hundred messages" in sentence
+    assert "time.sleep" not in sentence

@@ -338,6 +338,14 @@ def stuck_in_one_call_sentence(stall: Stall | None) -> str:
 def _fix_for(code: str) -> str:
     if "time.sleep" in code or code.startswith("sleep("):
         return "use `await asyncio.sleep(...)` instead of `time.sleep(...)`."
+    if code.startswith("await ") and ".send" in code:
+        # A send returns at once while the client's buffers have room (megabytes on
+        # loopback): a loop of them is a loop without a wait, until they are full.
+        return (
+            "a loop of sends waits for nothing while the client's buffers have room: add "
+            "`await asyncio.sleep(0)` every few hundred messages, so other connections are "
+            "served meanwhile."
+        )
     if code.startswith(("while", "for")) or "+=" in code or code in ("pass", "continue"):
         return (
             "a loop in a handler must await something on each turn (a receive, a send, or "

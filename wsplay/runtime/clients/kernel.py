@@ -42,6 +42,8 @@ from ..timeline.kinds import ACCEPT, CLIENT, CLOSE, HANDSHAKE, IN, OUT, PING, PO
 from ..timeline.store import Timeline
 from .wire import TappedClientConnection, Wire
 
+READ_TURN = 0.01  # seconds a reader of a backlog works before the loop gets a turn
+
 
 def refuse_route_pattern(path: str) -> None:
     """Raise InvalidPathError if ``path`` is a route pattern (``/chat/{user}``), not a path.
@@ -263,12 +265,19 @@ class ClientCore(Ending, MessageSession):
         For a reader that lives as long as the connection (the panel's): what ends it is a
         value, not an exception, and nothing else on the loop needs to know.
         """
+        turn = time.perf_counter() + READ_TURN
         while True:
             try:
                 data = await self.receive(None)
             except WebSocketClosedError as closed:
                 return closed.close
             on_message(data)
+            if time.perf_counter() >= turn:
+                # A backlog of messages is read without a wait: let the loop turn, for the
+                # server's other connections and the watchdog's beat (which took the
+                # panel's reader for a handler blocking the loop "in a library call").
+                await asyncio.sleep(0)
+                turn = time.perf_counter() + READ_TURN
 
     async def drain(self) -> None:
         """Read what is still in flight until the server's close arrives (when it stops).

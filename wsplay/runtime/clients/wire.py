@@ -18,6 +18,7 @@ import base64
 import enum
 import hashlib
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -268,15 +269,10 @@ class Wire:
     def message_frames(self, direction: Direction, message: int) -> tuple[Frame, ...]:
         """The kept frames of the ``message``-th data message ``direction`` (1 is the
         first): one frame, or a fragmented message's several; () once they are dropped."""
-        found: list[Frame] = []
-        for frame in reversed(tuple(self.frames)):  # the newest first: a log asks at once
-            if frame.direction != direction or frame.message is None:
-                continue
-            if frame.message < message:
-                break
-            if frame.message == message:
-                found.append(frame)
-        return tuple(reversed(found))
+        try:  # the newest first: a log asks at once, so the loop ends after a frame or two
+            return _frames_of(reversed(self.frames), direction, message)
+        except RuntimeError:  # another thread added a frame meanwhile: read a copy
+            return _frames_of(reversed(tuple(self.frames)), direction, message)
 
     def describe_handshake(self) -> str:
         """Both heads, and the server's ``Sec-WebSocket-Accept`` checked step by step."""
@@ -288,6 +284,20 @@ class Wire:
         """Every kept frame (or the ``last`` few), in order, bit by bit."""
         frames = tuple(self.frames)  # the server's thread may add one meanwhile
         return "\n\n".join(frame.describe() for frame in frames[-last if last else 0 :])
+
+
+def _frames_of(
+    newest_first: Iterator[Frame], direction: Direction, message: int
+) -> tuple[Frame, ...]:
+    found: list[Frame] = []
+    for frame in newest_first:
+        if frame.direction != direction or frame.message is None:
+            continue
+        if frame.message < message:
+            break
+        if frame.message == message:
+            found.append(frame)
+    return tuple(reversed(found))
 
 
 def accept_worked_out(request: str, response: str) -> list[str]:
