@@ -59,19 +59,12 @@ def feed_in_pieces(
     if size <= PIECE_BYTES:
         consume(data)
         return dense
-    if not dense:  # the last read was of big messages: this one goes whole, timed
-        began = perf_counter()
-        consume(data)
-        now = perf_counter()
-        if now >= pacer.next:
-            pacer.look()
-        return now - began > size * DENSE
     view = memoryview(data)  # pieces without copies: the parser copies what it keeps
     start = 0
-    while start < size:
+    while start < size:  # a dense read in pieces; after a quick piece, the rest at once
         end = min(start + PIECE_BYTES, size) if dense else size
         began = perf_counter()
-        consume(view[start:end])
+        consume(data if end - start == size else view[start:end])
         now = perf_counter()
         dense = now - began > (end - start) * DENSE
         start = end
